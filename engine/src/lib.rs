@@ -1,0 +1,7 @@
+//! keel-engine: everything in Keel that decides what is true.
+//!
+//! The layers, bottom up: [`storage`] (the disk seam, the write-ahead log and
+//! the B-tree snapshot store). Nothing in this crate touches sockets.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod storage;

@@ -1,0 +1,3 @@
+//! Durable storage: the [`disk`] seam and the structures built on it.
+
+pub mod disk;
