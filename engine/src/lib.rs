@@ -4,4 +4,5 @@
 //! the B-tree snapshot store). Nothing in this crate touches sockets.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod api;
 pub mod storage;

@@ -1,0 +1,79 @@
+//! The closed sets of requests a client can send and answers it can get.
+
+use super::*;
+
+/// Every request the client port accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Read keys.
+    Range(RangeRequest),
+    /// Write a key.
+    Put(PutRequest),
+    /// Delete keys.
+    DeleteRange(DeleteRangeRequest),
+    /// Conditional multi-operation transaction.
+    Txn(TxnRequest),
+    /// Drop history below a revision.
+    Compact(CompactionRequest),
+    /// List members.
+    MemberList(MemberListRequest),
+    /// Add a member.
+    MemberAdd(MemberAddRequest),
+    /// Remove a member.
+    MemberRemove(MemberRemoveRequest),
+    /// Change a member's peer URLs.
+    MemberUpdate(MemberUpdateRequest),
+    /// Promote a learner.
+    MemberPromote(MemberPromoteRequest),
+    /// This member's status.
+    Status,
+    /// List, raise or clear alarms.
+    Alarm(AlarmRequest),
+    /// Hash of the key-value state.
+    HashKv(HashKvRequest),
+    /// Transfer leadership.
+    MoveLeader(MoveLeaderRequest),
+}
+
+/// Every successful answer, one variant per [`Request`] variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// Answer to [`Request::Range`].
+    Range(RangeResponse),
+    /// Answer to [`Request::Put`].
+    Put(PutResponse),
+    /// Answer to [`Request::DeleteRange`].
+    DeleteRange(DeleteRangeResponse),
+    /// Answer to [`Request::Txn`].
+    Txn(TxnResponse),
+    /// Answer to [`Request::Compact`].
+    Compact(CompactionResponse),
+    /// Answer to the membership requests.
+    Member(MemberResponse),
+    /// Answer to [`Request::Status`].
+    Status(StatusResponse),
+    /// Answer to [`Request::Alarm`].
+    Alarm(AlarmResponse),
+    /// Answer to [`Request::HashKv`].
+    HashKv(HashKvResponse),
+    /// Answer to [`Request::MoveLeader`].
+    MoveLeader(MoveLeaderResponse),
+}
+
+impl Response {
+    /// The header of whichever answer this is.
+    pub fn header(&self) -> &ResponseHeader {
+        match self {
+            Response::Range(r) => &r.header,
+            Response::Put(r) => &r.header,
+            Response::DeleteRange(r) => &r.header,
+            Response::Txn(r) => &r.header,
+            Response::Compact(r) => &r.header,
+            Response::Member(r) => &r.header,
+            Response::Status(r) => &r.header,
+            Response::Alarm(r) => &r.header,
+            Response::HashKv(r) => &r.header,
+            Response::MoveLeader(r) => &r.header,
+        }
+    }
+}
