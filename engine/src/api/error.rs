@@ -11,6 +11,10 @@ pub enum ApiError {
     EmptyKey,
     /// `ignore_value`/`ignore_lease` on a key that does not exist.
     KeyNotFound,
+    /// `ignore_value` together with a value.
+    ValueProvided,
+    /// `ignore_lease` together with a lease.
+    LeaseProvided,
     /// A txn has more operations than `--max-txn-ops`.
     TooManyOps,
     /// A txn writes the same key twice.
@@ -129,6 +133,8 @@ impl ApiError {
             ApiError::PermissionDenied => 31,
             ApiError::BadRequest(_) => 32,
             ApiError::Unavailable(_) => 33,
+            ApiError::ValueProvided => 34,
+            ApiError::LeaseProvided => 35,
         }
     }
 
@@ -151,6 +157,8 @@ impl fmt::Display for ApiError {
         let text = match self {
             ApiError::EmptyKey => "etcdserver: key is not provided",
             ApiError::KeyNotFound => "etcdserver: key not found",
+            ApiError::ValueProvided => "etcdserver: value is provided",
+            ApiError::LeaseProvided => "etcdserver: lease is provided",
             ApiError::TooManyOps => "etcdserver: too many operations in txn request",
             ApiError::DuplicateKey => "etcdserver: duplicate key given in txn request",
             ApiError::Compacted { .. } => "etcdserver: mvcc: required revision has been compacted",
