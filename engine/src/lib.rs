@@ -6,4 +6,5 @@
 
 pub mod api;
 pub mod mvcc;
+pub mod node;
 pub mod storage;

@@ -1,0 +1,80 @@
+//! A member's consensus settings and limits, with units in their names.
+
+use std::time::Duration;
+
+/// Settings of one member's node. Every limit that bounds memory or work is
+/// here, with its unit in its name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeConfig {
+    /// This member's id (never 0).
+    pub member_id: u64,
+    /// Time between raft ticks (etcd's `--heartbeat-interval`).
+    pub tick_interval: Duration,
+    /// Ticks without a leader before a follower campaigns (etcd's
+    /// `--election-timeout` divided by the heartbeat interval).
+    pub election_ticks: usize,
+    /// Ticks between leader heartbeats.
+    pub heartbeat_ticks: usize,
+    /// Applied entries between checkpoints (etcd's `--snapshot-count`).
+    pub snapshot_count: u64,
+    /// Entries kept behind a checkpoint for slow followers (etcd's
+    /// snapshot catch-up entries) before the log is compacted.
+    pub catch_up_entries: u64,
+    /// Changes held in memory before a checkpoint is forced.
+    pub memtable_max_bytes: usize,
+    /// Largest client request accepted (etcd's `--max-request-bytes`).
+    pub max_request_bytes: usize,
+    /// Most operations in one txn list (etcd's `--max-txn-ops`).
+    pub max_txn_ops: usize,
+    /// Backend size past which a NOSPACE alarm is raised (etcd's
+    /// `--quota-backend-bytes`).
+    pub quota_backend_bytes: u64,
+    /// Bytes of entries in one append message.
+    pub max_append_bytes: u64,
+    /// Append messages in flight to one follower.
+    pub max_inflight_appends: usize,
+    /// Proposals waiting to be applied before new ones are refused.
+    pub max_pending_proposals: usize,
+    /// How long a proposal or read may wait before it fails with `Timeout`.
+    pub request_timeout: Duration,
+}
+
+impl NodeConfig {
+    /// etcd's defaults for a member with `member_id`.
+    pub fn new(member_id: u64) -> Self {
+        NodeConfig {
+            member_id,
+            tick_interval: Duration::from_millis(100),
+            election_ticks: 10,
+            heartbeat_ticks: 1,
+            snapshot_count: 100_000,
+            catch_up_entries: 5_000,
+            memtable_max_bytes: 64 << 20,
+            max_request_bytes: 1536 * 1024,
+            max_txn_ops: 128,
+            quota_backend_bytes: 2 << 30,
+            max_append_bytes: 1 << 20,
+            max_inflight_appends: 256,
+            max_pending_proposals: 100_000,
+            request_timeout: Duration::from_secs(7),
+        }
+    }
+
+    /// The raft-rs configuration these settings imply: pre-vote and
+    /// check-quorum on, safe (quorum-confirmed) ReadIndex.
+    pub fn raft_config(&self, applied: u64) -> raft::Config {
+        raft::Config {
+            id: self.member_id,
+            election_tick: self.election_ticks,
+            heartbeat_tick: self.heartbeat_ticks,
+            applied,
+            max_size_per_msg: self.max_append_bytes,
+            max_inflight_msgs: self.max_inflight_appends,
+            check_quorum: true,
+            pre_vote: true,
+            read_only_option: raft::ReadOnlyOption::Safe,
+            max_uncommitted_size: (self.max_request_bytes as u64) * 1024,
+            ..raft::Config::default()
+        }
+    }
+}
