@@ -4,6 +4,7 @@
 mod basics;
 mod corruption;
 mod crash;
+mod image;
 mod model;
 mod views;
 
