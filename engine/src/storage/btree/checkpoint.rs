@@ -22,11 +22,11 @@ use super::error::{BTreeError, BTreeResult};
 use super::freelist::{ENTRIES_PER_PAGE, FreePages, encode_page};
 use super::meta::Meta;
 use super::node::{
-    BRANCH_ENTRY_FIXED, MAX_INLINE_ENTRY, MAX_INLINE_KEY, NODE_CAPACITY, Node, NodeBuilder, Part,
-    PartOut, Run, SLOT_BYTES, encode_branch_entry, encode_leaf_entry, key_stored_len,
-    partition_point, separator_len,
+    BRANCH_ENTRY_FIXED, BRANCH_SLOT_BYTES, LEAF_SLOT_BYTES, MAX_INLINE_ENTRY, MAX_INLINE_KEY,
+    MAX_PREFIX_BYTES, NODE_CAPACITY, Node, NodeBuilder, Part, PartOut, Run, common_prefix_len,
+    encode_branch_entry, encode_leaf_entry, key_stored_len, partition_point, separator_len,
 };
-use super::overflow::{compare_run, encode_run, read_run, run_pages};
+use super::overflow::{compare_run, encode_run, read_head, read_run, run_pages};
 use super::page::{FIRST_DATA_PAGE, MAX_LEVEL, PAGE_SIZE, PAGE_SIZE_U64};
 use super::view::{PageSet, Snapshot, TreeRecord};
 use crate::storage::disk::DiskFile;
@@ -84,6 +84,14 @@ impl KeySrc {
             KeySrc::Run(run) => read_run(snap, *run),
         }
     }
+
+    /// The first `len` bytes (fewer if the key is shorter).
+    fn head(&self, snap: &Snapshot, len: usize) -> BTreeResult<Bytes> {
+        match self {
+            KeySrc::Mem(bytes) => Ok(bytes.slice(..len.min(bytes.len()))),
+            KeySrc::Run(run) => read_head(snap, *run, len),
+        }
+    }
 }
 
 /// A leaf entry on its way to a new page: its encoding is final.
@@ -96,7 +104,7 @@ struct LeafItem {
 
 impl LeafItem {
     fn size(&self) -> usize {
-        self.entry.len() + SLOT_BYTES
+        self.entry.len() + LEAF_SLOT_BYTES
     }
 
     /// The value bytes if stored inline.
@@ -133,7 +141,7 @@ impl Slot {
     /// Bytes the slot takes in a branch page (its key counted even in
     /// position 0, where it is stored empty: an overestimate).
     fn size(&self) -> usize {
-        SLOT_BYTES + BRANCH_ENTRY_FIXED + key_stored_len(self.key().len())
+        BRANCH_SLOT_BYTES + BRANCH_ENTRY_FIXED + key_stored_len(self.key().len())
     }
 }
 
@@ -828,9 +836,13 @@ impl Txn<'_> {
         let mut out = Vec::with_capacity(chunks.len());
         for (number, range) in chunks.into_iter().enumerate() {
             let page_no = self.alloc(1)?;
-            let mut builder = NodeBuilder::new(true, 0, range.len(), page_no, self.txn);
+            let used = sizes[range.clone()].iter().sum();
+            let first = &entries[range.start].key;
+            let prefix = self.node_prefix(first, &entries[range.end - 1].key, used)?;
+            let mut builder = NodeBuilder::new(true, 0, range.len(), page_no, self.txn, &prefix);
             for item in &entries[range.clone()] {
-                builder.push(&item.entry);
+                let head = item.key.head(self.snap, prefix.len() + 4)?;
+                builder.push(&item.entry, &head);
             }
             self.writer.write(page_no, &builder.finish())?;
             let key = if number == 0 {
@@ -862,24 +874,30 @@ impl Txn<'_> {
         for (number, range) in chunks.into_iter().enumerate() {
             assert!(range.len() >= 2, "a branch has at least two children");
             let page_no = self.alloc(1)?;
-            let mut builder = NodeBuilder::new(false, level, range.len(), page_no, self.txn);
+            let used = sizes[range.clone()].iter().sum();
+            let first = slots[range.start + 1].key();
+            let prefix = self.node_prefix(first, slots[range.end - 1].key(), used)?;
+            let mut builder =
+                NodeBuilder::new(false, level, range.len(), page_no, self.txn, &prefix);
             for (position, slot) in slots[range.clone()].iter().enumerate() {
                 let Slot::Clean { key, child } = slot else {
                     unreachable!("pending slots are packed first");
                 };
                 entry.clear();
+                let mut head = Bytes::new();
                 if position == 0 {
-                    encode_branch_entry(*child, PartOut::Inline(&[]), &mut entry);
+                    encode_branch_entry(PartOut::Inline(&[]), &mut entry);
                 } else {
+                    head = key.head(self.snap, prefix.len() + 4)?;
                     let bytes = key.bytes(self.snap)?;
                     let part = if bytes.len() <= MAX_INLINE_KEY {
                         PartOut::Inline(&bytes)
                     } else {
                         PartOut::Overflow(self.write_run(&bytes)?)
                     };
-                    encode_branch_entry(*child, part, &mut entry);
+                    encode_branch_entry(part, &mut entry);
                 }
-                builder.push(&entry);
+                builder.push_child(*child, &entry, &head);
             }
             self.writer.write(page_no, &builder.finish())?;
             let key = if number == 0 {
@@ -893,6 +911,17 @@ impl Txn<'_> {
             });
         }
         Ok(out)
+    }
+
+    /// The prefix a node stores: the common prefix of its first and last
+    /// compared keys (so of all of them), at most 64 bytes and no more than
+    /// the `used` bytes of slots and entries leave room for.
+    fn node_prefix(&self, first: &KeySrc, last: &KeySrc, used: usize) -> BTreeResult<Bytes> {
+        assert!(used <= NODE_CAPACITY, "node content fits its page");
+        let first = first.head(self.snap, MAX_PREFIX_BYTES)?;
+        let last = last.head(self.snap, MAX_PREFIX_BYTES)?;
+        let len = common_prefix_len(&first, &last).min(NODE_CAPACITY - used);
+        Ok(first.slice(..len))
     }
 
     /// Writes a tree's new root: collapses single-child branches, splits

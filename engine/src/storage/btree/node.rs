@@ -1,12 +1,25 @@
 //! Leaf and branch nodes: entry encoding, layout checks and key search.
 //!
-//! After the page header come `count` 2-byte slots (entry offsets), then the
-//! entries back to back in slot order, which is key order:
+//! After the page header:
 //!
 //! ```text
-//! leaf entry:   flags u8 | key_len u32 | value_len u32 | key part | value part
-//! branch entry: child u64 | flags u8 | key_len u32 | key part
+//! prefix_len u8 | prefix (prefix_len bytes, at most 64)
+//! | hints:    count × u32 (big-endian)
+//! | offsets:  count × u16 (where each entry starts)
+//! | children: count × u64 (branches only)
+//! | entries back to back in key order:
+//!   leaf entry:   flags u8 | key_len u32 | value_len u32 | key part | value part
+//!   branch entry: flags u8 | key_len u32 | key part
 //! ```
+//!
+//! Every key of the node (for a branch: every key but entry 0's) starts
+//! with `prefix`, and entry `i`'s hint is the 4 key bytes after the prefix,
+//! zero-padded. Hints never decrease, so a search narrows down on the dense
+//! hint array and reads only the entries whose hint equals the probe's; a
+//! branch then takes the child pointer from the array beside it. That is
+//! about one cache miss per node instead of one per probe. The prefix is
+//! any common prefix; the writer uses the longest, up to 64 bytes, that
+//! still fits the page.
 //!
 //! A part is the bytes themselves or, when its flag is set (leaf: bit 0 key,
 //! bit 1 value; branch: bit 0 key), the u64 first page of an overflow run of
@@ -24,6 +37,7 @@
 use super::page::{
     HEADER_BYTES, Header, MAX_LEVEL, PAGE_SIZE, PageKind, new_page, seal, u16_at, u32_at, u64_at,
 };
+use std::cmp::Ordering;
 
 /// Longest key stored inside a node; longer keys go to overflow pages.
 pub(crate) const MAX_INLINE_KEY: usize = 512;
@@ -32,14 +46,20 @@ pub(crate) const MAX_INLINE_ENTRY: usize = 1024;
 /// Largest key or value the format can describe (the configured limits are
 /// lower); lengths above it are corruption, never an allocation size.
 pub(crate) const FORMAT_MAX_PART_BYTES: usize = 16 << 20;
-/// Bytes of slot array and entries a node page holds.
-pub(crate) const NODE_CAPACITY: usize = PAGE_SIZE - HEADER_BYTES;
-/// Bytes per slot.
-pub(crate) const SLOT_BYTES: usize = 2;
+/// Bytes of prefix, slot array and entries a node page holds.
+pub(crate) const NODE_CAPACITY: usize = PAGE_SIZE - HEADER_BYTES - 1;
+/// Bytes per leaf entry outside the entry itself: hint and offset.
+pub(crate) const LEAF_SLOT_BYTES: usize = 6;
+/// Bytes per branch entry outside the entry itself: hint, offset, child.
+pub(crate) const BRANCH_SLOT_BYTES: usize = 14;
+/// Longest common key prefix a node stores.
+pub(crate) const MAX_PREFIX_BYTES: usize = 64;
+/// Where the prefix length byte sits.
+const PREFIX_LEN_AT: usize = HEADER_BYTES;
 /// Fixed bytes of a leaf entry before its parts.
 pub(crate) const LEAF_ENTRY_FIXED: usize = 9;
 /// Fixed bytes of a branch entry before its key part.
-pub(crate) const BRANCH_ENTRY_FIXED: usize = 13;
+pub(crate) const BRANCH_ENTRY_FIXED: usize = 5;
 
 const LEAF_KEY_OVERFLOW: u8 = 1;
 const LEAF_VALUE_OVERFLOW: u8 = 2;
@@ -104,6 +124,23 @@ pub(crate) struct Node<'a> {
     pub(crate) is_leaf: bool,
     pub(crate) level: u8,
     pub(crate) count: usize,
+    prefix_len: usize,
+}
+
+/// The 4 bytes of `key` after its first `prefix_len`, zero-padded, as a
+/// number that orders like the bytes.
+pub(crate) fn hint_of(key: &[u8], prefix_len: usize) -> u32 {
+    let mut bytes = [0u8; 4];
+    if let Some(rest) = key.get(prefix_len..) {
+        let n = rest.len().min(4);
+        bytes[..n].copy_from_slice(&rest[..n]);
+    }
+    u32::from_be_bytes(bytes)
+}
+
+/// Length of the longest common prefix of two byte strings.
+pub(crate) fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 fn short(what: &str) -> String {
@@ -134,21 +171,101 @@ impl<'a> Node<'a> {
             Some(PageKind::Branch) => false,
             _ => return Err("not a leaf or branch page".into()),
         };
+        let prefix_len = usize::from(page.get(PREFIX_LEN_AT).copied().unwrap_or(u8::MAX));
+        if prefix_len > MAX_PREFIX_BYTES {
+            return Err(format!("key prefix of {prefix_len} bytes"));
+        }
         Ok(Node {
             page,
             is_leaf,
             level: page.get(5).copied().unwrap_or(0),
             count: usize::from(u16_at(page, 6).unwrap_or(0)),
+            prefix_len,
         })
+    }
+
+    fn hints_at(&self) -> usize {
+        PREFIX_LEN_AT + 1 + self.prefix_len
+    }
+
+    fn offsets_at(&self) -> usize {
+        self.hints_at() + 4 * self.count
+    }
+
+    fn children_at(&self) -> usize {
+        self.offsets_at() + 2 * self.count
+    }
+
+    /// Where the first entry must start.
+    fn entries_at(&self) -> usize {
+        let slot_bytes = if self.is_leaf {
+            LEAF_SLOT_BYTES
+        } else {
+            BRANCH_SLOT_BYTES
+        };
+        self.hints_at() + slot_bytes * self.count
     }
 
     fn slot(&self, index: usize) -> Result<usize, String> {
         if index >= self.count {
             return Err(format!("entry {index} of {}", self.count));
         }
-        u16_at(self.page, HEADER_BYTES + SLOT_BYTES * index)
+        u16_at(self.page, self.offsets_at() + 2 * index)
             .map(usize::from)
-            .ok_or_else(|| short("slot array"))
+            .ok_or_else(|| short("offset array"))
+    }
+
+    /// The prefix every compared key of the node starts with.
+    pub(crate) fn prefix(&self) -> &'a [u8] {
+        let at = PREFIX_LEN_AT + 1;
+        self.page.get(at..at + self.prefix_len).unwrap_or(&[])
+    }
+
+    /// The hint of entry `index` (see the module doc).
+    pub(crate) fn hint(&self, index: usize) -> Result<u32, String> {
+        if index >= self.count {
+            return Err(format!("entry {index} of {}", self.count));
+        }
+        let at = self.hints_at() + 4 * index;
+        let raw = self
+            .page
+            .get(at..at + 4)
+            .ok_or_else(|| short("hint array"))?;
+        Ok(u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]))
+    }
+
+    /// The stored key of entry `index` (a branch's entry 0 has none).
+    pub(crate) fn key(&self, index: usize) -> Result<Part<'a>, String> {
+        if self.is_leaf {
+            self.leaf_key(index)
+        } else {
+            Ok(self.branch_entry(index)?.key)
+        }
+    }
+
+    /// Where a search for `probe` among entries `first..count` can land,
+    /// from the prefix and hints alone: every key before the returned range
+    /// is below `probe`, every key from its end on is above it.
+    pub(crate) fn hint_range(&self, first: usize, probe: &[u8]) -> Result<(usize, usize), String> {
+        let prefix = self.prefix();
+        let head = &probe[..prefix.len().min(probe.len())];
+        match head.cmp(&prefix[..head.len()]) {
+            Ordering::Less => return Ok((first, first)),
+            Ordering::Greater => return Ok((self.count, self.count)),
+            // A probe that is a proper prefix of the prefix is below every key.
+            Ordering::Equal if probe.len() < prefix.len() => return Ok((first, first)),
+            Ordering::Equal => {}
+        }
+        let wanted = hint_of(probe, prefix.len());
+        let low = first
+            + partition_point(self.count - first, |i| {
+                Ok::<_, String>(self.hint(first + i)? < wanted)
+            })?;
+        let high = low
+            + partition_point(self.count - low, |i| {
+                Ok::<_, String>(self.hint(low + i)? <= wanted)
+            })?;
+        Ok((low, high))
     }
 
     /// The key of leaf entry `index` (cheaper than the whole entry).
@@ -181,10 +298,10 @@ impl<'a> Node<'a> {
 
     /// Branch entry `index`.
     pub(crate) fn branch_entry(&self, index: usize) -> Result<BranchEntry<'a>, String> {
+        let child = self.child(index)?;
         let at = self.slot(index)?;
-        let child = u64_at(self.page, at).ok_or_else(|| short("entry"))?;
-        let flags = *self.page.get(at + 8).ok_or_else(|| short("entry"))?;
-        let key_len = u32_at(self.page, at + 9).ok_or_else(|| short("entry"))?;
+        let flags = *self.page.get(at).ok_or_else(|| short("entry"))?;
+        let key_len = u32_at(self.page, at + 1).ok_or_else(|| short("entry"))?;
         let overflow = flags & BRANCH_KEY_OVERFLOW != 0;
         let (key, _) = parse_part(self.page, at + BRANCH_ENTRY_FIXED, overflow, key_len)?;
         Ok(BranchEntry { child, key })
@@ -192,8 +309,10 @@ impl<'a> Node<'a> {
 
     /// The child page of branch entry `index`.
     pub(crate) fn child(&self, index: usize) -> Result<u64, String> {
-        let at = self.slot(index)?;
-        u64_at(self.page, at).ok_or_else(|| short("entry"))
+        if self.is_leaf || index >= self.count {
+            return Err(format!("child {index} of a node with {}", self.count));
+        }
+        u64_at(self.page, self.children_at() + 8 * index).ok_or_else(|| short("child array"))
     }
 
     /// Checks the whole layout: level, count, contiguous entries inside the
@@ -211,11 +330,12 @@ impl<'a> Node<'a> {
                 self.level, self.count
             ));
         }
-        let mut expected = HEADER_BYTES + SLOT_BYTES * self.count;
+        let mut expected = self.entries_at();
         if expected > PAGE_SIZE {
             return Err(format!("{} slots do not fit in a page", self.count));
         }
         let mut previous: Option<&[u8]> = None;
+        let mut previous_hint = 0;
         for index in 0..self.count {
             let at = self.slot(index)?;
             if at != expected {
@@ -226,6 +346,7 @@ impl<'a> Node<'a> {
             } else {
                 self.validate_branch_entry(index, at)?
             };
+            self.validate_hint(index, key, &mut previous_hint)?;
             if let (Some(prev), Part::Inline(this)) = (previous, key) {
                 if prev >= this {
                     return Err(format!("keys out of order at entry {index}"));
@@ -236,6 +357,29 @@ impl<'a> Node<'a> {
                 _ => None,
             };
             expected = end;
+        }
+        Ok(())
+    }
+
+    /// Hints order like the keys; inline keys start with the prefix and
+    /// match their hint.
+    fn validate_hint(&self, index: usize, key: Part<'a>, previous: &mut u32) -> Result<(), String> {
+        let hint = self.hint(index)?;
+        if !self.is_leaf && index == 0 {
+            return if hint == 0 {
+                Ok(())
+            } else {
+                Err("hint on entry 0".into())
+            };
+        }
+        if hint < *previous {
+            return Err(format!("hints out of order at entry {index}"));
+        }
+        *previous = hint;
+        if let Part::Inline(bytes) = key {
+            if !bytes.starts_with(self.prefix()) || hint != hint_of(bytes, self.prefix_len) {
+                return Err(format!("key {index} does not match the prefix and hint"));
+            }
         }
         Ok(())
     }
@@ -256,9 +400,9 @@ impl<'a> Node<'a> {
     }
 
     fn validate_branch_entry(&self, index: usize, at: usize) -> Result<(Part<'a>, usize), String> {
-        let child = u64_at(self.page, at).ok_or_else(|| short("entry"))?;
-        let flags = *self.page.get(at + 8).ok_or_else(|| short("entry"))?;
-        let key_len = u32_at(self.page, at + 9).ok_or_else(|| short("entry"))?;
+        let child = self.child(index)?;
+        let flags = *self.page.get(at).ok_or_else(|| short("entry"))?;
+        let key_len = u32_at(self.page, at + 1).ok_or_else(|| short("entry"))?;
         if flags & !BRANCH_KEY_OVERFLOW != 0 {
             return Err(format!("unknown branch entry flags {flags:#x}"));
         }
@@ -367,19 +511,14 @@ pub(crate) fn encode_leaf_entry(key: PartOut<'_>, value: PartOut<'_>) -> Vec<u8>
     out
 }
 
-/// Encodes one branch entry into `out`.
-pub(crate) fn encode_branch_entry(child: u64, key: PartOut<'_>, out: &mut Vec<u8>) {
-    assert!(
-        child >= super::page::FIRST_DATA_PAGE,
-        "child {child} is a meta page"
-    );
+/// Encodes one branch entry (its key; the child goes beside the hints).
+pub(crate) fn encode_branch_entry(key: PartOut<'_>, out: &mut Vec<u8>) {
     let (overflow, len) = key.flag_and_len();
     assert_eq!(
         overflow,
         len as usize > MAX_INLINE_KEY,
         "separator stored the wrong way"
     );
-    out.extend_from_slice(&child.to_le_bytes());
     out.push(u8::from(overflow) * BRANCH_KEY_OVERFLOW);
     out.extend_from_slice(&len.to_le_bytes());
     key.put(out);
@@ -388,21 +527,32 @@ pub(crate) fn encode_branch_entry(child: u64, key: PartOut<'_>, out: &mut Vec<u8
 /// Lays out a node page from already encoded entries.
 pub(crate) struct NodeBuilder {
     page: Vec<u8>,
+    is_leaf: bool,
+    prefix_len: usize,
     count: usize,
     pushed: usize,
     next: usize,
 }
 
 impl NodeBuilder {
-    /// A node page for `count` entries.
-    pub(crate) fn new(is_leaf: bool, level: u8, count: usize, page_no: u64, txn: u64) -> Self {
+    /// A node page for `count` entries whose compared keys all start with
+    /// `prefix` (at most [`MAX_PREFIX_BYTES`]).
+    pub(crate) fn new(
+        is_leaf: bool,
+        level: u8,
+        count: usize,
+        page_no: u64,
+        txn: u64,
+        prefix: &[u8],
+    ) -> Self {
         assert!(
             count >= if is_leaf { 1 } else { 2 },
             "node with {count} entries"
         );
         assert_eq!(is_leaf, level == 0, "leaves are level 0, branches above");
+        assert!(prefix.len() <= MAX_PREFIX_BYTES, "prefix too long");
         let count_u16 = u16::try_from(count).unwrap_or(u16::MAX);
-        let page = new_page(Header {
+        let mut page = new_page(Header {
             kind: if is_leaf {
                 PageKind::Leaf
             } else {
@@ -413,22 +563,66 @@ impl NodeBuilder {
             page_no,
             txn,
         });
+        page[PREFIX_LEN_AT] = prefix.len() as u8;
+        page[PREFIX_LEN_AT + 1..PREFIX_LEN_AT + 1 + prefix.len()].copy_from_slice(prefix);
         NodeBuilder {
             page,
+            is_leaf,
+            prefix_len: prefix.len(),
             count,
             pushed: 0,
-            next: HEADER_BYTES + SLOT_BYTES * count,
+            next: PREFIX_LEN_AT
+                + 1
+                + prefix.len()
+                + count
+                    * if is_leaf {
+                        LEAF_SLOT_BYTES
+                    } else {
+                        BRANCH_SLOT_BYTES
+                    },
         }
     }
 
-    /// Appends the next entry (in key order).
-    pub(crate) fn push(&mut self, entry: &[u8]) {
+    /// Appends the next leaf entry (in key order). `key_head` is the
+    /// entry's key, or at least its first `prefix + 4` bytes.
+    pub(crate) fn push(&mut self, entry: &[u8], key_head: &[u8]) {
+        assert!(self.is_leaf, "branch entries come with a child");
+        self.put(entry, key_head);
+    }
+
+    /// Appends the next branch entry and its child (the key of entry 0 is
+    /// empty and its `key_head` unused).
+    pub(crate) fn push_child(&mut self, child: u64, entry: &[u8], key_head: &[u8]) {
+        assert!(!self.is_leaf, "leaves have no children");
+        assert!(
+            child >= super::page::FIRST_DATA_PAGE,
+            "child {child} is a meta page"
+        );
+        let at = PREFIX_LEN_AT + 1 + self.prefix_len + 6 * self.count + 8 * self.pushed;
+        self.page[at..at + 8].copy_from_slice(&child.to_le_bytes());
+        self.put(entry, key_head);
+    }
+
+    fn put(&mut self, entry: &[u8], key_head: &[u8]) {
         assert!(self.pushed < self.count, "more entries than announced");
         let end = self.next + entry.len();
         assert!(end <= PAGE_SIZE, "node overflows its page");
-        let slot = HEADER_BYTES + SLOT_BYTES * self.pushed;
+        let hints_at = PREFIX_LEN_AT + 1 + self.prefix_len;
+        let hint = if !self.is_leaf && self.pushed == 0 {
+            0
+        } else {
+            let prefix = &self.page[hints_at - self.prefix_len..hints_at];
+            assert!(
+                key_head.starts_with(prefix),
+                "every key starts with the node's prefix"
+            );
+            hint_of(key_head, self.prefix_len)
+        };
         let offset = u16::try_from(self.next).unwrap_or(u16::MAX);
-        self.page[slot..slot + 2].copy_from_slice(&offset.to_le_bytes());
+        let hint_at = hints_at + 4 * self.pushed;
+        let offset_at = hints_at + 4 * self.count + 2 * self.pushed;
+        self.page[hint_at..hint_at + 4].copy_from_slice(&hint.to_be_bytes());
+        self.page[offset_at..offset_at + 2].copy_from_slice(&offset.to_le_bytes());
         self.page[self.next..end].copy_from_slice(entry);
         self.next = end;
         self.pushed += 1;
@@ -475,9 +669,14 @@ mod tests {
     use super::*;
 
     fn leaf(entries: &[(&[u8], &[u8])]) -> Vec<u8> {
-        let mut builder = NodeBuilder::new(true, 0, entries.len(), 9, 1);
+        let prefix_len = common_prefix_len(entries[0].0, entries[entries.len() - 1].0);
+        let mut builder =
+            NodeBuilder::new(true, 0, entries.len(), 9, 1, &entries[0].0[..prefix_len]);
         for (k, v) in entries {
-            builder.push(&encode_leaf_entry(PartOut::Inline(k), PartOut::Inline(v)));
+            builder.push(
+                &encode_leaf_entry(PartOut::Inline(k), PartOut::Inline(v)),
+                k,
+            );
         }
         builder.finish()
     }
@@ -507,8 +706,8 @@ mod tests {
         };
         let entry = encode_leaf_entry(PartOut::Overflow(big_key), PartOut::Overflow(big_value));
         assert_eq!(entry.len(), LEAF_ENTRY_FIXED + 16);
-        let mut builder = NodeBuilder::new(true, 0, 1, 3, 1);
-        builder.push(&entry);
+        let mut builder = NodeBuilder::new(true, 0, 1, 3, 1, b"");
+        builder.push(&entry, &[7u8; 600]);
         let page = builder.finish();
         let node = Node::parse(&page).unwrap();
         let e = node.leaf_entry(0).unwrap();
@@ -527,11 +726,11 @@ mod tests {
 
     #[test]
     fn branches_round_trip_with_an_empty_first_key() {
-        let mut builder = NodeBuilder::new(false, 1, 3, 4, 1);
+        let mut builder = NodeBuilder::new(false, 1, 3, 4, 1, b"");
         for (child, key) in [(10u64, &b""[..]), (11, b"m"), (12, b"t")] {
             let mut entry = Vec::new();
-            encode_branch_entry(child, PartOut::Inline(key), &mut entry);
-            builder.push(&entry);
+            encode_branch_entry(PartOut::Inline(key), &mut entry);
+            builder.push_child(child, &entry, key);
         }
         let page = builder.finish();
         let node = Node::parse(&page).unwrap();
@@ -545,27 +744,89 @@ mod tests {
     fn validation_catches_bad_layouts() {
         let good = leaf(&[(b"a", b"1"), (b"b", b"2")]);
         let check = |page: &[u8]| Node::parse(page).and_then(|n| n.validate());
-        // A slot pointing elsewhere.
+        // No prefix: hints at 25, offsets at 33, entries at 37.
+        let (hints, offsets) = (HEADER_BYTES + 1, HEADER_BYTES + 1 + 8);
+        let entries = HEADER_BYTES + 1 + 2 * LEAF_SLOT_BYTES;
+        // An offset pointing elsewhere.
         let mut bad = good.clone();
-        bad[HEADER_BYTES + 2] += 1;
+        bad[offsets + 2] += 1;
         assert!(check(&bad).unwrap_err().contains("offset"));
         // A length running off the page.
         let mut bad = good.clone();
-        let at = HEADER_BYTES + 4 + 5;
-        bad[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        bad[entries + 5..entries + 9].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(check(&bad).is_err());
-        // Keys out of order: the first key becomes "c".
+        // A key that does not match its hint.
+        let mut bad = good.clone();
+        bad[entries + LEAF_ENTRY_FIXED] = b'0';
+        assert!(check(&bad).unwrap_err().contains("hint"));
+        // Keys out of order: the first key (and its hint) becomes "c".
         let mut swapped = good.clone();
-        swapped[HEADER_BYTES + 4 + LEAF_ENTRY_FIXED] = b'c';
+        swapped[entries + LEAF_ENTRY_FIXED] = b'c';
+        swapped[hints] = b'c';
         assert!(check(&swapped).unwrap_err().contains("order"));
         // Too many slots for a page.
         let mut bad = good.clone();
         bad[6..8].copy_from_slice(&3000u16.to_le_bytes());
         assert!(check(&bad).is_err());
+        // A prefix longer than the format allows.
+        let mut bad = good.clone();
+        bad[HEADER_BYTES] = 65;
+        assert!(check(&bad).unwrap_err().contains("prefix"));
         // Unknown flags.
         let mut bad = good.clone();
-        bad[HEADER_BYTES + 4] = 0x80;
+        bad[entries] = 0x80;
         assert!(check(&bad).unwrap_err().contains("flags"));
+    }
+
+    #[test]
+    fn prefix_and_hints_narrow_a_search_to_equal_hints() {
+        let keys: [&[u8]; 5] = [
+            b"user/0001",
+            b"user/0002abc1",
+            b"user/0002abc2",
+            b"user/0003",
+            b"user/00099",
+        ];
+        let entries: Vec<(&[u8], &[u8])> = keys.iter().map(|k| (*k, &b"v"[..])).collect();
+        let page = leaf(&entries);
+        let node = Node::parse(&page).unwrap();
+        node.validate().unwrap();
+        assert_eq!(node.prefix(), b"user/000");
+        assert_eq!(node.hint(0).unwrap(), u32::from_be_bytes(*b"1\0\0\0"));
+        assert_eq!(node.hint(1).unwrap(), u32::from_be_bytes(*b"2abc"));
+        assert_eq!(node.hint(4).unwrap(), u32::from_be_bytes(*b"99\0\0"));
+        let range = |probe: &[u8]| node.hint_range(0, probe).unwrap();
+        assert_eq!(
+            range(b"user/0002abc"),
+            (1, 3),
+            "both keys whose hint is 2abc"
+        );
+        assert_eq!(range(b"user/0002abc15"), (1, 3));
+        assert_eq!(range(b"user/0002"), (1, 1));
+        assert_eq!(range(b"user/0002b"), (3, 3));
+        assert_eq!(range(b"user/0004"), (4, 4));
+        assert_eq!(range(b"user/0000"), (0, 0));
+        assert_eq!(
+            range(b"user/"),
+            (0, 0),
+            "a prefix of the prefix is below all"
+        );
+        assert_eq!(range(b"a"), (0, 0));
+        assert_eq!(range(b"zzz"), (5, 5));
+        assert_eq!(range(b"user/001"), (5, 5));
+        assert_eq!(node.hint_range(2, b"user/0001").unwrap(), (2, 2));
+        // Every probe lands in a range that brackets its true position.
+        for probe in [
+            &b"user/0002"[..],
+            b"user/00021",
+            b"user/0002y",
+            b"user/000",
+            b"user/0009",
+        ] {
+            let (low, high) = range(probe);
+            let position = keys.partition_point(|k| *k < probe);
+            assert!(low <= position && position <= high, "{probe:?}");
+        }
     }
 
     #[test]

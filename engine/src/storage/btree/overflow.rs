@@ -53,6 +53,14 @@ pub(crate) fn read_run(snap: &Snapshot, run: Run) -> BTreeResult<Bytes> {
     Ok(Bytes::from(out))
 }
 
+/// The first `len` bytes of a run (at most one page's worth), reading only
+/// its first page.
+pub(crate) fn read_head(snap: &Snapshot, run: Run, len: usize) -> BTreeResult<Bytes> {
+    check_bounds(snap, run)?;
+    let bytes = chunk(snap, run, 0)?;
+    Ok(Bytes::copy_from_slice(&bytes[..len.min(bytes.len())]))
+}
+
 /// Checks every page of a run without copying it.
 pub(crate) fn check_run(snap: &Snapshot, run: Run) -> BTreeResult<()> {
     let pages = check_bounds(snap, run)?;

@@ -362,6 +362,26 @@ impl Snapshot {
         }
     }
 
+    /// First index in `first..count` whose key is `>= probe` (`> probe` if
+    /// `strict`). The prefix and slot hints narrow the range; only entries
+    /// whose hint equals the probe's are read.
+    fn lower_bound(
+        &self,
+        page: u64,
+        node: &Node<'_>,
+        first: usize,
+        probe: &[u8],
+        strict: bool,
+    ) -> BTreeResult<usize> {
+        let (low, high) = self.at(page, node.hint_range(first, probe))?;
+        let offset = partition_point(high - low, |i| {
+            let key = self.at(page, node.key(low + i))?;
+            let order = self.compare_part(key, probe)?;
+            BTreeResult::Ok(order == Ordering::Less || (strict && order == Ordering::Equal))
+        })?;
+        Ok(low + offset)
+    }
+
     /// Position of `key` among a leaf's keys, as `binary_search` reports it.
     pub(crate) fn leaf_search(
         &self,
@@ -369,17 +389,14 @@ impl Snapshot {
         node: &Node<'_>,
         key: &[u8],
     ) -> BTreeResult<Result<usize, usize>> {
-        let (mut low, mut high) = (0, node.count);
-        while low < high {
-            let mid = low + (high - low) / 2;
-            let stored = self.at(page, node.leaf_key(mid))?;
-            match self.compare_part(stored, key)? {
-                Ordering::Less => low = mid + 1,
-                Ordering::Greater => high = mid,
-                Ordering::Equal => return Ok(Ok(mid)),
+        let index = self.lower_bound(page, node, 0, key, false)?;
+        if index < node.count {
+            let stored = self.at(page, node.leaf_key(index))?;
+            if self.compare_part(stored, key)? == Ordering::Equal {
+                return Ok(Ok(index));
             }
         }
-        Ok(Err(low))
+        Ok(Err(index))
     }
 
     /// First leaf index whose key is `>= key` (or `> key` if `strict`).
@@ -390,23 +407,18 @@ impl Snapshot {
         key: &[u8],
         strict: bool,
     ) -> BTreeResult<usize> {
-        Ok(match self.leaf_search(page, node, key)? {
-            Ok(index) if strict => index + 1,
-            Ok(index) | Err(index) => index,
-        })
+        self.lower_bound(page, node, 0, key, strict)
     }
 
-    /// The child of a branch whose range holds `key`.
+    /// The child of a branch whose range holds `key`: the last entry whose
+    /// key is `<= key` (entry 0 stands for the branch's lower bound).
     pub(crate) fn branch_index(
         &self,
         page: u64,
         node: &Node<'_>,
         key: &[u8],
     ) -> BTreeResult<usize> {
-        partition_point(node.count - 1, |index| {
-            let entry = self.at(page, node.branch_entry(index + 1))?;
-            Ok(self.compare_part(entry.key, key)? != Ordering::Greater)
-        })
+        Ok(self.lower_bound(page, node, 1, key, true)? - 1)
     }
 
     /// Looks `key` up in the tree rooted at `root`.
