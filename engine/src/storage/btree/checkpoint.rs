@@ -967,10 +967,17 @@ impl Txn<'_> {
             .collect::<BTreeResult<Vec<u64>>>()?;
         let mut freed = std::mem::take(&mut self.freed);
         freed.sort_unstable();
-        assert!(
-            freed.windows(2).all(|w| w[0] < w[1]),
-            "a page was freed twice"
-        );
+        // Only a damaged file (a page reached twice, or reached and listed
+        // free) can make these fail; refuse it rather than hand a page out
+        // twice.
+        for (index, &page) in freed.iter().enumerate() {
+            if index > 0 && freed[index - 1] == page {
+                return Err(self.snap.corrupt(page, "page reached twice"));
+            }
+            if self.free.contains(page) {
+                return Err(self.snap.corrupt(page, "page is reachable and listed free"));
+            }
+        }
         assert!(
             freed
                 .iter()

@@ -207,6 +207,11 @@ impl FreePages {
         self.pending.insert(txn, pages);
     }
 
+    /// Whether `page` is released (reusable now).
+    pub(crate) fn contains(&self, page: u64) -> bool {
+        self.free.contains(&page)
+    }
+
     /// Released pages.
     pub(crate) fn free_len(&self) -> usize {
         self.free.len()

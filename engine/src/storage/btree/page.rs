@@ -22,9 +22,9 @@
 //!                       txn of a meta that reaches it
 //! ```
 //!
-//! Node pages (leaf, branch) follow the header with `count` 2-byte slots,
-//! each the byte offset of one entry; entries follow the slots back to back,
-//! in key order (see `node.rs`). Overflow pages carry 4072 payload bytes of
+//! Node pages (leaf, branch) follow the header with a common key prefix,
+//! arrays of key hints, entry offsets and (branches) child page numbers,
+//! then the entries back to back in key order (see `node.rs`). Overflow pages carry 4072 payload bytes of
 //! one large key or value; a value of `len` bytes occupies
 //! `ceil(len / 4072)` consecutive pages (see `overflow.rs`). Free-list pages
 //! carry a `next` page number and up to 508 free page numbers (see
