@@ -173,3 +173,29 @@ fn the_previous_checkpoint_is_never_overwritten_while_a_view_lives() {
         "released pages are reused"
     );
 }
+
+#[test]
+fn views_iterators_and_images_can_move_between_threads() {
+    fn shareable<T: Send + Sync + Clone>() {}
+    fn movable<T: Send>() {}
+    shareable::<ReadView>();
+    movable::<RangeIter>();
+    movable::<ImageReader>();
+    movable::<BTreeStore>();
+    let (_, _, mut store) = sim_store(34);
+    rewrite_all(&mut store, "t", 100, 1, 10);
+    let scan = store
+        .view()
+        .range("t", Bound::Unbounded, Bound::Unbounded, true, Some(3))
+        .unwrap();
+    let keys = std::thread::spawn(move || scan.map(|r| r.unwrap().0).collect::<Vec<_>>())
+        .join()
+        .unwrap();
+    assert_eq!(
+        keys,
+        vec![key(298), key(295), key(292)]
+            .into_iter()
+            .map(Bytes::from)
+            .collect::<Vec<_>>()
+    );
+}
