@@ -76,4 +76,20 @@ impl Response {
             Response::MoveLeader(r) => &r.header,
         }
     }
+
+    /// The header of whichever answer this is, to fill in.
+    pub fn header_mut(&mut self) -> &mut ResponseHeader {
+        match self {
+            Response::Range(r) => &mut r.header,
+            Response::Put(r) => &mut r.header,
+            Response::DeleteRange(r) => &mut r.header,
+            Response::Txn(r) => &mut r.header,
+            Response::Compact(r) => &mut r.header,
+            Response::Member(r) => &mut r.header,
+            Response::Status(r) => &mut r.header,
+            Response::Alarm(r) => &mut r.header,
+            Response::HashKv(r) => &mut r.header,
+            Response::MoveLeader(r) => &mut r.header,
+        }
+    }
 }

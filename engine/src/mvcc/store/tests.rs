@@ -7,7 +7,22 @@ fn b(s: &str) -> Bytes {
 }
 
 fn store() -> KvStore {
-    KvStore::open(Backend::new()).unwrap()
+    let disk = crate::storage::disk::SimDisk::new(7);
+    KvStore::open(Backend::open(std::sync::Arc::new(disk), std::path::Path::new("/db")).unwrap())
+        .unwrap()
+}
+
+/// Checkpoints `s`, drops it, and opens the file again from disk.
+fn checkpoint_and_reopen(s: KvStore, disk: &crate::storage::disk::SimDisk) -> KvStore {
+    let KvStore { mut backend, .. } = s;
+    backend.checkpoint(Bytes::new()).unwrap();
+    drop(backend);
+    let backend = Backend::open(
+        std::sync::Arc::new(disk.clone()),
+        std::path::Path::new("/db"),
+    )
+    .unwrap();
+    KvStore::open(backend).unwrap()
 }
 
 fn put(s: &mut KvStore, k: &str, v: &str) -> PutResponse {
@@ -245,7 +260,13 @@ fn ignore_value_and_lease_need_the_key() {
 
 #[test]
 fn reopening_rebuilds_the_same_state() {
-    let mut s = store();
+    let disk = crate::storage::disk::SimDisk::new(5);
+    let backend = Backend::open(
+        std::sync::Arc::new(disk.clone()),
+        std::path::Path::new("/db"),
+    )
+    .unwrap();
+    let mut s = KvStore::open(backend).unwrap();
     put(&mut s, "a", "1");
     put(&mut s, "b", "1");
     s.delete_range(&DeleteRangeRequest {
@@ -255,8 +276,7 @@ fn reopening_rebuilds_the_same_state() {
     .unwrap();
     s.compact(4).unwrap();
     let hash = s.hash_kv(0).unwrap().hash;
-    let KvStore { backend, .. } = s;
-    let s = KvStore::open(backend).unwrap();
+    let s = checkpoint_and_reopen(s, &disk);
     assert_eq!(s.revision(), 4, "the compacted delete's revision survives");
     assert_eq!(s.compact_revision(), 4);
     assert_eq!(s.hash_kv(0).unwrap().hash, hash);
@@ -402,6 +422,7 @@ enum Op {
     Range(RangeRequest),
     Txn(u8, i64, Vec<(u8, u8)>, Vec<u8>),
     Compact(i64),
+    Checkpoint,
 }
 
 fn key(k: u8) -> Bytes {
@@ -469,6 +490,7 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
         2 => (0u8..6, 0i64..4, prop::collection::vec((0u8..6, any::<u8>()), 0..3), prop::collection::vec(0u8..6, 0..2))
             .prop_map(|(k, v, puts, dels)| Op::Txn(k, v, puts, dels)),
         1 => (0i64..14).prop_map(Op::Compact),
+        1 => Just(Op::Checkpoint),
     ];
     prop::collection::vec(op, 1..40)
 }
@@ -497,7 +519,8 @@ fn model_delete(state: &mut BTreeMap<Bytes, KeyValue>, range: &KeyRange) -> usiz
 proptest! {
     #[test]
     fn store_matches_a_snapshot_per_revision_model(ops in ops()) {
-        let mut s = store();
+        let disk = crate::storage::disk::SimDisk::new(3);
+        let mut s = KvStore::open(Backend::open(std::sync::Arc::new(disk.clone()), std::path::Path::new("/db")).unwrap()).unwrap();
         let mut m = Model::new();
         for op in ops {
             match op {
@@ -562,6 +585,9 @@ proptest! {
                     if changed { m.states.push(next); }
                     prop_assert_eq!(got.header.revision, m.revision());
                 }
+                Op::Checkpoint => {
+                    s.backend_mut().checkpoint(Bytes::new()).unwrap();
+                }
                 Op::Compact(rev) => {
                     let got = s.compact(rev);
                     if rev <= m.compacted {
@@ -579,8 +605,7 @@ proptest! {
         // Every readable revision still answers exactly as the model does,
         // also after reopening from the backend.
         let hash = s.hash_kv(0).unwrap().hash;
-        let KvStore { backend, .. } = s;
-        let s = KvStore::open(backend).unwrap();
+        let s = checkpoint_and_reopen(s, &disk);
         prop_assert_eq!(s.hash_kv(0).unwrap().hash, hash);
         for at in m.compacted.max(1)..=m.revision() {
             let all = RangeRequest { key: Bytes::from_static(&[0]), range_end: Bytes::from_static(&[0]), revision: at, ..RangeRequest::default() };
