@@ -162,6 +162,44 @@ impl KvStore {
         Ok(resp)
     }
 
+    /// Runs a txn that only reads (no puts or deletes on any path), without
+    /// taking the store mutably.
+    pub fn read_txn(&self, req: &TxnRequest) -> Result<TxnResponse, KvError> {
+        super::txn::check_txn(req, usize::MAX)?;
+        let at = self.revision;
+        let mut path = Vec::new();
+        self.plan_txn(req, at, &mut path)?;
+        self.check_txn_path(req, at, &mut path.iter().copied())?;
+        self.read_txn_path(req, at, &mut path.iter().copied())
+    }
+
+    fn read_txn_path(
+        &self,
+        req: &TxnRequest,
+        at: i64,
+        path: &mut impl Iterator<Item = bool>,
+    ) -> Result<TxnResponse, KvError> {
+        let succeeded = path.next().ok_or_else(|| corrupt("txn plan too short"))?;
+        let mut responses = Vec::new();
+        for op in if succeeded { &req.success } else { &req.failure } {
+            responses.push(match op {
+                RequestOp::Range(r) => {
+                    let read_at = if r.revision > 0 { r.revision } else { at };
+                    ResponseOp::Range(self.range_at(r, read_at, at)?)
+                }
+                RequestOp::Txn(t) => ResponseOp::Txn(self.read_txn_path(t, at, path)?),
+                RequestOp::Put(_) | RequestOp::DeleteRange(_) => {
+                    return Err(ApiError::BadRequest("read_txn given a txn that writes".into()).into());
+                }
+            });
+        }
+        Ok(TxnResponse {
+            header: header_at(at),
+            succeeded,
+            responses,
+        })
+    }
+
     /// Drops history below `revision`: reads at `revision` and later still
     /// work, reads before it fail with `Compacted`.
     pub fn compact(&mut self, revision: i64) -> Result<CompactionResponse, KvError> {

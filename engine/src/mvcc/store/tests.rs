@@ -615,3 +615,34 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_read_only_txn_answers_like_the_write_path() {
+    let mut s = store_with(&[("a", "1"), ("b", "2")]);
+    let all = RangeRequest {
+        key: Bytes::from_static(&[0]),
+        range_end: Bytes::from_static(&[0]),
+        ..RangeRequest::default()
+    };
+    let req = TxnRequest {
+        compare: vec![Compare {
+            key: b("a"),
+            target: CompareTarget::Value(b("1")),
+            ..Compare::default()
+        }],
+        success: vec![RequestOp::Range(all)],
+        failure: vec![],
+    };
+    let read = s.read_txn(&req).unwrap();
+    let written = s.txn(&req).unwrap();
+    assert_eq!(read, written);
+    assert!(read.succeeded);
+    let writes = TxnRequest {
+        success: vec![RequestOp::Put(PutRequest {
+            key: b("c"),
+            ..PutRequest::default()
+        })],
+        ..req
+    };
+    assert!(s.read_txn(&writes).is_err());
+}
