@@ -7,4 +7,5 @@
 pub mod api;
 pub mod mvcc;
 pub mod node;
+pub mod state_machine;
 pub mod storage;

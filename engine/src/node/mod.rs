@@ -4,8 +4,27 @@
 pub mod config;
 pub mod ids;
 pub mod pending;
+pub mod proposal;
 pub mod read_queue;
 pub mod transport;
 
 pub use config::NodeConfig;
 pub use transport::Transport;
+
+/// Why a node stopped: its storage can no longer be trusted, or raft
+/// refused something that cannot be refused.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Stored data does not decode or contradicts itself.
+    #[error("corrupt member data: {0}")]
+    Corrupt(String),
+    /// A disk operation failed (including a failed sync: fail-stop).
+    #[error("storage failure: {0}")]
+    Storage(String),
+    /// A snapshot received from the leader was refused.
+    #[error("bad snapshot: {0}")]
+    BadSnapshot(String),
+    /// raft-rs reported an error.
+    #[error("raft: {0}")]
+    Raft(#[from] raft::Error),
+}

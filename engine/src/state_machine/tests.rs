@@ -1,0 +1,269 @@
+use super::*;
+use crate::storage::disk::SimDisk;
+
+fn b(s: &str) -> Bytes {
+    Bytes::copy_from_slice(s.as_bytes())
+}
+
+fn member(id: u64, learner: bool) -> Member {
+    Member {
+        id,
+        name: format!("m{id}"),
+        peer_urls: vec![format!("http://127.0.0.1:{}", 2380 + id)],
+        client_urls: vec![format!("http://127.0.0.1:{}", 2379 + id * 10)],
+        is_learner: learner,
+    }
+}
+
+fn boot(disk: &SimDisk, path: &str) -> StateMachine {
+    let members = [member(1, false), member(2, false), member(3, false)];
+    StateMachine::bootstrap(Arc::new(disk.clone()), Path::new(path), 77, &members).unwrap()
+}
+
+fn reopen(disk: &SimDisk, path: &str) -> StateMachine {
+    StateMachine::open(Arc::new(disk.clone()), Path::new(path)).unwrap()
+}
+
+fn put(key: &str, value: &str) -> ProposalBody {
+    ProposalBody::Client(Request::Put(PutRequest {
+        key: b(key),
+        value: b(value),
+        ..PutRequest::default()
+    }))
+}
+
+/// Applies `body` as the next entry (term 2) and returns its outcome.
+fn apply(sm: &mut StateMachine, body: &ProposalBody) -> Result<Response, ApiError> {
+    let index = sm.applied_index() + 1;
+    let outcome = sm.apply(index, body).unwrap();
+    sm.set_applied(index, 2);
+    outcome
+}
+
+fn value(sm: &StateMachine, key: &str) -> Option<Bytes> {
+    let request = Request::Range(RangeRequest {
+        key: b(key),
+        ..RangeRequest::default()
+    });
+    match sm.read(&request).unwrap() {
+        Response::Range(r) => r.kvs.first().map(|kv| kv.value.clone()),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn bootstrap_records_members_configuration_and_cluster() {
+    let disk = SimDisk::new(1);
+    let sm = boot(&disk, "/a/db");
+    assert_eq!((sm.applied_index(), sm.applied_term()), (1, 1));
+    assert_eq!(sm.cluster_id(), 77);
+    assert_eq!(sm.conf_state().voters, vec![1, 2, 3]);
+    assert_eq!(sm.members().len(), 3);
+    drop(sm);
+    let sm = reopen(&disk, "/a/db");
+    assert_eq!(sm.conf_state().voters, vec![1, 2, 3]);
+    assert_eq!(sm.members()[1], member(2, false));
+    let again = StateMachine::bootstrap(Arc::new(disk.clone()), Path::new("/a/db"), 77, &[]);
+    assert!(
+        again.is_err(),
+        "bootstrapping over existing data is refused"
+    );
+}
+
+#[test]
+fn only_checkpointed_state_survives_a_reopen() {
+    let disk = SimDisk::new(2);
+    let mut sm = boot(&disk, "/a/db");
+    apply(&mut sm, &put("k", "1")).unwrap();
+    let checkpoint = sm.checkpoint().unwrap();
+    assert_eq!(checkpoint.index, 2);
+    apply(&mut sm, &put("k", "2")).unwrap();
+    assert_eq!(value(&sm, "k"), Some(b("2")));
+    drop(sm);
+    let sm = reopen(&disk, "/a/db");
+    assert_eq!(sm.applied_index(), 2, "the raft log replays entry 3");
+    assert_eq!(value(&sm, "k"), Some(b("1")));
+}
+
+#[test]
+fn membership_changes_are_checked_and_persisted() {
+    let disk = SimDisk::new(3);
+    let mut sm = boot(&disk, "/a/db");
+    let learner = member(4, true);
+    let add = ProposalBody::AddMember(learner.clone());
+    assert_eq!(sm.check_membership_change(Some(&add)), Ok(()));
+    let mut cs = sm.conf_state().clone();
+    cs.learners.push(4);
+    sm.apply_membership_change(2, Some(&add), cs.clone())
+        .unwrap();
+    sm.set_applied(2, 2);
+    assert_eq!(
+        sm.check_membership_change(Some(&add)),
+        Err(ApiError::MemberExists)
+    );
+    let mut clash = member(9, false);
+    clash.peer_urls = learner.peer_urls.clone();
+    assert_eq!(
+        sm.check_membership_change(Some(&ProposalBody::AddMember(clash))),
+        Err(ApiError::PeerUrlExists)
+    );
+    assert_eq!(
+        sm.check_membership_change(Some(&ProposalBody::PromoteMember(1))),
+        Err(ApiError::MemberNotLearner)
+    );
+    let promote = ProposalBody::PromoteMember(4);
+    assert_eq!(sm.check_membership_change(Some(&promote)), Ok(()));
+    sm.apply_membership_change(3, Some(&promote), cs.clone())
+        .unwrap();
+    sm.set_applied(3, 2);
+    let remove = ProposalBody::RemoveMember(2);
+    sm.apply_membership_change(4, Some(&remove), cs).unwrap();
+    sm.set_applied(4, 2);
+    assert!(sm.is_removed(2));
+    sm.checkpoint().unwrap();
+    drop(sm);
+    let sm = reopen(&disk, "/a/db");
+    let ids: Vec<(u64, bool)> = sm.members().iter().map(|m| (m.id, m.is_learner)).collect();
+    assert_eq!(ids, vec![(1, false), (3, false), (4, false)]);
+    assert!(sm.is_removed(2));
+    assert_eq!(
+        sm.check_membership_change(Some(&ProposalBody::RemoveMember(2))),
+        Err(ApiError::MemberNotFound)
+    );
+}
+
+#[test]
+fn nospace_refuses_puts_but_not_deletes() {
+    let disk = SimDisk::new(4);
+    let mut sm = boot(&disk, "/a/db");
+    apply(&mut sm, &put("k", "1")).unwrap();
+    let raise = ProposalBody::Client(Request::Alarm(AlarmRequest {
+        action: AlarmAction::Activate,
+        member_id: 1,
+        alarm: AlarmType::NoSpace,
+    }));
+    apply(&mut sm, &raise).unwrap();
+    assert!(sm.alarm_active(AlarmType::NoSpace));
+    assert_eq!(apply(&mut sm, &put("k", "2")), Err(ApiError::NoSpace));
+    let delete = ProposalBody::Client(Request::DeleteRange(DeleteRangeRequest {
+        key: b("k"),
+        ..DeleteRangeRequest::default()
+    }));
+    apply(&mut sm, &delete).unwrap();
+    assert_eq!(value(&sm, "k"), None);
+    sm.checkpoint().unwrap();
+    let mut sm = {
+        drop(sm);
+        reopen(&disk, "/a/db")
+    };
+    assert!(
+        sm.alarm_active(AlarmType::NoSpace),
+        "alarms survive a restart"
+    );
+    let disarm = ProposalBody::Client(Request::Alarm(AlarmRequest {
+        action: AlarmAction::Deactivate,
+        member_id: 0,
+        alarm: AlarmType::None,
+    }));
+    apply(&mut sm, &disarm).unwrap();
+    apply(&mut sm, &put("k", "3")).unwrap();
+    assert_eq!(value(&sm, "k"), Some(b("3")));
+}
+
+#[test]
+fn publish_fills_in_name_and_client_urls() {
+    let disk = SimDisk::new(5);
+    let mut joining = member(1, false);
+    joining.name.clear();
+    joining.client_urls.clear();
+    let mut sm =
+        StateMachine::bootstrap(Arc::new(disk.clone()), Path::new("/db"), 1, &[joining]).unwrap();
+    assert!(!sm.members()[0].is_started());
+    apply(&mut sm, &ProposalBody::Publish(member(1, false))).unwrap();
+    assert_eq!(sm.members()[0], member(1, false));
+}
+
+#[test]
+fn a_snapshot_image_installs_elsewhere_with_the_same_state() {
+    let disk = SimDisk::new(6);
+    let mut leader = boot(&disk, "/leader/db");
+    for i in 0..50 {
+        apply(&mut leader, &put(&format!("k{i}"), &format!("v{i}"))).unwrap();
+    }
+    let checkpoint = leader.checkpoint().unwrap();
+    let image = leader.export_image(checkpoint.index).unwrap();
+    assert!(leader.export_image(checkpoint.index + 1).is_err());
+
+    let other = SimDisk::new(7);
+    let mut follower =
+        StateMachine::open(Arc::new(other.clone()), Path::new("/follower/db")).unwrap();
+    assert_eq!(follower.applied_index(), 0);
+    let meta = follower.stage_image(&image).unwrap();
+    assert_eq!((meta.index, meta.cluster_id), (checkpoint.index, 77));
+    follower.promote_staged().unwrap();
+    assert_eq!(follower.applied_index(), checkpoint.index);
+    assert_eq!(follower.conf_state().voters, vec![1, 2, 3]);
+    let hash = |sm: &StateMachine| match sm.read(&Request::HashKv(HashKvRequest::default())) {
+        Ok(Response::HashKv(h)) => h.hash,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(hash(&follower), hash(&leader));
+    assert_eq!(value(&follower, "k42"), Some(b("v42")));
+}
+
+#[test]
+fn a_damaged_image_is_refused_and_changes_nothing() {
+    let disk = SimDisk::new(8);
+    let mut leader = boot(&disk, "/leader/db");
+    apply(&mut leader, &put("k", "v")).unwrap();
+    let checkpoint = leader.checkpoint().unwrap();
+    let image = leader.export_image(checkpoint.index).unwrap();
+    let mut damaged = image.to_vec();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x40;
+    let follower = boot(&disk, "/follower/db");
+    assert!(matches!(
+        follower.stage_image(&Bytes::from(damaged)),
+        Err(NodeError::BadSnapshot(_))
+    ));
+    assert!(
+        follower
+            .stage_image(&image.slice(..image.len() - 1))
+            .is_err()
+    );
+    assert!(!disk.exists(Path::new("/follower/db.snapshot")).unwrap());
+    assert_eq!(follower.applied_index(), 1);
+}
+
+#[test]
+fn an_interrupted_install_is_finished_or_discarded_by_the_raft_log() {
+    let disk = SimDisk::new(9);
+    let mut leader = boot(&disk, "/leader/db");
+    apply(&mut leader, &put("k", "v")).unwrap();
+    let checkpoint = leader.checkpoint().unwrap();
+    let image = leader.export_image(checkpoint.index).unwrap();
+    let shared: Arc<dyn Disk> = Arc::new(disk.clone());
+    let path = Path::new("/f/db");
+
+    // Crash after staging, before the raft log recorded the snapshot.
+    let follower = StateMachine::open(Arc::clone(&shared), path).unwrap();
+    follower.stage_image(&image).unwrap();
+    drop(follower);
+    StateMachine::recover_staged(&shared, path, 0).unwrap();
+    assert_eq!(
+        StateMachine::open(Arc::clone(&shared), path)
+            .unwrap()
+            .applied_index(),
+        0
+    );
+    assert!(!disk.exists(Path::new("/f/db.snapshot")).unwrap());
+
+    // Crash after the raft log recorded it, before the rename.
+    let follower = StateMachine::open(Arc::clone(&shared), path).unwrap();
+    follower.stage_image(&image).unwrap();
+    drop(follower);
+    StateMachine::recover_staged(&shared, path, checkpoint.index).unwrap();
+    let follower = StateMachine::open(shared, path).unwrap();
+    assert_eq!(follower.applied_index(), checkpoint.index);
+    assert_eq!(value(&follower, "k"), Some(b("v")));
+}
