@@ -2,3 +2,4 @@
 
 pub mod btree;
 pub mod disk;
+pub mod wal;
