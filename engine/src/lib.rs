@@ -7,5 +7,6 @@
 pub mod api;
 pub mod mvcc;
 pub mod node;
+pub mod raft_log;
 pub mod state_machine;
 pub mod storage;
