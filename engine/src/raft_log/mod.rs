@@ -183,9 +183,11 @@ impl RaftLog {
 }
 
 fn checkpoint_metadata(checkpoint: &Checkpoint) -> SnapshotMetadata {
-    let mut metadata = SnapshotMetadata::default();
-    metadata.index = checkpoint.index;
-    metadata.term = checkpoint.term;
+    let mut metadata = SnapshotMetadata {
+        index: checkpoint.index,
+        term: checkpoint.term,
+        ..SnapshotMetadata::default()
+    };
     metadata.set_conf_state(checkpoint.conf_state.clone());
     metadata
 }
@@ -221,12 +223,14 @@ fn decode_entry(wal_entry: &WalEntry) -> Result<Entry, String> {
     let context = p
         .get(5..5 + context_len)
         .ok_or("entry context runs past the payload")?;
-    let mut entry = Entry::default();
+    let mut entry = Entry {
+        index: wal_entry.index,
+        term: wal_entry.term,
+        context: Bytes::copy_from_slice(context),
+        data: wal_entry.payload.slice(5 + context_len..),
+        ..Entry::default()
+    };
     entry.set_entry_type(entry_type);
-    entry.index = wal_entry.index;
-    entry.term = wal_entry.term;
-    entry.context = Bytes::copy_from_slice(context);
-    entry.data = wal_entry.payload.slice(5 + context_len..);
     Ok(entry)
 }
 
@@ -237,10 +241,12 @@ fn storage_error(err: impl std::fmt::Display) -> raft::Error {
 impl raft::Storage for RaftLog {
     fn initial_state(&self) -> raft::Result<RaftState> {
         let wal_hs = self.wal.hard_state();
-        let mut hard_state = HardState::default();
-        hard_state.term = wal_hs.term;
-        hard_state.vote = wal_hs.vote;
-        hard_state.commit = wal_hs.commit;
+        let hard_state = HardState {
+            term: wal_hs.term,
+            vote: wal_hs.vote,
+            commit: wal_hs.commit,
+            ..HardState::default()
+        };
         Ok(RaftState::new(hard_state, self.applied_conf_state.clone()))
     }
 

@@ -20,11 +20,12 @@ fn open(disk: &SimDisk, applied: u64) -> RaftLog {
 }
 
 fn entry(index: u64, term: u64, data: &str) -> Entry {
-    let mut e = Entry::default();
-    e.index = index;
-    e.term = term;
-    e.data = Bytes::copy_from_slice(data.as_bytes());
-    e
+    Entry {
+        index,
+        term,
+        data: Bytes::copy_from_slice(data.as_bytes()),
+        ..Entry::default()
+    }
 }
 
 fn get(log: &RaftLog, lo: u64, hi: u64) -> Vec<Entry> {
@@ -90,10 +91,12 @@ fn a_reopened_log_has_its_hard_state_entries_and_configuration() {
     cc.context = Bytes::from_static(b"ctx");
     log.append(&[cc.clone(), entry(2, 1, "a"), entry(3, 2, "b")])
         .unwrap();
-    let mut hs = HardState::default();
-    hs.term = 2;
-    hs.vote = 7;
-    hs.commit = 2;
+    let hs = HardState {
+        term: 2,
+        vote: 7,
+        commit: 2,
+        ..HardState::default()
+    };
     log.set_hard_state(&hs).unwrap();
     log.sync().unwrap();
     drop(log);
@@ -159,9 +162,11 @@ fn a_snapshot_from_the_leader_replaces_a_conflicting_log() {
     log.append(&(1..=5).map(|i| entry(i, 1, "old")).collect::<Vec<_>>())
         .unwrap();
     log.sync().unwrap();
-    let mut metadata = SnapshotMetadata::default();
-    metadata.index = 8;
-    metadata.term = 3;
+    let mut metadata = SnapshotMetadata {
+        index: 8,
+        term: 3,
+        ..SnapshotMetadata::default()
+    };
     metadata.set_conf_state(ConfState {
         voters: vec![1, 2, 3],
         ..ConfState::default()
