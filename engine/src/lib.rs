@@ -10,3 +10,4 @@ pub mod node;
 pub mod raft_log;
 pub mod state_machine;
 pub mod storage;
+pub mod wire;

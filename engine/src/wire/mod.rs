@@ -1,0 +1,109 @@
+//! The binary protocol shared by the server, the client library, the peer
+//! transport, the simulator and the fuzzers.
+//!
+//! - [`frame`]: length-prefixed frames with a kind and a request id;
+//! - [`handshake`]: the magic, version and role that open a connection;
+//! - [`codec`]: hand-written encoding of bodies ([`Encode`], [`Decode`]);
+//! - `api`, [`peer`]: the bodies of client and peer frames;
+//! - [`io`]: frames over async streams, always flushed.
+//!
+//! Invariants: decoders never allocate from an unchecked length; every
+//! frame is bounded by `max_frame_bytes`; no input makes a decoder panic.
+
+mod api;
+pub mod codec;
+mod error;
+pub mod frame;
+pub mod handshake;
+pub mod io;
+pub mod peer;
+
+pub use codec::{Decode, Encode, Reader};
+pub use error::WireError;
+pub use frame::{DEFAULT_MAX_FRAME_BYTES, Frame, FrameKind, decode_frame};
+pub use peer::{PeerHello, PeerHelloAck, RaftMessages, SnapshotAck, SnapshotChunk};
+
+use crate::api::{ApiError, Request, Response};
+
+/// What a client frame means to a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientFrame {
+    /// A request with its id.
+    Request(u64, Request),
+}
+
+/// Decodes one complete client frame (length prefix included) as a server
+/// would: the entry point the fuzzers share with the tests.
+pub fn decode_client_frame(bytes: &[u8], max_frame_bytes: usize) -> Result<ClientFrame, WireError> {
+    let (frame, used) = decode_frame(bytes, max_frame_bytes)?.ok_or(WireError::Truncated)?;
+    if used != bytes.len() {
+        return Err(WireError::malformed("frame", "bytes after the frame"));
+    }
+    match frame.kind {
+        FrameKind::Request => Ok(ClientFrame::Request(
+            frame.request_id,
+            Request::from_bytes(&frame.body)?,
+        )),
+        other => Err(WireError::malformed(
+            "client frame",
+            format!("{other:?} on the client port"),
+        )),
+    }
+}
+
+/// Decodes a response frame's body as a client would.
+pub fn decode_response(frame: &Frame) -> Result<Result<Response, ApiError>, WireError> {
+    match frame.kind {
+        FrameKind::Response => Result::<Response, ApiError>::from_bytes(&frame.body),
+        FrameKind::Error => Ok(Err(ApiError::from_bytes(&frame.body)?)),
+        other => Err(WireError::malformed(
+            "response",
+            format!("unexpected {other:?}"),
+        )),
+    }
+}
+
+/// A peer frame's meaning.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PeerFrame {
+    /// Who is calling.
+    Hello(PeerHello),
+    /// The answer to a hello.
+    HelloAck(PeerHelloAck),
+    /// Raft messages.
+    Messages(RaftMessages),
+    /// A piece of a snapshot image.
+    Chunk(SnapshotChunk),
+    /// A snapshot image's fate.
+    Ack(SnapshotAck),
+}
+
+/// Decodes one complete peer frame (length prefix included) as a member
+/// would: the entry point the fuzzers share with the tests.
+pub fn decode_peer_frame(bytes: &[u8], max_frame_bytes: usize) -> Result<PeerFrame, WireError> {
+    let (frame, used) = decode_frame(bytes, max_frame_bytes)?.ok_or(WireError::Truncated)?;
+    if used != bytes.len() {
+        return Err(WireError::malformed("frame", "bytes after the frame"));
+    }
+    decode_peer_body(&frame)
+}
+
+/// Decodes the body of a peer frame.
+pub fn decode_peer_body(frame: &Frame) -> Result<PeerFrame, WireError> {
+    Ok(match frame.kind {
+        FrameKind::PeerHello => PeerFrame::Hello(PeerHello::from_bytes(&frame.body)?),
+        FrameKind::PeerHelloAck => PeerFrame::HelloAck(PeerHelloAck::from_bytes(&frame.body)?),
+        FrameKind::RaftMessages => PeerFrame::Messages(RaftMessages::from_bytes(&frame.body)?),
+        FrameKind::SnapshotChunk => PeerFrame::Chunk(SnapshotChunk::from_bytes(&frame.body)?),
+        FrameKind::SnapshotAck => PeerFrame::Ack(SnapshotAck::from_bytes(&frame.body)?),
+        other => {
+            return Err(WireError::malformed(
+                "peer frame",
+                format!("{other:?} on the peer port"),
+            ));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,158 @@
+//! Bodies of peer frames: hello, raft messages, snapshot chunks.
+
+use super::codec::{Decode, Encode, Reader, put_bool, put_bytes, put_count};
+use super::error::WireError;
+use bytes::{BufMut, Bytes, BytesMut};
+use protobuf::Message as _;
+use raft::eraftpb::Message;
+
+/// Who is calling, sent first on a peer connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerHello {
+    /// The caller's cluster; a listener of another cluster refuses.
+    pub cluster_id: u64,
+    /// The calling member.
+    pub from: u64,
+    /// The member the caller wants.
+    pub to: u64,
+}
+
+impl Encode for PeerHello {
+    fn encode(&self, buf: &mut BytesMut) {
+        buf.put_u64(self.cluster_id);
+        buf.put_u64(self.from);
+        buf.put_u64(self.to);
+    }
+}
+
+impl Decode for PeerHello {
+    fn decode(r: &mut Reader) -> Result<Self, WireError> {
+        Ok(PeerHello {
+            cluster_id: r.u64("peer hello")?,
+            from: r.u64("peer hello")?,
+            to: r.u64("peer hello")?,
+        })
+    }
+}
+
+/// The answer to a [`PeerHello`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerHelloAck {
+    /// Whether the connection may be used.
+    pub accepted: bool,
+    /// Why not, if not.
+    pub reason: String,
+}
+
+impl Encode for PeerHelloAck {
+    fn encode(&self, buf: &mut BytesMut) {
+        put_bool(buf, self.accepted);
+        put_bytes(buf, self.reason.as_bytes());
+    }
+}
+
+impl Decode for PeerHelloAck {
+    fn decode(r: &mut Reader) -> Result<Self, WireError> {
+        Ok(PeerHelloAck {
+            accepted: r.bool("peer hello ack")?,
+            reason: r.string("peer hello ack")?,
+        })
+    }
+}
+
+/// A batch of raft messages, each as raft-rs's protobuf bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaftMessages(pub Vec<Message>);
+
+impl Encode for RaftMessages {
+    fn encode(&self, buf: &mut BytesMut) {
+        put_count(buf, self.0.len());
+        for message in &self.0 {
+            // Encoding an in-memory message only fails on missing required
+            // fields, which raft's proto3 messages do not have.
+            let bytes = message.write_to_bytes().unwrap_or_default();
+            put_bytes(buf, &bytes);
+        }
+    }
+}
+
+impl Decode for RaftMessages {
+    fn decode(r: &mut Reader) -> Result<Self, WireError> {
+        let messages = r.list("raft messages", 4, |r| {
+            let bytes = r.bytes("raft message")?;
+            Message::parse_from_bytes(&bytes)
+                .map_err(|e| WireError::malformed("raft message", e.to_string()))
+        })?;
+        Ok(RaftMessages(messages))
+    }
+}
+
+/// A piece of a snapshot image; the last piece carries the raft message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotChunk {
+    /// Raft index of the snapshot.
+    pub index: u64,
+    /// Its term.
+    pub term: u64,
+    /// Where this piece goes in the image.
+    pub offset: u64,
+    /// The image's total length.
+    pub total_len: u64,
+    /// The bytes.
+    pub data: Bytes,
+    /// Whether this is the last piece.
+    pub last: bool,
+}
+
+impl Encode for SnapshotChunk {
+    fn encode(&self, buf: &mut BytesMut) {
+        buf.put_u64(self.index);
+        buf.put_u64(self.term);
+        buf.put_u64(self.offset);
+        buf.put_u64(self.total_len);
+        put_bytes(buf, &self.data);
+        put_bool(buf, self.last);
+    }
+}
+
+impl Decode for SnapshotChunk {
+    fn decode(r: &mut Reader) -> Result<Self, WireError> {
+        Ok(SnapshotChunk {
+            index: r.u64("snapshot chunk")?,
+            term: r.u64("snapshot chunk")?,
+            offset: r.u64("snapshot chunk")?,
+            total_len: r.u64("snapshot chunk")?,
+            data: r.bytes("snapshot chunk")?,
+            last: r.bool("snapshot chunk")?,
+        })
+    }
+}
+
+/// The receiver's verdict on a whole snapshot image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotAck {
+    /// The snapshot's index.
+    pub index: u64,
+    /// Bytes received.
+    pub received_len: u64,
+    /// Whether it arrived whole.
+    pub ok: bool,
+}
+
+impl Encode for SnapshotAck {
+    fn encode(&self, buf: &mut BytesMut) {
+        buf.put_u64(self.index);
+        buf.put_u64(self.received_len);
+        put_bool(buf, self.ok);
+    }
+}
+
+impl Decode for SnapshotAck {
+    fn decode(r: &mut Reader) -> Result<Self, WireError> {
+        Ok(SnapshotAck {
+            index: r.u64("snapshot ack")?,
+            received_len: r.u64("snapshot ack")?,
+            ok: r.bool("snapshot ack")?,
+        })
+    }
+}
