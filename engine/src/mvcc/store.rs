@@ -181,7 +181,11 @@ impl KvStore {
     ) -> Result<TxnResponse, KvError> {
         let succeeded = path.next().ok_or_else(|| corrupt("txn plan too short"))?;
         let mut responses = Vec::new();
-        for op in if succeeded { &req.success } else { &req.failure } {
+        for op in if succeeded {
+            &req.success
+        } else {
+            &req.failure
+        } {
             responses.push(match op {
                 RequestOp::Range(r) => {
                     let read_at = if r.revision > 0 { r.revision } else { at };
@@ -189,7 +193,9 @@ impl KvStore {
                 }
                 RequestOp::Txn(t) => ResponseOp::Txn(self.read_txn_path(t, at, path)?),
                 RequestOp::Put(_) | RequestOp::DeleteRange(_) => {
-                    return Err(ApiError::BadRequest("read_txn given a txn that writes".into()).into());
+                    return Err(
+                        ApiError::BadRequest("read_txn given a txn that writes".into()).into(),
+                    );
                 }
             });
         }

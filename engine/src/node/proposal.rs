@@ -28,3 +28,121 @@ pub enum ProposalBody {
     /// Promotes a learner (conf change context).
     PromoteMember(u64),
 }
+
+use crate::wire::{Decode, Encode, Reader, WireError};
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// Format version of a proposal (entries outlive the code that wrote them).
+const PROPOSAL_VERSION: u8 = 1;
+
+impl Proposal {
+    /// The entry bytes:
+    /// `version u8 | origin u64 | request_id u64 | tag u8 | body`, the body
+    /// in the wire codec (tag 0 request, 1 publish, 2 add, 3 remove,
+    /// 4 promote).
+    pub fn encode(&self) -> Bytes {
+        let mut buf = BytesMut::new();
+        buf.put_u8(PROPOSAL_VERSION);
+        buf.put_u64(self.origin);
+        buf.put_u64(self.request_id);
+        match &self.body {
+            ProposalBody::Client(request) => {
+                buf.put_u8(0);
+                request.encode(&mut buf);
+            }
+            ProposalBody::Publish(member) => {
+                buf.put_u8(1);
+                member.encode(&mut buf);
+            }
+            ProposalBody::AddMember(member) => {
+                buf.put_u8(2);
+                member.encode(&mut buf);
+            }
+            ProposalBody::RemoveMember(id) => {
+                buf.put_u8(3);
+                buf.put_u64(*id);
+            }
+            ProposalBody::PromoteMember(id) => {
+                buf.put_u8(4);
+                buf.put_u64(*id);
+            }
+        }
+        buf.freeze()
+    }
+
+    /// Decodes [`Proposal::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<Proposal, WireError> {
+        let mut r = Reader::new(Bytes::copy_from_slice(bytes));
+        let version = r.u8("proposal")?;
+        if version != PROPOSAL_VERSION {
+            return Err(WireError::Malformed {
+                what: "proposal",
+                detail: format!("unknown version {version}"),
+            });
+        }
+        let origin = r.u64("proposal")?;
+        let request_id = r.u64("proposal")?;
+        let body = match r.u8("proposal body")? {
+            0 => ProposalBody::Client(Request::decode(&mut r)?),
+            1 => ProposalBody::Publish(Member::decode(&mut r)?),
+            2 => ProposalBody::AddMember(Member::decode(&mut r)?),
+            3 => ProposalBody::RemoveMember(r.u64("member id")?),
+            4 => ProposalBody::PromoteMember(r.u64("member id")?),
+            tag => {
+                return Err(WireError::Malformed {
+                    what: "proposal body",
+                    detail: format!("unknown tag {tag}"),
+                });
+            }
+        };
+        r.finish()?;
+        Ok(Proposal {
+            origin,
+            request_id,
+            body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{PutRequest, Request};
+
+    #[test]
+    fn proposals_round_trip_and_refuse_damage() {
+        let member = Member {
+            id: 9,
+            name: "n".into(),
+            peer_urls: vec!["http://a:1".into()],
+            client_urls: vec![],
+            is_learner: true,
+        };
+        let bodies = [
+            ProposalBody::Client(Request::Put(PutRequest {
+                key: Bytes::from_static(b"k"),
+                ..PutRequest::default()
+            })),
+            ProposalBody::Publish(member.clone()),
+            ProposalBody::AddMember(member),
+            ProposalBody::RemoveMember(4),
+            ProposalBody::PromoteMember(5),
+        ];
+        for body in bodies {
+            let proposal = Proposal {
+                origin: 1,
+                request_id: 77,
+                body,
+            };
+            let bytes = proposal.encode();
+            assert_eq!(Proposal::decode(&bytes).unwrap(), proposal);
+            for cut in 0..bytes.len() {
+                assert!(Proposal::decode(&bytes[..cut]).is_err());
+            }
+            let mut extra = bytes.to_vec();
+            extra.push(0);
+            assert!(Proposal::decode(&extra).is_err());
+        }
+        assert!(Proposal::decode(&[2, 0]).is_err(), "unknown version");
+    }
+}

@@ -2,15 +2,17 @@
 //!
 //! ```text
 //! checkpoint meta: 0x01 | index u64 | term u64 | cluster_id u64 | conf_state_len u32 | conf_state (protobuf)
-//! member entry:    0x01 | id u64 | name | peer_urls | client_urls | is_learner u8     (active)
-//!                  0x02 | id u64                                                    (removed)
+//! member entry:    0x01 | member (the wire codec's encoding)   (active)
+//!                  0x02 | id u64                              (removed)
 //! alarm key:       member_id u64 | alarm u8
-//! strings: len u32 | utf-8; lists: count u32 | items
 //! ```
-//! Decoding checks every length against the bytes present.
+//! Decoding checks every length against the bytes present (the wire codec's
+//! `Reader`).
 
 use crate::api::{AlarmMember, AlarmType, Member};
 use crate::mvcc::KvError;
+use crate::wire::codec::put_bytes;
+use crate::wire::{Decode, Encode, Reader as WireReader, WireError};
 use bytes::{BufMut, Bytes, BytesMut};
 use protobuf::Message as _;
 use raft::eraftpb::ConfState;
@@ -54,16 +56,17 @@ impl AppliedMeta {
         if bytes.is_empty() {
             return Ok(AppliedMeta::default());
         }
-        let mut r = Reader { bytes, at: 0 };
-        if r.u8()? != META_VERSION {
+        let mut r = WireReader::new(bytes.clone());
+        let wire = |e: WireError| e.to_string();
+        if r.u8("meta").map_err(wire)? != META_VERSION {
             return Err("unknown checkpoint meta version".into());
         }
-        let index = r.u64()?;
-        let term = r.u64()?;
-        let cluster_id = r.u64()?;
-        let conf_state =
-            ConfState::parse_from_bytes(r.bytes()?).map_err(|e| format!("conf state: {e}"))?;
-        r.end()?;
+        let index = r.u64("meta").map_err(wire)?;
+        let term = r.u64("meta").map_err(wire)?;
+        let cluster_id = r.u64("meta").map_err(wire)?;
+        let conf_state = ConfState::parse_from_bytes(&r.bytes("conf state").map_err(wire)?)
+            .map_err(|e| format!("conf state: {e}"))?;
+        r.finish().map_err(wire)?;
         Ok(AppliedMeta {
             index,
             term,
@@ -82,17 +85,14 @@ pub enum MemberEntry {
     Removed(u64),
 }
 
-/// Encodes a members-tree row.
+/// Encodes a members-tree row: `0x01 | member` (wire encoding) or
+/// `0x02 | id u64`.
 pub fn encode_member_entry(entry: &MemberEntry) -> Bytes {
     let mut buf = BytesMut::new();
     match entry {
         MemberEntry::Active(m) => {
             buf.put_u8(ACTIVE);
-            buf.put_u64(m.id);
-            put_bytes(&mut buf, m.name.as_bytes());
-            put_strings(&mut buf, &m.peer_urls);
-            put_strings(&mut buf, &m.client_urls);
-            buf.put_u8(u8::from(m.is_learner));
+            m.encode(&mut buf);
         }
         MemberEntry::Removed(id) => {
             buf.put_u8(REMOVED);
@@ -104,23 +104,14 @@ pub fn encode_member_entry(entry: &MemberEntry) -> Bytes {
 
 /// Decodes [`encode_member_entry`].
 pub fn decode_member_entry(bytes: &Bytes) -> Result<MemberEntry, KvError> {
-    let mut r = Reader { bytes, at: 0 };
-    let entry = match r.u8().map_err(corrupt)? {
-        ACTIVE => MemberEntry::Active(Member {
-            id: r.u64().map_err(corrupt)?,
-            name: r.string().map_err(corrupt)?,
-            peer_urls: r.strings().map_err(corrupt)?,
-            client_urls: r.strings().map_err(corrupt)?,
-            is_learner: match r.u8().map_err(corrupt)? {
-                0 => false,
-                1 => true,
-                _ => return Err(corrupt("bad learner flag".into())),
-            },
-        }),
-        REMOVED => MemberEntry::Removed(r.u64().map_err(corrupt)?),
+    let mut r = WireReader::new(bytes.clone());
+    let wire = |e: WireError| corrupt(e.to_string());
+    let entry = match r.u8("member entry").map_err(wire)? {
+        ACTIVE => MemberEntry::Active(Member::decode(&mut r).map_err(wire)?),
+        REMOVED => MemberEntry::Removed(r.u64("member id").map_err(wire)?),
         _ => return Err(corrupt("unknown member entry kind".into())),
     };
-    r.end().map_err(corrupt)?;
+    r.finish().map_err(wire)?;
     Ok(entry)
 }
 
@@ -153,76 +144,6 @@ pub fn decode_alarm_key(key: &[u8]) -> Result<AlarmMember, KvError> {
 
 fn corrupt(detail: String) -> KvError {
     KvError::Corrupt(format!("cluster state record: {detail}"))
-}
-
-fn put_bytes(buf: &mut BytesMut, bytes: &[u8]) {
-    buf.put_u32(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
-    buf.put_slice(bytes);
-}
-
-fn put_strings(buf: &mut BytesMut, strings: &[String]) {
-    buf.put_u32(u32::try_from(strings.len()).unwrap_or(u32::MAX));
-    for s in strings {
-        put_bytes(buf, s.as_bytes());
-    }
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|&end| end <= self.bytes.len())
-            .ok_or("truncated")?;
-        let out = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(out)
-    }
-
-    fn u8(&mut self) -> Result<u8, String> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u32(&mut self) -> Result<u32, String> {
-        let raw: [u8; 4] = self.take(4)?.try_into().map_err(|_| "truncated")?;
-        Ok(u32::from_be_bytes(raw))
-    }
-
-    fn u64(&mut self) -> Result<u64, String> {
-        let raw: [u8; 8] = self.take(8)?.try_into().map_err(|_| "truncated")?;
-        Ok(u64::from_be_bytes(raw))
-    }
-
-    fn bytes(&mut self) -> Result<&'a [u8], String> {
-        let len = self.u32()? as usize;
-        self.take(len)
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        String::from_utf8(self.bytes()?.to_vec()).map_err(|_| "invalid utf-8".to_string())
-    }
-
-    fn strings(&mut self) -> Result<Vec<String>, String> {
-        let count = self.u32()? as usize;
-        // Each string needs at least its 4-byte length.
-        if count > (self.bytes.len() - self.at) / 4 {
-            return Err("list longer than its bytes".into());
-        }
-        (0..count).map(|_| self.string()).collect()
-    }
-
-    fn end(&self) -> Result<(), String> {
-        if self.at == self.bytes.len() {
-            Ok(())
-        } else {
-            Err("trailing bytes".into())
-        }
-    }
 }
 
 #[cfg(test)]
