@@ -10,4 +10,5 @@ pub mod node;
 pub mod raft_log;
 pub mod state_machine;
 pub mod storage;
+pub mod testing;
 pub mod wire;

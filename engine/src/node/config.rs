@@ -8,6 +8,10 @@ use std::time::Duration;
 pub struct NodeConfig {
     /// This member's id (never 0).
     pub member_id: u64,
+    /// This member's name, published to the member list once it runs.
+    pub name: String,
+    /// URLs clients reach this member on, published with the name.
+    pub client_urls: Vec<String>,
     /// Time between raft ticks (etcd's `--heartbeat-interval`).
     pub tick_interval: Duration,
     /// Ticks without a leader before a follower campaigns (etcd's
@@ -44,6 +48,8 @@ impl NodeConfig {
     pub fn new(member_id: u64) -> Self {
         NodeConfig {
             member_id,
+            name: String::new(),
+            client_urls: Vec::new(),
             tick_interval: Duration::from_millis(100),
             election_ticks: 10,
             heartbeat_ticks: 1,

@@ -1,14 +1,23 @@
 //! The raft node: drives raft-rs's RawNode over the raft log and the state
 //! machine, answers clients on the member that accepted their request.
 
+mod apply;
+pub(crate) mod client;
 pub mod config;
+mod driver;
+pub mod handle;
 pub mod ids;
 pub mod pending;
 pub mod proposal;
+mod raft_logger;
 pub mod read_queue;
+mod snapshot;
+mod start;
 pub mod transport;
 
 pub use config::NodeConfig;
+pub use handle::{NodeHandle, NodeStatus};
+pub use start::{Bootstrap, NodeOptions, db_path, start_node, wal_dir};
 pub use transport::Transport;
 
 /// Why a node stopped: its storage can no longer be trusted, or raft

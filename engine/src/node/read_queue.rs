@@ -81,6 +81,14 @@ impl<R> ReadQueue<R> {
         Some(context.to_be_bytes().to_vec())
     }
 
+    /// Gives up on the round in flight (leadership changed): its reads join
+    /// the next round, which may be sent at once.
+    pub fn abandon_round(&mut self) {
+        if let Some((_, _, reads)) = self.in_flight.take() {
+            self.queued.extend(reads);
+        }
+    }
+
     /// raft confirmed the round with `context` at commit index `index`.
     /// Unknown contexts (an old round superseded by a retry) are ignored.
     pub fn confirm(&mut self, context: &[u8], index: u64) {
@@ -198,5 +206,20 @@ mod tests {
         assert_eq!(q.len(), 1, "the superseded round's confirm does nothing");
         q.confirm(&retry, 3);
         assert_eq!(q.servable(3), vec![2]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_abandoned_round_is_replaced_at_once() {
+        let mut q = ReadQueue::new(Duration::from_secs(60));
+        let now = Instant::now();
+        q.push("r", now + Duration::from_secs(5));
+        let first = q.round_to_send(now).unwrap();
+        q.abandon_round();
+        let second = q.round_to_send(now).unwrap();
+        assert_ne!(first, second);
+        q.confirm(&first, 1);
+        assert_eq!(q.servable(1), Vec::<&str>::new());
+        q.confirm(&second, 1);
+        assert_eq!(q.servable(1), vec!["r"]);
     }
 }

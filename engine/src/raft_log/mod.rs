@@ -21,6 +21,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use cache::EntryCache;
 use raft::eraftpb::{ConfState, Entry, EntryType, HardState, Snapshot, SnapshotMetadata};
 use raft::{GetEntriesContext, RaftState, StorageError};
+use std::cell::Cell;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -36,6 +37,9 @@ pub struct RaftLog {
     applied_conf_state: ConfState,
     /// The newest checkpoint: what a snapshot request is answered with.
     checkpoint: Option<SnapshotMetadata>,
+    /// Set when raft asked for a snapshot the newest checkpoint cannot
+    /// serve (it predates the member it is for): the node checkpoints anew.
+    fresh_checkpoint_wanted: Cell<bool>,
 }
 
 fn wal_error(err: wal::WalError) -> NodeError {
@@ -71,6 +75,7 @@ impl RaftLog {
             cache: EntryCache::new(CACHE_MAX_BYTES),
             applied_conf_state,
             checkpoint: checkpoint.map(checkpoint_metadata),
+            fresh_checkpoint_wanted: Cell::new(false),
         };
         if recovered.hard_state.commit < applied_index {
             // The checkpoint proves these entries were committed.
@@ -176,10 +181,27 @@ impl RaftLog {
         Ok(())
     }
 
+    /// Whether raft asked for a snapshot that needs a newer checkpoint
+    /// (clears the request).
+    pub fn take_checkpoint_request(&self) -> bool {
+        self.fresh_checkpoint_wanted.replace(false)
+    }
+
     /// The WAL's snapshot marker `(index, term)`.
     pub fn snapshot_marker(&self) -> (u64, u64) {
         self.wal.snapshot()
     }
+}
+
+/// Whether `id` is anywhere in a configuration (voter, learner, joint).
+fn conf_state_has(conf_state: &ConfState, id: u64) -> bool {
+    conf_state
+        .voters
+        .iter()
+        .chain(&conf_state.learners)
+        .chain(&conf_state.voters_outgoing)
+        .chain(&conf_state.learners_next)
+        .any(|&member| member == id)
 }
 
 fn checkpoint_metadata(checkpoint: &Checkpoint) -> SnapshotMetadata {
@@ -297,8 +319,16 @@ impl raft::Storage for RaftLog {
         Ok(self.wal.last_index())
     }
 
-    fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
+    fn snapshot(&self, request_index: u64, to: u64) -> raft::Result<Snapshot> {
         match &self.checkpoint {
+            // A member refuses a snapshot whose configuration omits it: a
+            // member added after the checkpoint needs a newer one.
+            Some(metadata) if !conf_state_has(metadata.get_conf_state(), to) => {
+                self.fresh_checkpoint_wanted.set(true);
+                Err(raft::Error::Store(
+                    StorageError::SnapshotTemporarilyUnavailable,
+                ))
+            }
             Some(metadata) if metadata.index >= request_index && metadata.index > 0 => {
                 let mut snapshot = Snapshot::default();
                 snapshot.set_metadata(metadata.clone());

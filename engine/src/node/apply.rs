@@ -1,0 +1,96 @@
+//! Applying committed entries: every member runs exactly this, in log order,
+//! so it depends on nothing but the entries and the state before them.
+
+use super::NodeError;
+use super::driver::Driver;
+use super::proposal::Proposal;
+use crate::api::{ApiError, Response};
+use protobuf::Message as _;
+use raft::eraftpb::{ConfChangeV2, Entry, EntryType};
+
+/// What applying one entry produced for this member's waiting clients.
+pub(crate) enum Applied {
+    /// Nothing to answer here (another member's request, or no request).
+    Nothing,
+    /// The answer to a request this member proposed.
+    Answer {
+        /// The request's id in this member's pending registry.
+        request_id: u64,
+        /// The outcome.
+        result: Result<Response, ApiError>,
+    },
+}
+
+impl Driver {
+    pub(crate) fn apply_entry(&mut self, entry: &Entry) -> Result<Applied, NodeError> {
+        let (index, term) = (entry.index, entry.term);
+        if index <= self.state.applied_index() {
+            // Already part of the state (replayed after a checkpoint).
+            return Ok(Applied::Nothing);
+        }
+        let applied = match entry.get_entry_type() {
+            EntryType::EntryNormal if entry.data.is_empty() => Applied::Nothing,
+            EntryType::EntryNormal => {
+                let proposal = Proposal::decode(&entry.data)
+                    .map_err(|e| NodeError::Corrupt(format!("entry {index}: {e}")))?;
+                let result = self.state.apply(index, &proposal.body)?;
+                self.answer_if_mine(&proposal, result)
+            }
+            EntryType::EntryConfChangeV2 => self.apply_conf_change(entry)?,
+            // Keel never proposes the old conf change format.
+            EntryType::EntryConfChange => Applied::Nothing,
+        };
+        self.state.set_applied(index, term);
+        Ok(applied)
+    }
+
+    fn answer_if_mine(&self, proposal: &Proposal, result: Result<Response, ApiError>) -> Applied {
+        if proposal.origin == self.config.member_id && proposal.request_id != 0 {
+            Applied::Answer {
+                request_id: proposal.request_id,
+                result,
+            }
+        } else {
+            Applied::Nothing
+        }
+    }
+
+    /// A membership change: checked against the state (deterministically, on
+    /// every member), applied to raft's configuration, recorded in the state.
+    fn apply_conf_change(&mut self, entry: &Entry) -> Result<Applied, NodeError> {
+        let index = entry.index;
+        let cc = ConfChangeV2::parse_from_bytes(&entry.data)
+            .map_err(|e| NodeError::Corrupt(format!("conf change at {index}: {e}")))?;
+        let proposal = if cc.context.is_empty() {
+            None
+        } else {
+            Some(
+                Proposal::decode(&cc.context)
+                    .map_err(|e| NodeError::Corrupt(format!("conf change at {index}: {e}")))?,
+            )
+        };
+        let body = proposal.as_ref().map(|p| &p.body);
+        let result = match self.state.check_membership_change(body) {
+            Err(refused) => Err(refused),
+            // An error from raft (e.g. removing the last voter) leaves the
+            // configuration unchanged on every member alike.
+            Ok(()) => match self.raw.apply_conf_change(&cc) {
+                Err(err) => Err(ApiError::Unavailable(format!(
+                    "membership change refused: {err}"
+                ))),
+                Ok(conf_state) => self.state.apply_membership_change(index, body, conf_state),
+            },
+        };
+        if self.state.is_removed(self.config.member_id) {
+            tracing::warn!(
+                member = self.config.member_id,
+                "this member has been permanently removed from the cluster; stopping"
+            );
+            self.stopped = Some("removed from the cluster".into());
+        }
+        Ok(match proposal {
+            Some(p) => self.answer_if_mine(&p, result),
+            None => Applied::Nothing,
+        })
+    }
+}

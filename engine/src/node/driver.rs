@@ -1,0 +1,325 @@
+//! The node task: one loop owns the RawNode, the raft log and the state
+//! machine, and handles each Ready in the order raft-rs documents:
+//!
+//! 1. send the leader's messages (it may send before persisting);
+//! 2. install a snapshot, if any;
+//! 3. apply committed entries;
+//! 4. append entries and persist the hard state, syncing when raft requires;
+//! 5. only then send the messages that must follow persistence;
+//! 6. advance, then handle the LightReady (commit index, messages, entries).
+//!
+//! Nothing else may touch the RawNode between `ready()` and `advance()`.
+//! Time comes only from tokio (madsim under simulation); the loop never
+//! blocks on anything but its own inbox and its tick timer.
+
+use super::apply::Applied;
+use super::handle::{Command, NodeStatus};
+use super::pending::PendingRequests;
+use super::read_queue::ReadQueue;
+use super::{NodeConfig, NodeError, Transport};
+use crate::api::*;
+use crate::raft_log::RaftLog;
+use crate::state_machine::StateMachine;
+use raft::eraftpb::{Message, MessageType};
+use raft::{RawNode, StateRole};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+
+/// Where a client's answer goes.
+pub(crate) type Reply = oneshot::Sender<Result<Response, ApiError>>;
+
+/// Commands handled per loop turn before the Ready is processed, so a burst
+/// of proposals becomes one append and one sync (group commit).
+const MAX_COMMANDS_PER_TURN: usize = 1024;
+
+/// The node task's state.
+pub(crate) struct Driver {
+    pub(crate) raw: RawNode<RaftLog>,
+    pub(crate) state: StateMachine,
+    pub(crate) config: NodeConfig,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) pending: PendingRequests<Reply>,
+    pub(crate) reads: ReadQueue<(Request, Reply)>,
+    /// The (index, term) of the verified image staged beside the state,
+    /// waiting for raft to hand its snapshot over in a Ready.
+    pub(crate) staged_snapshot: Option<(u64, u64)>,
+    /// The cluster this member belongs to (images of others are refused).
+    pub(crate) expected_cluster_id: u64,
+    /// When to (re)propose this member's name and client URLs.
+    pub(crate) publish_due: Option<Instant>,
+    /// Leader transfers waiting for the target to take over.
+    pub(crate) transfers: Vec<(u64, Reply, Instant)>,
+    pub(crate) status: watch::Sender<NodeStatus>,
+    pub(crate) stopped: Option<String>,
+    pub(crate) applied_since_checkpoint: u64,
+    pub(crate) snapshots_installed: u64,
+}
+
+impl Driver {
+    /// Runs until stopped, removed, or a storage failure forces a stop.
+    pub(crate) async fn run(mut self, mut inbox: mpsc::Receiver<Command>) {
+        let mut ticker = tokio::time::interval(self.config.tick_interval);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        while self.stopped.is_none() {
+            tokio::select! {
+                biased;
+                command = inbox.recv() => match command {
+                    Some(command) => self.handle(command),
+                    None => self.stop("every handle was dropped".into()),
+                },
+                _ = ticker.tick() => self.on_tick(),
+            }
+            for _ in 0..MAX_COMMANDS_PER_TURN {
+                match inbox.try_recv() {
+                    Ok(command) => self.handle(command),
+                    Err(_) => break,
+                }
+            }
+            if let Err(err) = self.process_ready() {
+                tracing::error!(member = self.config.member_id, "node stopping: {err}");
+                self.stop(err.to_string());
+            }
+            self.publish_status();
+        }
+        self.fail_everything_waiting();
+        inbox.close();
+        while let Ok(command) = inbox.try_recv() {
+            if let Command::Client { reply, .. } = command {
+                let _ = reply.send(Err(ApiError::Stopped));
+            }
+        }
+        self.publish_status();
+    }
+
+    fn stop(&mut self, why: String) {
+        if self.stopped.is_none() {
+            self.stopped = Some(why);
+        }
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Step(message) => self.step(message),
+            Command::StepSnapshot(message, image) => self.receive_snapshot(message, image),
+            Command::ReportSnapshot { to, ok } => {
+                let status = if ok {
+                    raft::SnapshotStatus::Finish
+                } else {
+                    raft::SnapshotStatus::Failure
+                };
+                self.raw.report_snapshot(to, status);
+            }
+            Command::ReportUnreachable(to) => self.raw.report_unreachable(to),
+            Command::Client { request, reply } => self.on_client(request, reply),
+            Command::Stop => self.stop("asked to stop".into()),
+        }
+    }
+
+    pub(crate) fn step(&mut self, message: Message) {
+        // A message from a removed or unknown member is dropped by raft
+        // itself; local message types must never arrive from the network.
+        if raft::raw_node::is_local_msg(message.get_msg_type()) {
+            return;
+        }
+        if let Err(err) = self.raw.step(message) {
+            tracing::debug!(member = self.config.member_id, "step: {err}");
+        }
+    }
+
+    fn on_tick(&mut self) {
+        self.raw.tick();
+        let now = Instant::now();
+        self.maybe_publish(now);
+        for (_, reply) in self.reads.expired(now) {
+            let _ = reply.send(Err(ApiError::Timeout));
+        }
+        for reply in self.pending.expired(now) {
+            let _ = reply.send(Err(ApiError::Timeout));
+        }
+        self.check_transfers(now);
+    }
+
+    /// Sends due ReadIndex rounds, handles every Ready raft has, then serves
+    /// reads whose index is applied and checkpoints when due.
+    fn process_ready(&mut self) -> Result<(), NodeError> {
+        if let Some(context) = self.reads.round_to_send(Instant::now()) {
+            self.raw.read_index(context);
+        }
+        while self.raw.has_ready() && self.stopped.is_none() {
+            self.handle_one_ready()?;
+        }
+        self.serve_reads();
+        self.maybe_checkpoint()?;
+        Ok(())
+    }
+
+    fn handle_one_ready(&mut self) -> Result<(), NodeError> {
+        let mut ready = self.raw.ready();
+        if let Some(soft) = ready.ss() {
+            if soft.raft_state != StateRole::Leader {
+                // A new leader will not confirm rounds sent to the old one.
+                self.retry_reads_now();
+            }
+        }
+        self.send(ready.take_messages());
+        if !ready.snapshot().is_empty() {
+            let snapshot = ready.snapshot().clone();
+            self.install_snapshot(&snapshot)?;
+        }
+        let committed = ready.take_committed_entries();
+        self.apply_entries(committed)?;
+        let store = self.raw.mut_store();
+        store.append(ready.entries())?;
+        if let Some(hard_state) = ready.hs() {
+            store.set_hard_state(hard_state)?;
+        }
+        if ready.must_sync() || !ready.entries().is_empty() || ready.hs().is_some() {
+            store.sync()?;
+        }
+        self.send(ready.take_persisted_messages());
+        for read_state in ready.take_read_states() {
+            self.reads
+                .confirm(&read_state.request_ctx, read_state.index);
+        }
+        let mut light = self.raw.advance(ready);
+        if let Some(commit) = light.commit_index() {
+            self.raw.mut_store().set_commit(commit)?;
+        }
+        self.send(light.take_messages());
+        let committed = light.take_committed_entries();
+        self.apply_entries(committed)?;
+        self.raw.advance_apply();
+        Ok(())
+    }
+
+    /// Sends messages, routing snapshot messages with their store image.
+    fn send(&mut self, messages: Vec<Message>) {
+        if messages.is_empty() {
+            return;
+        }
+        let mut plain = Vec::with_capacity(messages.len());
+        for message in messages {
+            if message.get_msg_type() != MessageType::MsgSnapshot {
+                plain.push(message);
+                continue;
+            }
+            let meta = message.get_snapshot().get_metadata();
+            match self.state.export_image(meta.index) {
+                Ok(image) => self.transport.send_snapshot(message, image),
+                Err(err) => {
+                    tracing::warn!(
+                        member = self.config.member_id,
+                        "snapshot for {}: {err}",
+                        message.to
+                    );
+                    self.raw
+                        .report_snapshot(message.to, raft::SnapshotStatus::Failure);
+                }
+            }
+        }
+        if !plain.is_empty() {
+            self.transport.send(plain);
+        }
+    }
+
+    fn apply_entries(&mut self, entries: Vec<raft::eraftpb::Entry>) -> Result<(), NodeError> {
+        for entry in entries {
+            let applied = self.apply_entry(&entry)?;
+            self.applied_since_checkpoint += 1;
+            if let Applied::Answer { request_id, result } = applied {
+                if let Some(reply) = self.pending.take(request_id) {
+                    let _ = reply.send(result.map(|r| self.finish_header(r)));
+                }
+            }
+            if self.stopped.is_some() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn serve_reads(&mut self) {
+        let applied = self.state.applied_index();
+        for (request, reply) in self.reads.servable(applied) {
+            let result = self.state.read(&request).map(|r| self.finish_header(r));
+            let _ = reply.send(result);
+        }
+    }
+
+    /// Leadership changed: the round in flight may never be confirmed, so
+    /// its reads go into the next round at once.
+    fn retry_reads_now(&mut self) {
+        self.reads.abandon_round();
+    }
+
+    fn maybe_checkpoint(&mut self) -> Result<(), NodeError> {
+        let due = self.applied_since_checkpoint >= self.config.snapshot_count
+            || self.state.memtable_bytes() >= self.config.memtable_max_bytes
+            || self.raw.store().take_checkpoint_request();
+        if !due || self.state.applied_index() == 0 {
+            return Ok(());
+        }
+        // A checkpoint at applied index A must never be newer than the
+        // durable commit index, or raft-rs refuses to restart from it.
+        let applied = self.state.applied_index();
+        self.raw.mut_store().set_commit(applied)?;
+        self.raw.mut_store().sync()?;
+        let checkpoint = self.state.checkpoint()?;
+        self.applied_since_checkpoint = 0;
+        let store = self.raw.mut_store();
+        store.set_checkpoint(&checkpoint);
+        let keep_from = checkpoint
+            .index
+            .saturating_sub(self.config.catch_up_entries);
+        if keep_from > store.first_index_now() {
+            store.compact(keep_from)?;
+        }
+        Ok(())
+    }
+
+    /// Fills in the header fields only the node knows.
+    pub(crate) fn finish_header(&self, mut response: Response) -> Response {
+        let header = response.header_mut();
+        header.cluster_id = self.state.cluster_id();
+        header.member_id = self.config.member_id;
+        header.raft_term = self.raw.raft.term;
+        if header.revision == 0 {
+            header.revision = self.state.revision();
+        }
+        response
+    }
+
+    fn fail_everything_waiting(&mut self) {
+        let error = || ApiError::Stopped;
+        for reply in self.pending.drain() {
+            let _ = reply.send(Err(error()));
+        }
+        for (_, reply) in self.reads.drain() {
+            let _ = reply.send(Err(error()));
+        }
+        for (_, reply, _) in self.transfers.drain(..) {
+            let _ = reply.send(Err(error()));
+        }
+    }
+
+    pub(crate) fn publish_status(&self) {
+        let status = NodeStatus {
+            member_id: self.config.member_id,
+            leader_id: self.raw.raft.leader_id,
+            term: self.raw.raft.term,
+            applied_index: self.state.applied_index(),
+            revision: self.state.revision(),
+            removed: self.state.is_removed(self.config.member_id),
+            stopped: self.stopped.is_some(),
+            fatal_error: self.stopped.clone(),
+            snapshots_installed: self.snapshots_installed,
+            checkpoint_index: self.state.latest_checkpoint().map_or(0, |c| c.index),
+        };
+        self.status.send_if_modified(|current| {
+            let changed = *current != status;
+            *current = status;
+            changed
+        });
+    }
+}

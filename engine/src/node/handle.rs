@@ -1,0 +1,124 @@
+//! The handle through which the server, transports and tests talk to a node.
+
+use crate::api::{ApiError, Request, Response, StatusResponse};
+use bytes::Bytes;
+use raft::eraftpb::Message;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// What a node is told to do. The node task owns all state; everything
+/// reaches it as one of these, in order.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// A raft message from a peer.
+    Step(Message),
+    /// A snapshot message from a peer, with the store image it refers to.
+    StepSnapshot(Message, Bytes),
+    /// The outcome of sending a snapshot to `to`.
+    ReportSnapshot { to: u64, ok: bool },
+    /// `to` could not be reached.
+    ReportUnreachable(u64),
+    /// A client request, answered through `reply`.
+    Client {
+        request: Request,
+        reply: oneshot::Sender<Result<Response, ApiError>>,
+    },
+    /// Stop the node (drain: answer pending requests with `Stopped`).
+    Stop,
+}
+
+/// What a node publishes about itself after every change, for the server
+/// (health checks, peer address book) and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeStatus {
+    /// This member.
+    pub member_id: u64,
+    /// The leader this member knows of, 0 if none.
+    pub leader_id: u64,
+    /// Current raft term.
+    pub term: u64,
+    /// Highest applied raft index.
+    pub applied_index: u64,
+    /// Store revision after the last applied entry.
+    pub revision: i64,
+    /// Whether this member was removed from the cluster (it has stopped).
+    pub removed: bool,
+    /// Whether the node has stopped (removed, fail-stopped or asked to).
+    pub stopped: bool,
+    /// Why the node stopped, if it stopped on an error.
+    pub fatal_error: Option<String>,
+    /// Snapshots received from a leader and installed since the node started.
+    pub snapshots_installed: u64,
+    /// Raft index of this member's newest checkpoint.
+    pub checkpoint_index: u64,
+}
+
+/// A cheap, cloneable way to reach a running node.
+#[derive(Debug, Clone)]
+pub struct NodeHandle {
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) status: watch::Receiver<NodeStatus>,
+}
+
+impl NodeHandle {
+    /// Hands a peer's raft message to the node. Never blocks: when the
+    /// node's inbox is full the message is dropped, which raft tolerates.
+    pub fn step(&self, message: Message) {
+        let _ = self.commands.try_send(Command::Step(message));
+    }
+
+    /// Hands a peer's snapshot message and its image to the node.
+    pub fn step_snapshot(&self, message: Message, image: Bytes) {
+        let _ = self
+            .commands
+            .try_send(Command::StepSnapshot(message, image));
+    }
+
+    /// Reports whether a snapshot sent to `to` arrived.
+    pub fn report_snapshot(&self, to: u64, ok: bool) {
+        let _ = self.commands.try_send(Command::ReportSnapshot { to, ok });
+    }
+
+    /// Reports that `to` could not be reached.
+    pub fn report_unreachable(&self, to: u64) {
+        let _ = self.commands.try_send(Command::ReportUnreachable(to));
+    }
+
+    /// Executes a client request on this member and waits for its answer.
+    /// Writes go through raft; linearizable reads through ReadIndex; the
+    /// answer comes within the node's request timeout.
+    pub async fn request(&self, request: Request) -> Result<Response, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .try_send(Command::Client { request, reply })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => ApiError::TooManyRequests,
+                mpsc::error::TrySendError::Closed(_) => ApiError::Stopped,
+            })?;
+        answer.await.map_err(|_| ApiError::Stopped)?
+    }
+
+    /// This member's status as `endpoint status` reports it.
+    pub async fn endpoint_status(&self) -> Result<StatusResponse, ApiError> {
+        match self.request(Request::Status).await? {
+            crate::api::Response::Status(status) => Ok(status),
+            other => Err(ApiError::Unavailable(format!(
+                "unexpected answer to status: {other:?}"
+            ))),
+        }
+    }
+
+    /// The latest published status.
+    pub fn status(&self) -> NodeStatus {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver that sees every status change.
+    pub fn watch_status(&self) -> watch::Receiver<NodeStatus> {
+        self.status.clone()
+    }
+
+    /// Asks the node to stop; pending requests are answered with `Stopped`.
+    pub async fn stop(&self) {
+        let _ = self.commands.send(Command::Stop).await;
+    }
+}

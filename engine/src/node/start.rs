@@ -1,0 +1,171 @@
+//! Starting a member's node: open (or create) its data, build the RawNode,
+//! spawn the driver task.
+//!
+//! A member's data directory holds `db` (the state machine's B-tree file)
+//! and `wal/` (the raft log). Restarting opens the last checkpoint and the
+//! log replays what follows it.
+
+use super::driver::Driver;
+use super::handle::{Command, NodeHandle, NodeStatus};
+use super::pending::PendingRequests;
+use super::raft_logger::raft_logger;
+use super::read_queue::ReadQueue;
+use super::{NodeConfig, NodeError, Transport};
+use crate::api::Member;
+use crate::raft_log::RaftLog;
+use crate::state_machine::StateMachine;
+use crate::storage::disk::Disk;
+use crate::storage::wal::{Wal, WalOptions};
+use raft::RawNode;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+
+/// Commands a node's inbox holds before senders see it as full.
+const INBOX_CAPACITY: usize = 8192;
+
+/// How a member with no data gets its first state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// It is one of the initial members of a new cluster.
+    NewCluster {
+        /// The cluster's id.
+        cluster_id: u64,
+        /// Every initial member (ids, names, URLs).
+        members: Vec<Member>,
+    },
+    /// It joins a running cluster (added with `member add`); its state
+    /// arrives as a snapshot from the leader.
+    JoinExisting {
+        /// The cluster it joins.
+        cluster_id: u64,
+    },
+}
+
+impl Bootstrap {
+    fn cluster_id(&self) -> u64 {
+        match self {
+            Bootstrap::NewCluster { cluster_id, .. } | Bootstrap::JoinExisting { cluster_id } => {
+                *cluster_id
+            }
+        }
+    }
+}
+
+/// Everything a node needs to start.
+#[derive(Clone)]
+pub struct NodeOptions {
+    /// Consensus settings and limits.
+    pub config: NodeConfig,
+    /// The disk its data lives on.
+    pub disk: Arc<dyn Disk>,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    /// WAL settings.
+    pub wal: WalOptions,
+    /// How it reaches its peers.
+    pub transport: Arc<dyn Transport>,
+    /// How to create its data if it has none.
+    pub bootstrap: Bootstrap,
+}
+
+/// The state machine file inside a data directory.
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("db")
+}
+
+/// The raft log directory inside a data directory.
+pub fn wal_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("wal")
+}
+
+fn storage(err: impl std::fmt::Display) -> NodeError {
+    NodeError::Storage(err.to_string())
+}
+
+/// Opens or creates the member's state and raft log.
+fn open_data(options: &NodeOptions) -> Result<(StateMachine, RaftLog, bool), NodeError> {
+    let disk = &options.disk;
+    let db = db_path(&options.data_dir);
+    let wal = wal_dir(&options.data_dir);
+    disk.create_dir_all(&options.data_dir).map_err(storage)?;
+    let existed = disk.exists(&db).map_err(storage)?;
+    let expected = options.bootstrap.cluster_id();
+    let state = if existed {
+        // Finish (or drop) a snapshot install a crash interrupted, as the
+        // raft log decides.
+        let (peek, _) = Wal::open(Arc::clone(disk), &wal, options.wal.clone())
+            .map_err(|e| NodeError::Storage(e.to_string()))?;
+        let marker = peek.snapshot().0;
+        drop(peek);
+        StateMachine::recover_staged(disk, &db, marker)?;
+        let state = StateMachine::open(Arc::clone(disk), &db)?;
+        if state.cluster_id() != 0 && expected != 0 && state.cluster_id() != expected {
+            return Err(NodeError::Storage(format!(
+                "the data directory {} belongs to cluster {:x}, not {:x}: \
+                 point --data-dir elsewhere or remove it to join this cluster",
+                options.data_dir.display(),
+                state.cluster_id(),
+                expected
+            )));
+        }
+        state
+    } else {
+        match &options.bootstrap {
+            Bootstrap::NewCluster {
+                cluster_id,
+                members,
+            } => StateMachine::bootstrap(Arc::clone(disk), &db, *cluster_id, members)?,
+            Bootstrap::JoinExisting { .. } => StateMachine::open(Arc::clone(disk), &db)?,
+        }
+    };
+    let mut log = RaftLog::open(
+        Arc::clone(disk),
+        &wal,
+        options.wal.clone(),
+        state.applied_index(),
+        state.conf_state().clone(),
+        state.latest_checkpoint(),
+    )?;
+    let fresh_cluster = !existed && matches!(options.bootstrap, Bootstrap::NewCluster { .. });
+    if fresh_cluster || (state.applied_index() == 1 && log.last_index_now() == 0) {
+        log.bootstrap()?;
+    }
+    Ok((state, log, existed))
+}
+
+/// Starts the member's node and returns a handle to it. The node runs as a
+/// task until stopped, removed, or a storage failure (fail-stop).
+pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
+    let (state, log, _) = open_data(&options)?;
+    let member_id = options.config.member_id;
+    let raft_config = options.config.raft_config(state.applied_index());
+    raft_config.validate()?;
+    let raw = RawNode::new(&raft_config, log, &raft_logger(member_id))?;
+    let (commands, inbox) = mpsc::channel::<Command>(INBOX_CAPACITY);
+    let (status_tx, status) = watch::channel(NodeStatus {
+        member_id,
+        ..NodeStatus::default()
+    });
+    let retry = options.config.tick_interval * options.config.election_ticks as u32;
+    let first_request_id = rand::random::<u64>() | 1;
+    let driver = Driver {
+        raw,
+        state,
+        transport: options.transport,
+        pending: PendingRequests::new(first_request_id),
+        reads: ReadQueue::new(retry),
+        staged_snapshot: None,
+        transfers: Vec::new(),
+        status: status_tx,
+        stopped: None,
+        applied_since_checkpoint: 0,
+        snapshots_installed: 0,
+        expected_cluster_id: options.bootstrap.cluster_id(),
+        publish_due: None,
+        config: options.config,
+    };
+    driver.publish_status();
+    tokio::spawn(driver.run(inbox));
+    Ok(NodeHandle { commands, status })
+}
