@@ -24,6 +24,12 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
+step "engine under the simulator (--cfg madsim, own target dir)"
+# The same engine code on madsim's runtime: cluster tests and the
+# determinism check (same seed, same trace) run here.
+RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/sim \
+  cargo test -p keel-engine --locked --no-fail-fast
+
 step "benchmarks compile and run once (small data sets)"
 # KEEL_BENCH_SMALL shrinks benchmark fixtures (1M keys -> 10k) so this only
 # proves the benchmarks still work; real figures come from ci/bench.sh.

@@ -68,9 +68,10 @@ impl Cluster {
             quota_backend_bytes: quota,
         };
         for (i, m) in cluster.members.clone().iter().enumerate() {
-            cluster
-                .disks
-                .insert(m.id, SimDisk::new(seed * 100 + i as u64));
+            cluster.disks.insert(
+                m.id,
+                SimDisk::new(seed.wrapping_mul(100).wrapping_add(i as u64)),
+            );
             cluster.start(m.id, false);
         }
         cluster
