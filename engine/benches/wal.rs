@@ -1,7 +1,8 @@
 //! WAL benchmarks on the OS disk (a tempdir): appends of 256-byte records in
-//! batches of 1, 16 and 256 per sync, and beside them the raw rate of the
-//! same disk — the same bytes written sequentially with `write_all_at` and
-//! made durable with `sync_data`, no WAL — so the ratio is visible.
+//! batches of 1, 16 and 256 per sync, compacting as a node does (so retired
+//! segments are recycled), and beside them the raw rate of the same disk —
+//! the same bytes written sequentially into a zero-filled file with
+//! `write_all_at` and made durable with `sync_data`, no WAL.
 //!
 //! Run: `cargo bench -p keel-engine --bench wal`. With `KEEL_BENCH_SMALL`
 //! set, segments are small and runs short (CI checks the benchmark works).
@@ -16,6 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const RECORD_BYTES: usize = 256;
+/// Entries kept behind the head when the benchmark compacts (a node keeps
+/// `--snapshot-count`-many; this keeps segments cycling in a short run).
+const KEPT_ENTRIES: u64 = 50_000;
 const BATCHES: [u64; 3] = [1, 16, 256];
 
 fn small() -> bool {
@@ -37,6 +41,7 @@ fn wal_appends(c: &mut Criterion) {
             dir.path(),
             WalOptions {
                 segment_bytes: segment_bytes(),
+                ..WalOptions::default()
             },
         )
         .expect("open wal");
@@ -54,14 +59,20 @@ fn wal_appends(c: &mut Criterion) {
                 next += batch;
                 wal.append_entries(&entries).expect("append");
                 wal.sync().expect("sync");
+                // As a node does after its checkpoints: keep a tail, retire
+                // the rest (retired segments are recycled).
+                if wal.last_index() - wal.first_index() > 2 * KEPT_ENTRIES {
+                    wal.compact(wal.last_index() - KEPT_ENTRIES)
+                        .expect("compact");
+                }
             })
         });
     }
     group.finish();
 }
 
-/// The disk's own rate: the bytes a WAL batch would write, appended to a
-/// preallocated file and synced, with nothing else.
+/// The disk's own rate: the bytes a WAL batch would write, written
+/// sequentially into a zero-filled file and synced, with nothing else.
 fn raw_disk(c: &mut Criterion) {
     let mut group = c.benchmark_group("wal/raw_write_sync");
     group.measurement_time(Duration::from_secs(if small() { 1 } else { 8 }));
@@ -72,7 +83,14 @@ fn raw_disk(c: &mut Criterion) {
         let path = dir.path().join("raw");
         let file: Arc<dyn DiskFile> = disk.create(&path).expect("create");
         let capacity = segment_bytes();
-        file.allocate(capacity).expect("allocate");
+        // Zero-filled like a WAL segment: writes land in written space.
+        let zeroes = vec![0u8; 1 << 20];
+        let mut at = 0;
+        while at < capacity {
+            file.write_all_at(&zeroes, at).expect("zero fill");
+            at += zeroes.len() as u64;
+        }
+        file.sync_data().expect("sync");
         // A WAL record of 256 payload bytes is 280 bytes framed.
         let bytes = vec![7u8; 280 * batch as usize];
         let mut offset = 0u64;

@@ -11,6 +11,7 @@ fn open(disk: &SimDisk, applied: u64) -> RaftLog {
         Path::new(DIR),
         WalOptions {
             segment_bytes: 4096,
+            ..WalOptions::default()
         },
         applied,
         ConfState::default(),
@@ -109,6 +110,7 @@ fn a_reopened_log_has_its_hard_state_entries_and_configuration() {
         Path::new(DIR),
         WalOptions {
             segment_bytes: 4096,
+            ..WalOptions::default()
         },
         1,
         conf.clone(),

@@ -123,6 +123,7 @@ impl Cluster {
             data_dir: PathBuf::from(format!("/data/{id:x}")),
             wal: WalOptions {
                 segment_bytes: 64 * 1024,
+                ..WalOptions::default()
             },
             transport: self.net.transport(id),
             bootstrap,

@@ -45,6 +45,8 @@ pub struct SimDiskStats {
     pub bytes_written: u64,
     /// Crashes simulated so far.
     pub crashes: u64,
+    /// Files created.
+    pub files_created: u64,
 }
 
 #[derive(Debug)]
@@ -323,6 +325,7 @@ impl Disk for SimDisk {
         }
         let inode = state.next_inode;
         state.next_inode += 1;
+        state.stats.files_created += 1;
         state.inodes.insert(inode, Inode::default());
         state.names.insert(path.to_path_buf(), inode);
         Ok(Arc::new(SimFile {

@@ -25,7 +25,10 @@ pub use record::{HardState, WalEntry};
 use crate::storage::disk::Disk;
 use bytes::Bytes;
 use record::{Record, decode_read, framed_len};
-use segment::{SEGMENT_HEADER_BYTES, Segment, SegmentHeader, create_segment};
+use segment::{
+    SEGMENT_HEADER_BYTES, Segment, SegmentHeader, TERMINATOR_BYTES, create_segment,
+    recycle_segment, spare_name,
+};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,12 +39,15 @@ pub struct WalOptions {
     /// Preallocated size of each segment (a record larger than this gets a
     /// segment of its own, sized to fit).
     pub segment_bytes: u64,
+    /// Compacted segments kept to be recycled as new ones.
+    pub max_spare_segments: usize,
 }
 
 impl Default for WalOptions {
     fn default() -> Self {
         WalOptions {
             segment_bytes: 64 << 20,
+            max_spare_segments: 2,
         }
     }
 }
@@ -157,6 +163,8 @@ pub struct Wal {
     written_hard_state: HardState,
     written_snapshot: (u64, u64),
     fail_stopped: Option<String>,
+    /// Retired segment files waiting to be recycled, oldest first.
+    spares: Vec<PathBuf>,
 }
 
 impl Wal {
@@ -186,7 +194,9 @@ impl Wal {
             written_hard_state: HardState::default(),
             written_snapshot: (0, 0),
             fail_stopped: None,
+            spares: Vec::new(),
         };
+        wal.load_spares()?;
         for scan in scanned {
             let seq = scan.segment.header.seq;
             for found in scan.records {
@@ -225,6 +235,22 @@ impl Wal {
             repaired_torn_tail,
         };
         Ok((wal, recovered))
+    }
+
+    /// Finds spare files left by earlier compactions; drops any beyond the
+    /// configured number.
+    fn load_spares(&mut self) -> WalResult<()> {
+        for name in self.disk.list(&self.dir)? {
+            if name.ends_with(".wal.spare") {
+                let path = self.dir.join(name);
+                if self.spares.len() < self.options.max_spare_segments {
+                    self.spares.push(path);
+                } else {
+                    self.disk.remove_file(&path)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn replay(&mut self, seq: u64, offset: u64, framed: u64, record: Record) {
@@ -397,15 +423,22 @@ impl Wal {
         Ok(())
     }
 
-    /// Writes `bytes` at `at` in the active segment and syncs it.
+    /// Writes `bytes` at `at` in the active segment, followed by a zero
+    /// terminator when it fits (so whatever lies beyond, such as a recycled
+    /// file's stale bytes, reads as the end of the log), and syncs.
     fn flush(&mut self, bytes: &mut Vec<u8>, at: u64) -> WalResult<()> {
         if bytes.is_empty() {
             return Ok(());
         }
+        let end = at + bytes.len() as u64;
+        let records = bytes.len();
+        if end + TERMINATOR_BYTES as u64 <= self.active().header.capacity {
+            bytes.extend_from_slice(&[0u8; TERMINATOR_BYTES]);
+        }
         let file = &self.active().file;
         file.write_all_at(bytes, at)?;
         file.sync_data()?;
-        self.write_offset = at + bytes.len() as u64;
+        self.write_offset = at + records as u64;
         bytes.clear();
         Ok(())
     }
@@ -427,18 +460,36 @@ impl Wal {
             },
         ];
         let prefix_bytes: u64 = prefix.iter().map(|r| framed_len(r.payload_len())).sum();
-        let header = SegmentHeader {
+        let mut header = SegmentHeader {
             seq: self.segments.last().map_or(1, |s| s.header.seq + 1),
             first_index: first_entry.unwrap_or(self.last_index() + 1),
             capacity: self
                 .options
                 .segment_bytes
-                .max(SEGMENT_HEADER_BYTES + prefix_bytes + need),
+                .max(SEGMENT_HEADER_BYTES + prefix_bytes + need + TERMINATOR_BYTES as u64),
         };
-        let (segment, offset) = create_segment(self.disk.as_ref(), &self.dir, header, &prefix)?;
+        let (segment, offset) = match self.take_spare(header.capacity)? {
+            Some((spare, size)) => {
+                header.capacity = size;
+                recycle_segment(self.disk.as_ref(), &self.dir, &spare, header, &prefix)?
+            }
+            None => create_segment(self.disk.as_ref(), &self.dir, header, &prefix)?,
+        };
         self.segments.push(segment);
         self.write_offset = offset;
         Ok(())
+    }
+
+    /// A spare file of at least `capacity` bytes, with its size.
+    fn take_spare(&mut self, capacity: u64) -> WalResult<Option<(PathBuf, u64)>> {
+        while let Some(path) = self.spares.pop() {
+            let size = self.disk.open(&path)?.len()?;
+            if size >= capacity {
+                return Ok(Some((path, size)));
+            }
+            self.disk.remove_file(&path)?;
+        }
+        Ok(None)
     }
 
     /// Entries `lo..hi`, stopping once `max_bytes` of payload is reached
@@ -534,7 +585,13 @@ impl Wal {
             .partition(|s| s.header.seq < oldest_needed);
         self.segments = kept;
         for segment in gone {
-            self.disk.remove_file(&segment.path)?;
+            if self.spares.len() < self.options.max_spare_segments {
+                let spare = self.dir.join(spare_name(segment.header.seq));
+                self.disk.rename(&segment.path, &spare)?;
+                self.spares.push(spare);
+            } else {
+                self.disk.remove_file(&segment.path)?;
+            }
         }
         Ok(())
     }

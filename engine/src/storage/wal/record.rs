@@ -5,7 +5,8 @@
 //!   crc32       u32   over: segment seq u64, record offset u64, len, kind, batch_start, payload
 //!   len         u32   payload bytes
 //!   kind        u8    1 entry, 2 hard state, 3 snapshot marker (0 never valid: zeroed space)
-//!   reserved    [u8; 7]  zero
+//!   reserved    [u8; 3]  zero
+//!   seq         u32   low 32 bits of the segment's sequence number
 //!   batch_start u64   offset of the first record of the write this record was part of
 //! payload, then zero padding to a multiple of 8 bytes
 //!
@@ -16,11 +17,12 @@
 //! ```
 //!
 //! The crc covers the segment's sequence number and the record's own offset,
-//! so bytes left by another segment, or a record copied to another place,
-//! never validate. Records are 8-byte aligned so a scan for valid records
+//! and the header names the sequence number, so bytes left by another
+//! segment (a recycled file), or a record copied to another place, never
+//! validate. Records are 8-byte aligned so a scan for valid records
 //! after damage only tries aligned offsets.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 /// Bytes of a record header.
 pub const HEADER_BYTES: u64 = 24;
@@ -94,43 +96,45 @@ impl Record {
         }
     }
 
-    fn payload(&self) -> BytesMut {
-        let mut p = BytesMut::new();
+    /// Appends the payload to `out`.
+    fn put_payload(&self, out: &mut Vec<u8>) {
         match self {
             Record::Entry(e) => {
-                p.reserve(16 + e.payload.len());
-                p.put_u64_le(e.index);
-                p.put_u64_le(e.term);
-                p.put_slice(&e.payload);
+                out.extend_from_slice(&e.index.to_le_bytes());
+                out.extend_from_slice(&e.term.to_le_bytes());
+                out.extend_from_slice(&e.payload);
             }
             Record::HardState(hs) => {
-                p.put_u64_le(hs.term);
-                p.put_u64_le(hs.vote);
-                p.put_u64_le(hs.commit);
+                out.extend_from_slice(&hs.term.to_le_bytes());
+                out.extend_from_slice(&hs.vote.to_le_bytes());
+                out.extend_from_slice(&hs.commit.to_le_bytes());
             }
             Record::Snapshot { index, term } => {
-                p.put_u64_le(*index);
-                p.put_u64_le(*term);
+                out.extend_from_slice(&index.to_le_bytes());
+                out.extend_from_slice(&term.to_le_bytes());
             }
         }
-        p
     }
 
     /// Appends the framed record to `out`, for offset `offset` of segment
-    /// `seq`, as part of the write that starts at `batch_start`.
+    /// `seq`, as part of the write that starts at `batch_start`. The payload
+    /// is written in place and the header filled in after.
     pub fn encode_into(&self, out: &mut Vec<u8>, seq: u64, offset: u64, batch_start: u64) {
-        let payload = self.payload();
-        let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-        let kind = self.kind();
         let start = out.len();
-        out.extend_from_slice(&crc(seq, offset, len, kind, batch_start, &payload).to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.push(kind);
-        out.extend_from_slice(&[0u8; 7]);
-        out.extend_from_slice(&batch_start.to_le_bytes());
-        out.extend_from_slice(&payload);
-        let framed = framed_len(payload.len()) as usize;
-        out.resize(start + framed, 0);
+        let header = HEADER_BYTES as usize;
+        out.resize(start + header, 0);
+        self.put_payload(out);
+        let payload_len = out.len() - start - header;
+        let len = u32::try_from(payload_len).unwrap_or(u32::MAX);
+        let kind = self.kind();
+        let checksum = crc(seq, offset, len, kind, batch_start, &out[start + header..]);
+        let head = &mut out[start..start + header];
+        head[0..4].copy_from_slice(&checksum.to_le_bytes());
+        head[4..8].copy_from_slice(&len.to_le_bytes());
+        head[8] = kind;
+        head[12..16].copy_from_slice(&(seq as u32).to_le_bytes());
+        head[16..24].copy_from_slice(&batch_start.to_le_bytes());
+        out.resize(start + framed_len(payload_len) as usize, 0);
     }
 
     /// Payload bytes of this record.
@@ -193,8 +197,11 @@ fn decode(bytes: &[u8], at: usize, seq: u64, offset: u64) -> Result<Located, Inv
     let stored_crc = word(0);
     let len = word(4);
     let kind = header[8];
-    if header[9..16].iter().any(|&b| b != 0) {
+    if header[9..12].iter().any(|&b| b != 0) {
         return Err(Invalid::Bad("reserved header bytes are not zero"));
+    }
+    if word(12) != seq as u32 {
+        return Err(Invalid::Bad("record of another segment"));
     }
     let mut raw_batch = [0u8; 8];
     raw_batch.copy_from_slice(&header[16..24]);
@@ -283,6 +290,12 @@ mod tests {
         assert!(decode_at(&buf, 4, 0).is_ok());
         assert_eq!(
             decode_at(&buf, 5, 0),
+            Err(Invalid::Bad("record of another segment"))
+        );
+        // Same low 32 bits of the sequence, different segment: the crc
+        // (over all 64 bits) still tells them apart.
+        assert_eq!(
+            decode_at(&buf, 4 + (1 << 32), 0),
             Err(Invalid::Bad("checksum mismatch"))
         );
         let mut shifted = vec![0u8; 8];

@@ -10,8 +10,14 @@
 //!
 //! A segment is created as `<name>.tmp` holding its header and its prefix
 //! records (the current hard state and snapshot marker, so deleting older
-//! segments never loses them), preallocated, synced, then renamed into place:
-//! a segment either exists whole or not at all.
+//! segments never loses them), preallocated, synced, then renamed into
+//! place: a segment either exists whole or not at all.
+//!
+//! A compacted segment is kept as a spare (`spare-<seq>.wal.spare`) and
+//! recycled as a later segment: its blocks are already written, so syncs
+//! into it do not pay the file system's extent conversion that freshly
+//! allocated space costs (about 2x per fdatasync, measured here). Its stale
+//! records never validate: each record names its segment's sequence number.
 
 use super::error::{WalError, WalResult};
 use super::record::Record;
@@ -106,6 +112,45 @@ pub struct Segment {
     pub file: Arc<dyn DiskFile>,
 }
 
+/// The bytes that open a segment: its header, its prefix records and a
+/// zero terminator (so stale bytes of a recycled file read as the end).
+fn opening_bytes(header: &SegmentHeader, prefix: &[Record]) -> (Vec<u8>, u64) {
+    let mut bytes = header.encode().to_vec();
+    for record in prefix {
+        let offset = bytes.len() as u64;
+        record.encode_into(&mut bytes, header.seq, offset, SEGMENT_HEADER_BYTES);
+    }
+    let write_offset = bytes.len() as u64;
+    bytes.extend_from_slice(&[0u8; TERMINATOR_BYTES]);
+    (bytes, write_offset)
+}
+
+/// Zero bytes written after the last record of every write.
+pub const TERMINATOR_BYTES: usize = super::record::HEADER_BYTES as usize;
+
+/// Turns the spare file `spare` into segment `header.seq`: writes its
+/// opening bytes, syncs, renames. `header.capacity` must be the spare's size.
+pub fn recycle_segment(
+    disk: &dyn Disk,
+    dir: &Path,
+    spare: &Path,
+    header: SegmentHeader,
+    prefix: &[Record],
+) -> WalResult<(Segment, u64)> {
+    let file = disk.open(spare)?;
+    let (bytes, write_offset) = opening_bytes(&header, prefix);
+    file.write_all_at(&bytes, 0)?;
+    file.sync_data()?;
+    let path = dir.join(segment_name(header.seq, header.first_index));
+    disk.rename(spare, &path)?;
+    Ok((Segment { header, path, file }, write_offset))
+}
+
+/// The file name a retired segment waits under to be recycled.
+pub fn spare_name(seq: u64) -> String {
+    format!("spare-{seq:016x}.wal.spare")
+}
+
 /// Creates segment `header.seq` in `dir` holding `prefix`; returns it and
 /// the offset where the next record goes. On a full disk nothing is left
 /// behind and the error is `NoSpace`.
@@ -122,12 +167,7 @@ pub fn create_segment(
         disk.remove_file(&temporary)?;
     }
     let file = disk.create(&temporary)?;
-    let mut bytes = header.encode().to_vec();
-    for record in prefix {
-        let offset = bytes.len() as u64;
-        record.encode_into(&mut bytes, header.seq, offset, SEGMENT_HEADER_BYTES);
-    }
-    let write_offset = bytes.len() as u64;
+    let (bytes, write_offset) = opening_bytes(&header, prefix);
     let built = file
         .allocate(header.capacity.max(write_offset))
         .and_then(|()| file.write_all_at(&bytes, 0))

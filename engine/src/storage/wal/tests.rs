@@ -5,7 +5,10 @@ use proptest::prelude::*;
 const DIR: &str = "/member/wal";
 
 fn options(segment_bytes: u64) -> WalOptions {
-    WalOptions { segment_bytes }
+    WalOptions {
+        segment_bytes,
+        ..WalOptions::default()
+    }
 }
 
 fn open(disk: &SimDisk, segment_bytes: u64) -> WalResult<(Wal, Recovered)> {
@@ -227,11 +230,23 @@ proptest! {
         let mut durable = Model::default();
         let mut term = 1;
         let mut unsynced: Vec<Record> = Vec::new();
-        for op in ops.iter().filter(|op| !matches!(op, Op::Reopen | Op::Compact { .. })) {
+        for op in ops.iter().filter(|op| !matches!(op, Op::Reopen)) {
             if let Op::Sync = op {
                 wal.sync().unwrap();
                 durable = model.clone();
                 unsynced.clear();
+                continue;
+            }
+            if let Op::Compact { back } = op {
+                // Compaction syncs, then retires segments as spares.
+                let index = model.last_index().saturating_sub(*back);
+                if index > model.snapshot.0 {
+                    wal.compact(index).unwrap();
+                    let term = model.entries.iter().find(|e| e.index == index).map(|e| e.term).unwrap();
+                    model.set_snapshot(index, term);
+                    durable = model.clone();
+                    unsynced.clear();
+                }
                 continue;
             }
             unsynced.extend(run_op(&mut wal, &mut model, &mut term, op));
@@ -572,4 +587,56 @@ fn stale_records_from_an_older_file_never_validate() {
         Err(WalError::Corrupt { .. }) => {}
         Err(other) => panic!("{other}"),
     }
+}
+
+#[test]
+fn compacted_segments_are_recycled_and_their_stale_bytes_never_replay() {
+    let disk = SimDisk::new(13);
+    let (mut wal, _) = open(&disk, 2048).unwrap();
+    let mut files_seen = std::collections::BTreeSet::new();
+    for round in 0..30u64 {
+        let base = round * 10 + 1;
+        let entries: Vec<WalEntry> = (base..base + 10).map(|i| entry(i, 1, 150)).collect();
+        wal.append_entries(&entries).unwrap();
+        wal.sync().unwrap();
+        wal.compact(base + 8).unwrap();
+        let names = disk.list(Path::new(DIR)).unwrap();
+        files_seen.extend(names.iter().filter(|n| n.ends_with(".wal")).cloned());
+        let files = names
+            .iter()
+            .filter(|n| n.ends_with(".wal") || n.ends_with(".spare"))
+            .count();
+        assert!(files <= 5, "segments and spares stay bounded: {names:?}");
+    }
+    assert!(
+        files_seen.len() > 20,
+        "many segments were used: {}",
+        files_seen.len()
+    );
+    // Only the first few segments were created; the rest were recycled.
+    assert!(
+        disk.stats().files_created <= 4,
+        "{} files created",
+        disk.stats().files_created
+    );
+    let spares = disk
+        .list(Path::new(DIR))
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.ends_with(".spare"))
+        .count();
+    assert!(spares >= 1 && spares <= 2, "{spares} spares");
+    assert_eq!(disk.stats().crashes, 0);
+    let last = wal.last_index();
+    drop(wal);
+    let (wal, recovered) = open(&disk, 2048).unwrap();
+    assert!(
+        !recovered.repaired_torn_tail,
+        "stale bytes of a recycled file read as the end"
+    );
+    assert_eq!(wal.last_index(), last);
+    assert_eq!(
+        wal.entries(last, last + 1, None).unwrap()[0],
+        entry(last, 1, 150)
+    );
 }
