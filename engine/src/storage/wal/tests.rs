@@ -625,7 +625,7 @@ fn compacted_segments_are_recycled_and_their_stale_bytes_never_replay() {
         .into_iter()
         .filter(|n| n.ends_with(".spare"))
         .count();
-    assert!(spares >= 1 && spares <= 2, "{spares} spares");
+    assert!((1..=2).contains(&spares), "{spares} spares");
     assert_eq!(disk.stats().crashes, 0);
     let last = wal.last_index();
     drop(wal);
