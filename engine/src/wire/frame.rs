@@ -36,6 +36,10 @@ pub enum FrameKind {
     SnapshotChunk,
     /// Peer → peer: a snapshot image arrived (or not).
     SnapshotAck,
+    /// A member starting with existing state asks a peer for the cluster.
+    ClusterInfoRequest,
+    /// The cluster id and member list ([`super::ClusterInfo`]).
+    ClusterInfoResponse,
 }
 
 impl FrameKind {
@@ -50,6 +54,8 @@ impl FrameKind {
             FrameKind::RaftMessages => 18,
             FrameKind::SnapshotChunk => 19,
             FrameKind::SnapshotAck => 20,
+            FrameKind::ClusterInfoRequest => 21,
+            FrameKind::ClusterInfoResponse => 22,
         }
     }
 
@@ -64,6 +70,8 @@ impl FrameKind {
             18 => FrameKind::RaftMessages,
             19 => FrameKind::SnapshotChunk,
             20 => FrameKind::SnapshotAck,
+            21 => FrameKind::ClusterInfoRequest,
+            22 => FrameKind::ClusterInfoResponse,
             other => return Err(WireError::UnknownKind(other)),
         })
     }

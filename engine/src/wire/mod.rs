@@ -21,7 +21,7 @@ pub mod peer;
 pub use codec::{Decode, Encode, Reader};
 pub use error::WireError;
 pub use frame::{DEFAULT_MAX_FRAME_BYTES, Frame, FrameKind, decode_frame};
-pub use peer::{PeerHello, PeerHelloAck, RaftMessages, SnapshotAck, SnapshotChunk};
+pub use peer::{ClusterInfo, PeerHello, PeerHelloAck, RaftMessages, SnapshotAck, SnapshotChunk};
 
 use crate::api::{ApiError, Request, Response};
 
@@ -76,6 +76,10 @@ pub enum PeerFrame {
     Chunk(SnapshotChunk),
     /// A snapshot image's fate.
     Ack(SnapshotAck),
+    /// A request for the cluster's id and members.
+    ClusterInfoRequest,
+    /// The cluster's id and members.
+    ClusterInfo(ClusterInfo),
 }
 
 /// Decodes one complete peer frame (length prefix included) as a member
@@ -96,6 +100,10 @@ pub fn decode_peer_body(frame: &Frame) -> Result<PeerFrame, WireError> {
         FrameKind::RaftMessages => PeerFrame::Messages(RaftMessages::from_bytes(&frame.body)?),
         FrameKind::SnapshotChunk => PeerFrame::Chunk(SnapshotChunk::from_bytes(&frame.body)?),
         FrameKind::SnapshotAck => PeerFrame::Ack(SnapshotAck::from_bytes(&frame.body)?),
+        FrameKind::ClusterInfoRequest => PeerFrame::ClusterInfoRequest,
+        FrameKind::ClusterInfoResponse => {
+            PeerFrame::ClusterInfo(ClusterInfo::from_bytes(&frame.body)?)
+        }
         other => {
             return Err(WireError::malformed(
                 "peer frame",

@@ -2,6 +2,7 @@
 
 use super::codec::{Decode, Encode, Reader, put_bool, put_bytes, put_count};
 use super::error::WireError;
+use crate::api::Member;
 use bytes::{BufMut, Bytes, BytesMut};
 use protobuf::Message as _;
 use raft::eraftpb::Message;
@@ -153,6 +154,35 @@ impl Decode for SnapshotAck {
             index: r.u64("snapshot ack")?,
             received_len: r.u64("snapshot ack")?,
             ok: r.bool("snapshot ack")?,
+        })
+    }
+}
+
+/// What a member starting with existing state learns from a peer: the
+/// cluster it is joining and its members (itself among them, once added).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterInfo {
+    /// The cluster's id.
+    pub cluster_id: u64,
+    /// Every member.
+    pub members: Vec<Member>,
+}
+
+impl Encode for ClusterInfo {
+    fn encode(&self, buf: &mut BytesMut) {
+        buf.put_u64(self.cluster_id);
+        put_count(buf, self.members.len());
+        for member in &self.members {
+            member.encode(buf);
+        }
+    }
+}
+
+impl Decode for ClusterInfo {
+    fn decode(r: &mut Reader) -> Result<Self, WireError> {
+        Ok(ClusterInfo {
+            cluster_id: r.u64("cluster info")?,
+            members: r.list("members", 21, Member::decode)?,
         })
     }
 }

@@ -372,9 +372,10 @@ proptest! {
     #[test]
     fn peer_bodies_round_trip(ids in any::<[u64; 3]>(), data in bytes(), last in any::<bool>(), reason in ".{0,10}") {
         round_trip(&PeerHello { cluster_id: ids[0], from: ids[1], to: ids[2] })?;
-        round_trip(&PeerHelloAck { accepted: last, reason })?;
+        round_trip(&PeerHelloAck { accepted: last, reason: reason.clone() })?;
         round_trip(&SnapshotChunk { index: ids[0], term: ids[1], offset: ids[2], total_len: 9, data, last })?;
         round_trip(&SnapshotAck { index: ids[0], received_len: ids[1], ok: last })?;
+        round_trip(&ClusterInfo { cluster_id: ids[0], members: vec![Member { id: ids[1], name: reason.clone(), ..Member::default() }] })?;
         let message = raft::eraftpb::Message { from: ids[0], to: ids[1], term: ids[2], ..Default::default() };
         let batch = RaftMessages(vec![message.clone(), message]);
         prop_assert_eq!(RaftMessages::from_bytes(&batch.to_bytes()).unwrap(), batch);
