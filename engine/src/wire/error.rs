@@ -39,7 +39,8 @@ pub enum WireError {
 }
 
 impl WireError {
-    pub(crate) fn malformed(what: &'static str, detail: impl Into<String>) -> Self {
+    /// A body that does not decode: what, and why.
+    pub fn malformed(what: &'static str, detail: impl Into<String>) -> Self {
         WireError::Malformed {
             what,
             detail: detail.into(),

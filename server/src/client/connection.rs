@@ -1,0 +1,117 @@
+//! One client connection: a writer task, a reader task, and the requests in
+//! flight between them, matched by id.
+
+use keel_engine::api::{ApiError, Request, Response};
+use keel_engine::wire::frame::FrameKind;
+use keel_engine::wire::handshake::{Role, decode_reply, encode_hello};
+use keel_engine::wire::io::{read_frame, read_handshake, write_frame, write_handshake};
+use keel_engine::wire::{Encode, Frame, WireError, decode_response};
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+/// Frames waiting to be written before senders wait.
+const OUTBOX_FRAMES: usize = 1024;
+
+/// Why a call produced no answer.
+#[derive(Debug)]
+pub enum CallError {
+    /// The request never left (the connection was already closed).
+    NotSent,
+    /// The connection died after the request was sent.
+    Lost,
+    /// The server's answer broke the protocol.
+    Protocol(WireError),
+}
+
+type Waiting = Arc<Mutex<BTreeMap<u64, oneshot::Sender<Frame>>>>;
+
+/// An open, greeted connection to one member.
+pub struct Connection {
+    next_id: AtomicU64,
+    outbox: mpsc::Sender<Frame>,
+    waiting: Waiting,
+    open: Arc<AtomicBool>,
+}
+
+impl Connection {
+    /// Dials `address` and speaks the handshake.
+    pub async fn dial(address: &str, max_frame_bytes: usize) -> Result<Connection, WireError> {
+        let stream = TcpStream::connect(address)
+            .await
+            .map_err(|e| WireError::Io(e.to_string()))?;
+        let (mut reader, mut writer) = tokio::io::split(stream);
+        write_handshake(&mut writer, &encode_hello(Role::Client)).await?;
+        decode_reply(&read_handshake(&mut reader).await?)?;
+        let (outbox, mut queued) = mpsc::channel::<Frame>(OUTBOX_FRAMES);
+        let waiting: Waiting = Arc::new(Mutex::new(BTreeMap::new()));
+        let open = Arc::new(AtomicBool::new(true));
+        let writer_open = Arc::clone(&open);
+        tokio::spawn(async move {
+            while let Some(frame) = queued.recv().await {
+                if write_frame(&mut writer, &frame).await.is_err() {
+                    break;
+                }
+            }
+            writer_open.store(false, Ordering::SeqCst);
+            // Tell the server we are done, so both sides close.
+            let _ = writer.shutdown().await;
+        });
+        let reader_waiting = Arc::clone(&waiting);
+        let reader_open = Arc::clone(&open);
+        tokio::spawn(async move {
+            while let Ok(Some(frame)) = read_frame(&mut reader, max_frame_bytes).await {
+                let waiter = reader_waiting.lock().remove(&frame.request_id);
+                match waiter {
+                    Some(waiter) => {
+                        let _ = waiter.send(frame);
+                    }
+                    // A connection-level error (id 0): the server closes next.
+                    None if frame.kind == FrameKind::Error => break,
+                    None => {}
+                }
+            }
+            reader_open.store(false, Ordering::SeqCst);
+            // Dropping the senders tells every waiting call it was lost.
+            reader_waiting.lock().clear();
+        });
+        Ok(Connection {
+            next_id: AtomicU64::new(1),
+            outbox,
+            waiting,
+            open,
+        })
+    }
+
+    /// Whether the connection still works.
+    pub fn is_open(&self) -> bool {
+        self.open.load(Ordering::SeqCst) && !self.outbox.is_closed()
+    }
+
+    /// Sends `request` and waits for its answer.
+    pub async fn call(&self, request: Request) -> Result<Result<Response, ApiError>, CallError> {
+        if !self.is_open() {
+            return Err(CallError::NotSent);
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (answer, answered) = oneshot::channel();
+        self.waiting.lock().insert(id, answer);
+        let frame = Frame::new(FrameKind::Request, id, request.to_bytes());
+        if self.outbox.send(frame).await.is_err() {
+            self.waiting.lock().remove(&id);
+            return Err(CallError::NotSent);
+        }
+        let frame = answered.await.map_err(|_| CallError::Lost)?;
+        decode_response(&frame).map_err(CallError::Protocol)
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.open.store(false, Ordering::SeqCst);
+    }
+}

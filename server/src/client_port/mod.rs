@@ -1,0 +1,153 @@
+//! The client listener.
+//!
+//! A connection opens with Keel's handshake, then carries request frames,
+//! many in flight at once, each answered by a response frame with the same
+//! request id (answers may come out of order). A frame over the size limit,
+//! a truncated or garbage frame, or an unknown kind gets one error frame
+//! (`RequestTooLarge` / `BadRequest`) and the connection is closed; the
+//! server and every other connection go on.
+//!
+//! A connection that opens with `GET ` is plain HTTP instead: `GET /health`
+//! and `GET /version` answer as etcd's do, for load balancers.
+
+mod http;
+
+use keel_engine::api::{ApiError, Request, Response};
+use keel_engine::node::NodeHandle;
+use keel_engine::wire::frame::FrameKind;
+use keel_engine::wire::handshake::{
+    HandshakeStatus, Role, decode_hello, encode_reply, judge_hello,
+};
+use keel_engine::wire::io::{read_frame, read_handshake, write_frame, write_handshake};
+use keel_engine::wire::{Decode, Encode, Frame, WireError};
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc};
+
+/// Limits of the client port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientPortOptions {
+    /// Largest frame accepted (etcd's `--max-request-bytes` plus framing).
+    pub max_frame_bytes: usize,
+    /// Requests in flight on one connection before reading pauses.
+    pub max_in_flight_per_connection: usize,
+}
+
+impl Default for ClientPortOptions {
+    fn default() -> Self {
+        ClientPortOptions {
+            max_frame_bytes: keel_engine::wire::DEFAULT_MAX_FRAME_BYTES,
+            max_in_flight_per_connection: 1024,
+        }
+    }
+}
+
+/// Serves client connections until the listener fails.
+pub async fn serve_clients(listener: TcpListener, node: NodeHandle, options: ClientPortOptions) {
+    loop {
+        let (stream, from) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                tracing::warn!("client listener: accept failed: {err}");
+                continue;
+            }
+        };
+        let node = node.clone();
+        let options = options.clone();
+        tokio::spawn(async move {
+            let (reader, writer) = tokio::io::split(stream);
+            if let Err(err) = serve_client(reader, writer, node, options).await {
+                tracing::debug!(%from, "client connection closed: {err}");
+            }
+        });
+    }
+}
+
+/// Serves one client connection (any byte stream; tests use pipes).
+pub async fn serve_client<R, W>(
+    mut reader: R,
+    mut writer: W,
+    node: NodeHandle,
+    options: ClientPortOptions,
+) -> Result<(), WireError>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let hello = read_handshake(&mut reader).await?;
+    if hello.starts_with(b"GET ") {
+        return http::serve(reader, writer, &hello, &node).await;
+    }
+    let (role, version) = match decode_hello(&hello) {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            // Not one of ours: say so in our own framing, then close.
+            let _ = write_frame(&mut writer, &error_frame(0, &err.to_api_error())).await;
+            return Err(err);
+        }
+    };
+    let status = judge_hello(role, version, Role::Client);
+    write_handshake(&mut writer, &encode_reply(status)).await?;
+    if status != HandshakeStatus::Accepted {
+        return Ok(());
+    }
+    let (answers, mut outbox) = mpsc::channel::<Frame>(options.max_in_flight_per_connection);
+    let writing = tokio::spawn(async move {
+        while let Some(frame) = outbox.recv().await {
+            if write_frame(&mut writer, &frame).await.is_err() {
+                break;
+            }
+        }
+    });
+    let in_flight = Arc::new(Semaphore::new(options.max_in_flight_per_connection));
+    let outcome = loop {
+        let frame = match read_frame(&mut reader, options.max_frame_bytes).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break Ok(()),
+            Err(err) => {
+                let _ = answers.send(error_frame(0, &err.to_api_error())).await;
+                break Err(err);
+            }
+        };
+        if frame.kind != FrameKind::Request {
+            let err = WireError::malformed(
+                "client frame",
+                format!("{:?} on the client port", frame.kind),
+            );
+            let _ = answers
+                .send(error_frame(frame.request_id, &err.to_api_error()))
+                .await;
+            break Err(err);
+        }
+        let request = match Request::from_bytes(&frame.body) {
+            Ok(request) => request,
+            Err(err) => {
+                let _ = answers
+                    .send(error_frame(frame.request_id, &err.to_api_error()))
+                    .await;
+                break Err(err);
+            }
+        };
+        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+            break Ok(());
+        };
+        let node = node.clone();
+        let answers = answers.clone();
+        let id = frame.request_id;
+        tokio::spawn(async move {
+            let result: Result<Response, ApiError> = node.request(request).await;
+            let _ = answers
+                .send(Frame::new(FrameKind::Response, id, result.to_bytes()))
+                .await;
+            drop(permit);
+        });
+    };
+    drop(answers);
+    let _ = writing.await;
+    outcome
+}
+
+fn error_frame(request_id: u64, error: &ApiError) -> Frame {
+    Frame::new(FrameKind::Error, request_id, error.to_bytes())
+}

@@ -1,0 +1,408 @@
+//! Starting one member: listeners, identity, data, node, address book.
+//!
+//! Identity: a new cluster's members derive their ids (and the cluster id)
+//! from `--initial-cluster` and the token, as etcd does; a member started
+//! with `--initial-cluster-state existing` asks a running peer for the
+//! cluster and finds itself by its advertised peer URLs (it must have been
+//! added with `member add` first). The identity is written into the data
+//! directory (`member`) on first start and read back on every restart,
+//! when the `--initial-*` settings are ignored, as etcd ignores them.
+
+mod identity;
+
+use crate::client_port::{ClientPortOptions, serve_clients};
+use crate::peer::{
+    PeerIdentity, PeerListenerOptions, PeerTransport, PeerTransportOptions, fetch_cluster_info,
+    serve_peers,
+};
+use crate::url::Url;
+pub use identity::Identity;
+use keel_engine::api::{Member, MemberListRequest, Request, Response};
+use keel_engine::node::{
+    Bootstrap, NodeConfig, NodeError, NodeHandle, NodeOptions, ids, start_node,
+};
+use keel_engine::storage::disk::Disk;
+use keel_engine::storage::wal::WalOptions;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// Whether the member bootstraps a new cluster or joins a running one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterState {
+    /// `--initial-cluster-state new`.
+    New,
+    /// `--initial-cluster-state existing`.
+    Existing,
+}
+
+/// Everything a member needs to run (the validated configuration).
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// `--name`.
+    pub name: String,
+    /// `--data-dir`.
+    pub data_dir: PathBuf,
+    /// `--listen-client-urls`.
+    pub listen_client_urls: Vec<Url>,
+    /// `--advertise-client-urls`.
+    pub advertise_client_urls: Vec<String>,
+    /// `--listen-peer-urls`.
+    pub listen_peer_urls: Vec<Url>,
+    /// `--initial-advertise-peer-urls`.
+    pub initial_advertise_peer_urls: Vec<String>,
+    /// `--initial-cluster`: (name, peer URL) pairs.
+    pub initial_cluster: Vec<(String, String)>,
+    /// `--initial-cluster-state`.
+    pub initial_cluster_state: ClusterState,
+    /// `--initial-cluster-token`.
+    pub initial_cluster_token: String,
+    /// Consensus settings (the member id is filled in at start).
+    pub node: NodeConfig,
+    /// WAL settings.
+    pub wal: WalOptions,
+    /// Client port limits.
+    pub client_port: ClientPortOptions,
+    /// Peer transport limits.
+    pub peer_transport: PeerTransportOptions,
+    /// How long to keep asking peers for the cluster when joining.
+    pub join_timeout: Duration,
+}
+
+/// Why a member could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// A listener could not be bound.
+    #[error("listen on {url}: {detail}")]
+    Listen {
+        /// The URL.
+        url: String,
+        /// Why.
+        detail: String,
+    },
+    /// The configuration does not describe this member.
+    #[error("{0}")]
+    Config(String),
+    /// Joining an existing cluster failed.
+    #[error("{0}")]
+    Join(String),
+    /// The member's data or node failed.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+/// A running member.
+pub struct Daemon {
+    /// Its node.
+    pub node: NodeHandle,
+    /// Its identity.
+    pub identity: Identity,
+    /// The addresses its client listeners are bound to.
+    pub client_addresses: Vec<String>,
+    /// The addresses its peer listeners are bound to.
+    pub peer_addresses: Vec<String>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// The initial members named by `--initial-cluster`, with their ids.
+pub fn initial_members(options: &DaemonOptions) -> Vec<Member> {
+    let mut by_name: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (name, url) in &options.initial_cluster {
+        by_name.entry(name.as_str()).or_default().push(url.clone());
+    }
+    by_name
+        .into_iter()
+        .map(|(name, peer_urls)| Member {
+            id: ids::member_id(&peer_urls, &options.initial_cluster_token, 0),
+            name: name.to_string(),
+            peer_urls,
+            client_urls: Vec::new(),
+            is_learner: false,
+        })
+        .collect()
+}
+
+async fn bind(urls: &[Url]) -> Result<Vec<TcpListener>, DaemonError> {
+    let mut listeners = Vec::new();
+    for url in urls {
+        let listener =
+            TcpListener::bind(url.socket_address())
+                .await
+                .map_err(|e| DaemonError::Listen {
+                    url: url.to_string(),
+                    detail: e.to_string(),
+                })?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+fn local_addresses(listeners: &[TcpListener]) -> Vec<String> {
+    listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok())
+        .map(|a| a.to_string())
+        .collect()
+}
+
+/// Socket addresses of members' first peer URLs.
+fn address_book(members: &[Member]) -> BTreeMap<u64, String> {
+    members
+        .iter()
+        .filter_map(|m| {
+            let url = m.peer_urls.first()?;
+            Some((m.id, Url::parse(url).ok()?.socket_address()))
+        })
+        .collect()
+}
+
+impl Daemon {
+    /// Starts the member: binds its listeners (failing fast if a port is
+    /// taken), establishes its identity and data, starts its node, serves.
+    pub async fn start(options: DaemonOptions, disk: Arc<dyn Disk>) -> Result<Daemon, DaemonError> {
+        let client_listeners = bind(&options.listen_client_urls).await?;
+        let peer_listeners = bind(&options.listen_peer_urls).await?;
+        let client_addresses = local_addresses(&client_listeners);
+        let peer_addresses = local_addresses(&peer_listeners);
+
+        let (identity, bootstrap, known_members, first_start) = establish(&options, &disk).await?;
+        let transport = PeerTransport::new(
+            identity.member_id,
+            identity.cluster_id,
+            options.peer_transport.clone(),
+        );
+        transport.set_addresses(address_book(&known_members));
+        let mut config = options.node.clone();
+        config.member_id = identity.member_id;
+        config.name = options.name.clone();
+        config.client_urls = options.advertise_client_urls.clone();
+        let node = start_node(NodeOptions {
+            config,
+            disk: Arc::clone(&disk),
+            data_dir: options.data_dir.clone(),
+            wal: options.wal.clone(),
+            transport: Arc::new(transport.clone()),
+            bootstrap,
+        })?;
+        if first_start {
+            // Only once the data exists: a member that crashed before this
+            // starts over as if new, never as a member without data.
+            identity.store(disk.as_ref(), &options.data_dir)?;
+        }
+        transport.set_node(node.clone());
+
+        let mut tasks = Vec::new();
+        let peer_identity = PeerIdentity {
+            member_id: identity.member_id,
+            cluster_id: identity.cluster_id,
+        };
+        let peer_options = PeerListenerOptions {
+            max_frame_bytes: options.peer_transport.max_frame_bytes,
+            ..PeerListenerOptions::default()
+        };
+        for listener in peer_listeners {
+            tasks.push(tokio::spawn(serve_peers(
+                listener,
+                node.clone(),
+                peer_identity,
+                peer_options.clone(),
+            )));
+        }
+        for listener in client_listeners {
+            tasks.push(tokio::spawn(serve_clients(
+                listener,
+                node.clone(),
+                options.client_port.clone(),
+            )));
+        }
+        tasks.push(tokio::spawn(refresh_address_book(node.clone(), transport)));
+        tracing::info!(
+            member = format_args!("{:x}", identity.member_id),
+            cluster = format_args!("{:x}", identity.cluster_id),
+            clients = ?client_addresses,
+            peers = ?peer_addresses,
+            "keel member started"
+        );
+        Ok(Daemon {
+            node,
+            identity,
+            client_addresses,
+            peer_addresses,
+            tasks,
+        })
+    }
+
+    /// Waits until the member knows a leader and has applied its first
+    /// entries (it can serve), or `timeout` passes.
+    pub async fn wait_ready(&self, timeout: Duration) -> bool {
+        let mut status = self.node.watch_status();
+        let ready = async {
+            loop {
+                {
+                    let now = status.borrow_and_update();
+                    if now.stopped {
+                        return false;
+                    }
+                    if now.leader_id != 0 && now.applied_index > 0 {
+                        return true;
+                    }
+                }
+                if status.changed().await.is_err() {
+                    return false;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, ready).await.unwrap_or(false)
+    }
+
+    /// Stops serving: listeners close, the node answers what is pending with
+    /// `Stopped` and stops.
+    pub async fn shutdown(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.node.stop().await;
+        let mut status = self.node.watch_status();
+        while !status.borrow_and_update().stopped {
+            if status.changed().await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// Who this member is, how its data starts, who it knows about, and
+/// whether this is its first start.
+async fn establish(
+    options: &DaemonOptions,
+    disk: &Arc<dyn Disk>,
+) -> Result<(Identity, Bootstrap, Vec<Member>, bool), DaemonError> {
+    if let Some(identity) = Identity::load(disk.as_ref(), &options.data_dir)? {
+        // Restart: the data decides; peers come from the member list.
+        let members = initial_members(options);
+        let bootstrap = Bootstrap::JoinExisting {
+            cluster_id: identity.cluster_id,
+        };
+        return Ok((identity, bootstrap, members, false));
+    }
+    let (identity, bootstrap, members) = match options.initial_cluster_state {
+        ClusterState::New => {
+            let members = initial_members(options);
+            let me = members
+                .iter()
+                .find(|m| m.name == options.name)
+                .ok_or_else(|| {
+                    DaemonError::Config(format!(
+                        "couldn't find local name {:?} in the initial cluster configuration",
+                        options.name
+                    ))
+                })?;
+            let mine: Vec<&String> = options.initial_advertise_peer_urls.iter().collect();
+            if me.peer_urls.iter().collect::<Vec<_>>() != mine {
+                return Err(DaemonError::Config(format!(
+                    "--initial-cluster has {}={} but --initial-advertise-peer-urls is {}",
+                    options.name,
+                    me.peer_urls.join(","),
+                    options.initial_advertise_peer_urls.join(",")
+                )));
+            }
+            let ids: Vec<u64> = members.iter().map(|m| m.id).collect();
+            let identity = Identity {
+                member_id: me.id,
+                cluster_id: ids::cluster_id(&ids, &options.initial_cluster_token),
+            };
+            let bootstrap = Bootstrap::NewCluster {
+                cluster_id: identity.cluster_id,
+                members: members.clone(),
+            };
+            (identity, bootstrap, members)
+        }
+        ClusterState::Existing => join(options).await?,
+    };
+    Ok((identity, bootstrap, members, true))
+}
+
+/// Asks the peers of `--initial-cluster` for the cluster until one answers,
+/// and finds this member in it by its advertised peer URLs.
+async fn join(options: &DaemonOptions) -> Result<(Identity, Bootstrap, Vec<Member>), DaemonError> {
+    let peers: Vec<String> = options
+        .initial_cluster
+        .iter()
+        .filter(|(_, url)| !options.initial_advertise_peer_urls.contains(url))
+        .filter_map(|(_, url)| Url::parse(url).ok().map(|u| u.socket_address()))
+        .collect();
+    if peers.is_empty() {
+        return Err(DaemonError::Config(
+            "--initial-cluster-state existing needs other members in --initial-cluster".into(),
+        ));
+    }
+    let deadline = tokio::time::Instant::now() + options.join_timeout;
+    let mut last_error = String::new();
+    while tokio::time::Instant::now() < deadline {
+        for peer in &peers {
+            let asked = tokio::time::timeout(
+                Duration::from_secs(1),
+                fetch_cluster_info(peer, options.peer_transport.max_frame_bytes),
+            )
+            .await;
+            let info = match asked {
+                Ok(Ok(info)) => info,
+                Ok(Err(err)) => {
+                    last_error = format!("{peer}: {err}");
+                    continue;
+                }
+                Err(_) => {
+                    last_error = format!("{peer}: timed out");
+                    continue;
+                }
+            };
+            let me = info.members.iter().find(|m| {
+                m.peer_urls
+                    .iter()
+                    .any(|u| options.initial_advertise_peer_urls.contains(u))
+            });
+            let Some(me) = me else {
+                return Err(DaemonError::Join(format!(
+                    "this member ({}) is not in the cluster's member list; add it first with \
+                     `keelctl member add {} --peer-urls={}`",
+                    options.initial_advertise_peer_urls.join(","),
+                    options.name,
+                    options.initial_advertise_peer_urls.join(",")
+                )));
+            };
+            let identity = Identity {
+                member_id: me.id,
+                cluster_id: info.cluster_id,
+            };
+            let bootstrap = Bootstrap::JoinExisting {
+                cluster_id: info.cluster_id,
+            };
+            return Ok((identity, bootstrap, info.members));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Err(DaemonError::Join(format!(
+        "could not reach any member of the cluster to join: {last_error}"
+    )))
+}
+
+/// Keeps the transport's address book equal to the member list.
+async fn refresh_address_book(node: NodeHandle, transport: PeerTransport) {
+    loop {
+        let list = Request::MemberList(MemberListRequest {
+            linearizable: false,
+        });
+        if let Ok(Response::Member(members)) = node.request(list).await {
+            if !members.members.is_empty() {
+                transport.set_addresses(address_book(&members.members));
+            }
+        }
+        if node.status().stopped {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

@@ -1,0 +1,18 @@
+//! keel-server: everything between the engine and the network.
+//!
+//! - [`url`]: etcd-style URLs and what they bind to;
+//! - [`peer`]: the TCP peer transport and the peer listener;
+//! - [`client_port`]: the client listener (binary protocol, plus plain HTTP
+//!   `GET /health` and `GET /version` for load balancers);
+//! - [`client`]: the client library (failover, timeouts, safe retries);
+//! - [`daemon`]: starting a member: data, identity, node, listeners.
+//!
+//! Nothing here decides what is true: the engine does. All I/O goes through
+//! `tokio` (madsim under `--cfg madsim`), so the simulator runs this code.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod client;
+pub mod client_port;
+pub mod daemon;
+pub mod peer;
+pub mod url;

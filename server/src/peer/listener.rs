@@ -1,0 +1,269 @@
+//! The peer listener: accepts other members' connections and hands their
+//! raft messages and snapshots to the node.
+//!
+//! A connection opens with the handshake, then either a peer hello (raft
+//! traffic follows) or a cluster-info request (a member joining with
+//! existing state asks who is in the cluster). Hellos from another cluster,
+//! or for another member, are refused. Snapshot images are reassembled from
+//! chunks (bounded in size, offsets checked) and handed over with their
+//! raft message; anything malformed closes the connection and nothing else.
+
+use bytes::{Bytes, BytesMut};
+use keel_engine::api::{ApiError, MemberListRequest, Request, Response};
+use keel_engine::node::NodeHandle;
+use keel_engine::wire::frame::FrameKind;
+use keel_engine::wire::handshake::{
+    HandshakeStatus, Role, decode_hello, encode_reply, judge_hello,
+};
+use keel_engine::wire::io::{read_frame, read_handshake, write_frame, write_handshake};
+use keel_engine::wire::{
+    ClusterInfo, Encode, Frame, PeerFrame, PeerHelloAck, SnapshotAck, WireError, decode_peer_body,
+};
+use raft::eraftpb::MessageType;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+
+/// Limits of the peer listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerListenerOptions {
+    /// Largest frame accepted.
+    pub max_frame_bytes: usize,
+    /// Largest snapshot image accepted.
+    pub max_snapshot_bytes: u64,
+}
+
+impl Default for PeerListenerOptions {
+    fn default() -> Self {
+        PeerListenerOptions {
+            max_frame_bytes: 8 << 20,
+            max_snapshot_bytes: 64 << 30,
+        }
+    }
+}
+
+/// Who this listener is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerIdentity {
+    /// This member.
+    pub member_id: u64,
+    /// Its cluster.
+    pub cluster_id: u64,
+}
+
+/// Serves peer connections until the listener fails.
+pub async fn serve_peers(
+    listener: TcpListener,
+    node: NodeHandle,
+    identity: PeerIdentity,
+    options: PeerListenerOptions,
+) {
+    loop {
+        let (stream, from) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                tracing::warn!("peer listener: accept failed: {err}");
+                continue;
+            }
+        };
+        let node = node.clone();
+        let options = options.clone();
+        tokio::spawn(async move {
+            let (reader, writer) = tokio::io::split(stream);
+            if let Err(err) = serve_peer(reader, writer, &node, identity, &options).await {
+                tracing::debug!(%from, "peer connection closed: {err}");
+            }
+        });
+    }
+}
+
+/// Serves one peer connection (any byte stream; tests use in-memory pipes).
+pub async fn serve_peer<R, W>(
+    mut reader: R,
+    mut writer: W,
+    node: &NodeHandle,
+    identity: PeerIdentity,
+    options: &PeerListenerOptions,
+) -> Result<(), WireError>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let (role, version) = decode_hello(&read_handshake(&mut reader).await?)?;
+    let status = judge_hello(role, version, Role::Peer);
+    write_handshake(&mut writer, &encode_reply(status)).await?;
+    if status != HandshakeStatus::Accepted {
+        return Ok(());
+    }
+    let first = read_frame(&mut reader, options.max_frame_bytes)
+        .await?
+        .ok_or(WireError::Truncated)?;
+    match decode_peer_body(&first)? {
+        PeerFrame::ClusterInfoRequest => {
+            let info = cluster_info(node, identity.cluster_id).await;
+            let body = match info {
+                Ok(info) => info.to_bytes(),
+                Err(err) => return Err(WireError::Io(err.to_string())),
+            };
+            write_frame(
+                &mut writer,
+                &Frame::new(FrameKind::ClusterInfoResponse, 0, body),
+            )
+            .await?;
+            return Ok(());
+        }
+        PeerFrame::Hello(hello) => {
+            let refusal = if identity.cluster_id != 0 && hello.cluster_id != identity.cluster_id {
+                Some(format!(
+                    "request cluster ID mismatch (got {:x} want {:x})",
+                    hello.cluster_id, identity.cluster_id
+                ))
+            } else if hello.to != identity.member_id {
+                Some(format!(
+                    "this is member {:x}, not {:x}",
+                    identity.member_id, hello.to
+                ))
+            } else {
+                None
+            };
+            let ack = PeerHelloAck {
+                accepted: refusal.is_none(),
+                reason: refusal.clone().unwrap_or_default(),
+            };
+            write_frame(
+                &mut writer,
+                &Frame::new(FrameKind::PeerHelloAck, 0, ack.to_bytes()),
+            )
+            .await?;
+            if let Some(reason) = refusal {
+                return Err(WireError::Io(reason));
+            }
+        }
+        other => {
+            return Err(WireError::malformed(
+                "peer",
+                format!("expected a hello, got {other:?}"),
+            ));
+        }
+    }
+    let mut image: Option<(u64, u64, BytesMut, u64)> = None;
+    while let Some(frame) = read_frame(&mut reader, options.max_frame_bytes).await? {
+        match decode_peer_body(&frame)? {
+            PeerFrame::Messages(batch) => {
+                for message in batch.0 {
+                    if message.to != identity.member_id {
+                        continue;
+                    }
+                    if message.get_msg_type() == MessageType::MsgSnapshot {
+                        let Some((index, term, bytes, total)) = image.take() else {
+                            return Err(WireError::malformed(
+                                "peer",
+                                "snapshot message without its image",
+                            ));
+                        };
+                        let meta = message.get_snapshot().get_metadata();
+                        let whole = bytes.len() as u64 == total;
+                        let ack = SnapshotAck {
+                            index,
+                            received_len: bytes.len() as u64,
+                            ok: whole && meta.index == index && meta.term == term,
+                        };
+                        if ack.ok {
+                            node.step_snapshot(message, bytes.freeze());
+                        }
+                        write_frame(
+                            &mut writer,
+                            &Frame::new(FrameKind::SnapshotAck, 0, ack.to_bytes()),
+                        )
+                        .await?;
+                    } else {
+                        node.step(message);
+                    }
+                }
+            }
+            PeerFrame::Chunk(chunk) => {
+                if chunk.total_len > options.max_snapshot_bytes {
+                    return Err(WireError::FrameTooLarge {
+                        len: chunk.total_len,
+                        max: options.max_snapshot_bytes,
+                    });
+                }
+                let (index, term, bytes, total) = image.get_or_insert_with(|| {
+                    (chunk.index, chunk.term, BytesMut::new(), chunk.total_len)
+                });
+                let in_order = *index == chunk.index
+                    && *term == chunk.term
+                    && *total == chunk.total_len
+                    && bytes.len() as u64 == chunk.offset
+                    && chunk.offset + chunk.data.len() as u64 <= chunk.total_len;
+                if !in_order {
+                    return Err(WireError::malformed(
+                        "snapshot chunk",
+                        "out of order or past its total",
+                    ));
+                }
+                bytes.extend_from_slice(&chunk.data);
+            }
+            other => {
+                return Err(WireError::malformed(
+                    "peer",
+                    format!("unexpected {other:?}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The cluster's id and members, from this member's local view.
+async fn cluster_info(node: &NodeHandle, cluster_id: u64) -> Result<ClusterInfo, ApiError> {
+    match node
+        .request(Request::MemberList(MemberListRequest {
+            linearizable: false,
+        }))
+        .await?
+    {
+        Response::Member(members) => Ok(ClusterInfo {
+            cluster_id: if cluster_id != 0 {
+                cluster_id
+            } else {
+                members.header.cluster_id
+            },
+            members: members.members,
+        }),
+        other => Err(ApiError::Unavailable(format!(
+            "unexpected answer: {other:?}"
+        ))),
+    }
+}
+
+/// Asks the peer at `address` for the cluster's id and members.
+pub async fn fetch_cluster_info(
+    address: &str,
+    max_frame_bytes: usize,
+) -> Result<ClusterInfo, WireError> {
+    let stream = tokio::net::TcpStream::connect(address)
+        .await
+        .map_err(|e| WireError::Io(e.to_string()))?;
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    write_handshake(
+        &mut writer,
+        &keel_engine::wire::handshake::encode_hello(Role::Peer),
+    )
+    .await?;
+    keel_engine::wire::handshake::decode_reply(&read_handshake(&mut reader).await?)?;
+    write_frame(
+        &mut writer,
+        &Frame::new(FrameKind::ClusterInfoRequest, 0, Bytes::new()),
+    )
+    .await?;
+    let answer = read_frame(&mut reader, max_frame_bytes)
+        .await?
+        .ok_or(WireError::Truncated)?;
+    match decode_peer_body(&answer)? {
+        PeerFrame::ClusterInfo(info) => Ok(info),
+        other => Err(WireError::malformed(
+            "cluster info",
+            format!("unexpected {other:?}"),
+        )),
+    }
+}

@@ -1,0 +1,10 @@
+//! Member-to-member traffic: the outbound [`PeerTransport`] and the
+//! inbound listener.
+
+mod listener;
+mod transport;
+
+pub use listener::{
+    PeerIdentity, PeerListenerOptions, fetch_cluster_info, serve_peer, serve_peers,
+};
+pub use transport::{PeerTransport, PeerTransportOptions};

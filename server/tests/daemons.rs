@@ -1,0 +1,306 @@
+//! Three members in one process, over real TCP on 127.0.0.1: the peer
+//! transport, both listeners and the client library end to end.
+
+use bytes::Bytes;
+use keel_engine::api::*;
+use keel_engine::node::NodeConfig;
+use keel_engine::storage::disk::OsDisk;
+use keel_engine::storage::wal::WalOptions;
+use keel_server::client::{Client, ClientError, ClientOptions};
+use keel_server::client_port::ClientPortOptions;
+use keel_server::daemon::{ClusterState, Daemon, DaemonOptions};
+use keel_server::peer::PeerTransportOptions;
+use keel_server::url::Url;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Ports nobody listens on right now (bound and released).
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
+fn options(
+    dir: &std::path::Path,
+    name: &str,
+    client: u16,
+    peer: u16,
+    cluster: &[(String, String)],
+    state: ClusterState,
+) -> DaemonOptions {
+    let mut node = NodeConfig::new(0);
+    node.tick_interval = Duration::from_millis(20);
+    node.request_timeout = Duration::from_secs(3);
+    DaemonOptions {
+        name: name.into(),
+        data_dir: dir.join(name),
+        listen_client_urls: vec![Url::parse(&format!("http://127.0.0.1:{client}")).unwrap()],
+        advertise_client_urls: vec![format!("http://127.0.0.1:{client}")],
+        listen_peer_urls: vec![Url::parse(&format!("http://127.0.0.1:{peer}")).unwrap()],
+        initial_advertise_peer_urls: vec![format!("http://127.0.0.1:{peer}")],
+        initial_cluster: cluster.to_vec(),
+        initial_cluster_state: state,
+        initial_cluster_token: "t".into(),
+        node,
+        wal: WalOptions {
+            segment_bytes: 1 << 20,
+            ..WalOptions::default()
+        },
+        client_port: ClientPortOptions::default(),
+        peer_transport: PeerTransportOptions::default(),
+        join_timeout: Duration::from_secs(10),
+    }
+}
+
+fn put(key: &str, value: &str) -> Request {
+    Request::Put(PutRequest {
+        key: Bytes::from(key.to_string()),
+        value: Bytes::from(value.to_string()),
+        ..PutRequest::default()
+    })
+}
+
+fn get(key: &str) -> Request {
+    Request::Range(RangeRequest {
+        key: Bytes::from(key.to_string()),
+        ..RangeRequest::default()
+    })
+}
+
+#[tokio::test]
+async fn three_daemons_serve_over_tcp_and_a_member_joins() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = free_ports(8);
+    let cluster: Vec<(String, String)> = (0..3)
+        .map(|i| {
+            (
+                format!("m{i}"),
+                format!("http://127.0.0.1:{}", ports[3 + i]),
+            )
+        })
+        .collect();
+    let mut daemons = Vec::new();
+    for i in 0..3 {
+        let opts = options(
+            dir.path(),
+            &format!("m{i}"),
+            ports[i],
+            ports[3 + i],
+            &cluster,
+            ClusterState::New,
+        );
+        daemons.push(Daemon::start(opts, Arc::new(OsDisk::new())).await.unwrap());
+    }
+    for d in &daemons {
+        assert!(
+            d.wait_ready(Duration::from_secs(20)).await,
+            "member not ready"
+        );
+    }
+    let endpoints: Vec<String> = (0..3).map(|i| format!("127.0.0.1:{}", ports[i])).collect();
+    let client = Client::new(ClientOptions::new(endpoints.clone())).unwrap();
+    for i in 0..50 {
+        client
+            .request(put(&format!("k{i}"), &i.to_string()))
+            .await
+            .unwrap();
+    }
+    match client.request(get("k49")).await.unwrap() {
+        Response::Range(r) => assert_eq!(r.kvs[0].value, Bytes::from("49")),
+        other => panic!("{other:?}"),
+    }
+    // A fourth member: added, then started with existing state.
+    let peer_url = format!("http://127.0.0.1:{}", ports[7]);
+    let add = Request::MemberAdd(MemberAddRequest {
+        peer_urls: vec![peer_url.clone()],
+        is_learner: false,
+        force: false,
+    });
+    let added = match client.request(add).await.unwrap() {
+        Response::Member(m) => m.member.unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let mut joined_cluster = cluster.clone();
+    joined_cluster.push(("m3".into(), peer_url));
+    let opts = options(
+        dir.path(),
+        "m3",
+        ports[6],
+        ports[7],
+        &joined_cluster,
+        ClusterState::Existing,
+    );
+    let fourth = Daemon::start(opts, Arc::new(OsDisk::new())).await.unwrap();
+    assert_eq!(fourth.identity.member_id, added.id);
+    assert!(fourth.wait_ready(Duration::from_secs(20)).await);
+    let direct = Client::new(ClientOptions::new(vec![format!("127.0.0.1:{}", ports[6])])).unwrap();
+    let mut seen = None;
+    for _ in 0..100 {
+        if let Ok(Response::Range(r)) = direct.request(get("k49")).await {
+            if !r.kvs.is_empty() {
+                seen = Some(r.kvs[0].value.clone());
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, Some(Bytes::from("49")), "the new member caught up");
+    // Failover: stop the member the client talks to; it moves on.
+    let first = daemons.remove(0);
+    first.shutdown().await;
+    let mut ok = false;
+    for _ in 0..20 {
+        match client.request(put("after", "failover")).await {
+            Ok(_) => {
+                ok = true;
+                break;
+            }
+            Err(ClientError::DeadlineExceeded)
+            | Err(ClientError::ConnectionLost)
+            | Err(ClientError::Api(_)) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert!(ok, "writes continue after a member stops");
+    for d in daemons {
+        d.shutdown().await;
+    }
+    fourth.shutdown().await;
+}
+
+mod malformed {
+    use super::*;
+    use keel_engine::wire::frame::FrameKind;
+    use keel_engine::wire::handshake::{Role, encode_hello};
+    use keel_engine::wire::{Decode, Frame};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    /// Everything the server sent before closing the connection.
+    async fn exchange(address: &str, bytes: &[u8]) -> Vec<u8> {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream.write_all(bytes).await.unwrap();
+        stream.flush().await.unwrap();
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
+        out
+    }
+
+    /// The error a client-port answer carries after the 8-byte handshake.
+    fn error_in(answer: &[u8], skip_handshake: bool) -> ApiError {
+        let frames = if skip_handshake { &answer[8..] } else { answer };
+        let (frame, _) = keel_engine::wire::decode_frame(frames, 1 << 20)
+            .unwrap()
+            .unwrap();
+        assert_eq!(frame.kind, FrameKind::Error);
+        ApiError::from_bytes(&frame.body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn bad_input_on_either_port_gets_an_error_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let ports = free_ports(2);
+        let cluster = vec![("solo".to_string(), format!("http://127.0.0.1:{}", ports[1]))];
+        let daemon = Daemon::start(
+            options(
+                dir.path(),
+                "solo",
+                ports[0],
+                ports[1],
+                &cluster,
+                ClusterState::New,
+            ),
+            Arc::new(OsDisk::new()),
+        )
+        .await
+        .unwrap();
+        assert!(daemon.wait_ready(Duration::from_secs(20)).await);
+        let client_addr = format!("127.0.0.1:{}", ports[0]);
+        let peer_addr = format!("127.0.0.1:{}", ports[1]);
+        let client = Client::new(ClientOptions::new(vec![client_addr.clone()])).unwrap();
+        client.request(put("keep", "me")).await.unwrap();
+
+        let hello = encode_hello(Role::Client).to_vec();
+        // Random bytes instead of a handshake.
+        let garbage: Vec<u8> = (0..64u32).map(|i| (i * 7919 % 251) as u8).collect();
+        let answer = exchange(&client_addr, &garbage).await;
+        assert!(matches!(error_in(&answer, false), ApiError::BadRequest(_)));
+        // A frame claiming 4 GiB.
+        let mut huge = hello.clone();
+        huge.extend_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(
+            error_in(&exchange(&client_addr, &huge).await, true),
+            ApiError::RequestTooLarge
+        );
+        // A truncated frame: half a request, then the connection ends.
+        let full = Frame::new(
+            FrameKind::Request,
+            5,
+            keel_engine::wire::Encode::to_bytes(&put("x", "y")),
+        )
+        .encode();
+        let mut truncated = hello.clone();
+        truncated.extend_from_slice(&full[..full.len() / 2]);
+        let answer = {
+            let mut stream = TcpStream::connect(&client_addr).await.unwrap();
+            stream.write_all(&truncated).await.unwrap();
+            stream.shutdown().await.unwrap();
+            let mut out = Vec::new();
+            let _ =
+                tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
+            out
+        };
+        assert!(matches!(error_in(&answer, true), ApiError::BadRequest(_)));
+        // An unknown frame kind, and a garbage body.
+        let mut unknown = hello.clone();
+        unknown.extend_from_slice(&[0, 0, 0, 9, 200, 0, 0, 0, 0, 0, 0, 0, 1]);
+        assert!(matches!(
+            error_in(&exchange(&client_addr, &unknown).await, true),
+            ApiError::BadRequest(_)
+        ));
+        let mut bad_body = hello.clone();
+        bad_body.extend_from_slice(
+            &Frame::new(FrameKind::Request, 3, Bytes::from_static(&[99, 1, 2])).encode(),
+        );
+        assert!(matches!(
+            error_in(&exchange(&client_addr, &bad_body).await, true),
+            ApiError::BadRequest(_)
+        ));
+        // Peer port: garbage, a 4 GiB frame after a proper greeting, a hello
+        // from another cluster. The peer port just closes.
+        assert!(exchange(&peer_addr, &garbage).await.len() <= 8);
+        let mut peer_huge = encode_hello(Role::Peer).to_vec();
+        peer_huge.extend_from_slice(&u32::MAX.to_be_bytes());
+        let _ = exchange(&peer_addr, &peer_huge).await;
+        let mut foreign = encode_hello(Role::Peer).to_vec();
+        let hello_body = keel_engine::wire::Encode::to_bytes(&keel_engine::wire::PeerHello {
+            cluster_id: 1,
+            from: 2,
+            to: daemon.identity.member_id,
+        });
+        foreign.extend_from_slice(&Frame::new(FrameKind::PeerHello, 0, hello_body).encode());
+        let answer = exchange(&peer_addr, &foreign).await;
+        let (frame, _) = keel_engine::wire::decode_frame(&answer[8..], 1 << 20)
+            .unwrap()
+            .unwrap();
+        let ack = keel_engine::wire::PeerHelloAck::from_bytes(&frame.body).unwrap();
+        assert!(
+            !ack.accepted && ack.reason.contains("cluster ID mismatch"),
+            "{ack:?}"
+        );
+        // The server is up and the data intact.
+        match client.request(get("keep")).await.unwrap() {
+            Response::Range(r) => assert_eq!(r.kvs[0].value, Bytes::from("me")),
+            other => panic!("{other:?}"),
+        }
+        client.request(put("still", "writable")).await.unwrap();
+        daemon.shutdown().await;
+    }
+}
