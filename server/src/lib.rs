@@ -1,5 +1,6 @@
 //! keel-server: everything between the engine and the network.
 //!
+//! - [`config`]: the daemon's flags, environment and config file;
 //! - [`url`]: etcd-style URLs and what they bind to;
 //! - [`peer`]: the TCP peer transport and the peer listener;
 //! - [`client_port`]: the client listener (binary protocol, plus plain HTTP
@@ -13,6 +14,7 @@
 
 pub mod client;
 pub mod client_port;
+pub mod config;
 pub mod daemon;
 pub mod peer;
 pub mod url;

@@ -141,7 +141,12 @@ pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
     let member_id = options.config.member_id;
     let raft_config = options.config.raft_config(state.applied_index());
     raft_config.validate()?;
-    let raw = RawNode::new(&raft_config, log, &raft_logger(member_id))?;
+    let mut raw = RawNode::new(&raft_config, log, &raft_logger(member_id))?;
+    let conf = raw.raft.prs().conf().to_conf_state();
+    if conf.voters == [member_id] && conf.learners.is_empty() {
+        // The only voter needs no election timeout to learn it wins.
+        raw.campaign()?;
+    }
     let (commands, inbox) = mpsc::channel::<Command>(INBOX_CAPACITY);
     let (status_tx, status) = watch::channel(NodeStatus {
         member_id,

@@ -1,0 +1,249 @@
+//! The flag table, the command line, the environment and the config file,
+//! merged into one map of settings by flag name.
+
+use super::ConfigError;
+use clap::{Arg, ArgAction, Command};
+use std::collections::BTreeMap;
+
+/// One of the daemon's flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flag {
+    /// Its name, as in `--name`.
+    pub name: &'static str,
+    /// Its default, as `--help` shows it.
+    pub default: &'static str,
+    /// What it does.
+    pub help: &'static str,
+}
+
+/// Every flag the daemon takes (etcd's names and defaults).
+pub const FLAGS: &[Flag] = &[
+    Flag {
+        name: "name",
+        default: "default",
+        help: "Human-readable name for this member.",
+    },
+    Flag {
+        name: "data-dir",
+        default: "${name}.keel",
+        help: "Path to the data directory.",
+    },
+    Flag {
+        name: "listen-client-urls",
+        default: "http://localhost:2379",
+        help: "List of URLs to listen on for client traffic.",
+    },
+    Flag {
+        name: "advertise-client-urls",
+        default: "http://localhost:2379",
+        help: "List of this member's client URLs to advertise to the public.",
+    },
+    Flag {
+        name: "listen-peer-urls",
+        default: "http://localhost:2380",
+        help: "List of URLs to listen on for peer traffic.",
+    },
+    Flag {
+        name: "initial-advertise-peer-urls",
+        default: "http://localhost:2380",
+        help: "List of this member's peer URLs to advertise to the rest of the cluster.",
+    },
+    Flag {
+        name: "initial-cluster",
+        default: "${name}=${initial-advertise-peer-urls}",
+        help: "Initial cluster configuration for bootstrapping: name=url,name=url.",
+    },
+    Flag {
+        name: "initial-cluster-state",
+        default: "new",
+        help: "Initial cluster state ('new' or 'existing').",
+    },
+    Flag {
+        name: "initial-cluster-token",
+        default: "keel-cluster",
+        help: "Initial cluster token for the cluster during bootstrap.",
+    },
+    Flag {
+        name: "snapshot-count",
+        default: "100000",
+        help: "Number of committed transactions to trigger a snapshot to disk.",
+    },
+    Flag {
+        name: "heartbeat-interval",
+        default: "100",
+        help: "Time (in milliseconds) of a heartbeat interval.",
+    },
+    Flag {
+        name: "election-timeout",
+        default: "1000",
+        help: "Time (in milliseconds) for an election to timeout.",
+    },
+    Flag {
+        name: "quota-backend-bytes",
+        default: "0",
+        help: "Raise alarms when backend size exceeds the given quota (0 defaults to 2 GiB).",
+    },
+    Flag {
+        name: "max-request-bytes",
+        default: "1572864",
+        help: "Maximum client request size in bytes the server will accept.",
+    },
+    Flag {
+        name: "max-txn-ops",
+        default: "128",
+        help: "Maximum number of operations permitted in a transaction.",
+    },
+    Flag {
+        name: "log-level",
+        default: "info",
+        help: "Configures log level. Only supports debug, info, warn, error, panic, or fatal.",
+    },
+    Flag {
+        name: "config-file",
+        default: "",
+        help: "Path to the server configuration file. Other flags and environment variables are ignored if provided.",
+    },
+];
+
+/// The environment variable of `flag` with `prefix` (`KEEL_` or `ETCD_`).
+pub fn variable(prefix: &str, flag: &str) -> String {
+    format!("{prefix}{}", flag.to_uppercase().replace('-', "_"))
+}
+
+fn command() -> Command {
+    let mut command = Command::new("keel")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("keel: a replicated, strongly consistent key-value store (etcd-compatible flags)")
+        .after_help(
+            "Every flag can also be set as KEEL_<FLAG> (e.g. KEEL_INITIAL_CLUSTER) or, \
+             for an existing etcd environment file, ETCD_<FLAG>.",
+        );
+    for flag in FLAGS {
+        let help = if flag.default.is_empty() {
+            flag.help.to_string()
+        } else {
+            format!("{} [default: {}]", flag.help, flag.default)
+        };
+        command = command.arg(
+            Arg::new(flag.name)
+                .long(flag.name)
+                .value_name("value")
+                .help(help)
+                .action(ArgAction::Set),
+        );
+    }
+    command
+}
+
+/// The flags given on the command line.
+pub fn parse_command_line(args: &[String]) -> Result<BTreeMap<String, String>, ConfigError> {
+    let matches = command()
+        .try_get_matches_from(args)
+        .map_err(|e| match e.kind() {
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                ConfigError::Info(e.to_string())
+            }
+            _ => ConfigError::Usage(e.to_string()),
+        })?;
+    Ok(FLAGS
+        .iter()
+        .filter_map(|f| {
+            matches
+                .get_one::<String>(f.name)
+                .map(|v| (f.name.to_string(), v.clone()))
+        })
+        .collect())
+}
+
+/// Merges the command line with `KEEL_*` and `ETCD_*` variables: a setting
+/// given twice is an error; unknown variables become warnings.
+pub fn merge(
+    cli: &BTreeMap<String, String>,
+    env: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut settings = BTreeMap::new();
+    for flag in FLAGS {
+        let mut sources: Vec<(String, &String)> = Vec::new();
+        if let Some(value) = cli.get(flag.name) {
+            sources.push((format!("--{}", flag.name), value));
+        }
+        for prefix in ["KEEL_", "ETCD_"] {
+            let name = variable(prefix, flag.name);
+            if let Some(value) = env.get(&name) {
+                sources.push((name, value));
+            }
+        }
+        match sources.as_slice() {
+            [] => {}
+            [(_, value)] => {
+                settings.insert(flag.name.to_string(), (*value).clone());
+            }
+            [first, second, ..] => {
+                let variable = if first.0.starts_with("--") {
+                    &second.0
+                } else {
+                    &first.0
+                };
+                let other = if first.0.starts_with("--") {
+                    &first.0
+                } else {
+                    &second.0
+                };
+                return Err(ConfigError::Conflict {
+                    variable: variable.clone(),
+                    other: other.clone(),
+                });
+            }
+        }
+    }
+    let known: Vec<String> = FLAGS
+        .iter()
+        .flat_map(|f| [variable("KEEL_", f.name), variable("ETCD_", f.name)])
+        .collect();
+    for (name, value) in env {
+        if (name.starts_with("KEEL_") || name.starts_with("ETCD_")) && !known.contains(name) {
+            warnings.push(format!("unrecognized environment variable {name}={value}"));
+        }
+    }
+    Ok(settings)
+}
+
+/// Settings from an etcd-style YAML config file (`name: ...`, `data-dir:
+/// ...`); unknown keys become warnings.
+pub fn from_yaml(
+    path: &str,
+    text: &str,
+    warnings: &mut Vec<String>,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    let file_error = |why: String| ConfigError::File {
+        path: path.to_string(),
+        why,
+    };
+    let value: serde_norway::Value =
+        serde_norway::from_str(text).map_err(|e| file_error(e.to_string()))?;
+    let mapping = match value {
+        serde_norway::Value::Mapping(mapping) => mapping,
+        serde_norway::Value::Null => return Ok(BTreeMap::new()),
+        _ => return Err(file_error("expected a mapping of settings".into())),
+    };
+    let mut settings = BTreeMap::new();
+    for (key, value) in mapping {
+        let Some(key) = key.as_str().map(str::to_string) else {
+            return Err(file_error("setting names must be strings".into()));
+        };
+        let text = match value {
+            serde_norway::Value::String(s) => s,
+            serde_norway::Value::Number(n) => n.to_string(),
+            serde_norway::Value::Bool(b) => b.to_string(),
+            serde_norway::Value::Null => continue,
+            _ => return Err(file_error(format!("{key}: expected a single value"))),
+        };
+        if FLAGS.iter().any(|f| f.name == key) && key != "config-file" {
+            settings.insert(key, text);
+        } else {
+            warnings.push(format!("config file {path}: unrecognized setting {key:?}"));
+        }
+    }
+    Ok(settings)
+}

@@ -1,0 +1,283 @@
+//! The `keel` daemon's configuration: etcd's flags, their environment
+//! variables, and etcd's YAML config file.
+//!
+//! Every flag `--some-flag` may also come from `KEEL_SOME_FLAG` or, for
+//! drop-in use of an existing etcd environment file, `ETCD_SOME_FLAG`. A
+//! setting given in two places is an error naming both; an unknown
+//! `KEEL_*` (or `ETCD_*`) variable is a warning. With `--config-file`, the
+//! file's settings are used and other flags and variables are ignored, as
+//! etcd does.
+//!
+//! [`parse_server_config`] is a pure function of its inputs so tests and
+//! fuzzers call it without touching the process environment.
+
+mod flags;
+
+use crate::client_port::ClientPortOptions;
+use crate::daemon::{ClusterState, DaemonOptions};
+use crate::peer::PeerTransportOptions;
+use crate::url::Url;
+pub use flags::{FLAGS, Flag};
+use keel_engine::node::NodeConfig;
+use keel_engine::storage::wal::WalOptions;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Why a configuration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The command line does not parse (clap's message, or help/version).
+    #[error("{0}")]
+    Usage(String),
+    /// `--help` or `--version` was asked for: print this and exit 0.
+    #[error("{0}")]
+    Info(String),
+    /// The same setting was given twice.
+    #[error(
+        "conflicting environment variable {variable:?} is shadowed by corresponding \
+         command-line flag or variable {other} (either unset environment variable or disable flag)"
+    )]
+    Conflict {
+        /// The variable.
+        variable: String,
+        /// Where else it was set.
+        other: String,
+    },
+    /// A value does not parse or is out of range.
+    #[error("invalid value {value:?} for flag --{flag}: {why}")]
+    Invalid {
+        /// The flag.
+        flag: String,
+        /// The value given.
+        value: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The settings contradict each other.
+    #[error("{0}")]
+    Inconsistent(String),
+    /// The config file could not be read or parsed.
+    #[error("config file {path}: {why}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        why: String,
+    },
+}
+
+/// A validated daemon configuration.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// What the daemon runs with.
+    pub daemon: DaemonOptions,
+    /// `--log-level`.
+    pub log_level: String,
+}
+
+fn invalid(flag: &str, value: &str, why: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        flag: flag.into(),
+        value: value.into(),
+        why: why.into(),
+    }
+}
+
+/// Parses the daemon's configuration from the command line `args` (the
+/// program name first), the environment `env`, and, with `--config-file`,
+/// the file read through `read_file`. Returns the configuration and the
+/// warnings to log.
+pub fn parse_server_config(
+    args: &[String],
+    env: &BTreeMap<String, String>,
+    read_file: &dyn Fn(&Path) -> std::io::Result<String>,
+) -> Result<(ServerConfig, Vec<String>), ConfigError> {
+    let cli = flags::parse_command_line(args)?;
+    let mut warnings = Vec::new();
+    let mut settings = flags::merge(&cli, env, &mut warnings)?;
+    if let Some(path) = settings.get("config-file").cloned() {
+        let text = read_file(Path::new(&path)).map_err(|e| ConfigError::File {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+        settings = flags::from_yaml(&path, &text, &mut warnings)?;
+        warnings.push(format!(
+            "using the config file {path}; other flags and environment variables are ignored"
+        ));
+    }
+    let config = build(&settings)?;
+    Ok((config, warnings))
+}
+
+/// A setting, or its default.
+fn get<'a>(settings: &'a BTreeMap<String, String>, flag: &str, default: &'a str) -> &'a str {
+    settings.get(flag).map(String::as_str).unwrap_or(default)
+}
+
+fn number<T: std::str::FromStr>(
+    settings: &BTreeMap<String, String>,
+    flag: &str,
+    default: &str,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    let value = get(settings, flag, default);
+    value
+        .trim()
+        .parse()
+        .map_err(|e: T::Err| invalid(flag, value, e.to_string()))
+}
+
+fn urls(
+    settings: &BTreeMap<String, String>,
+    flag: &str,
+    default: &str,
+) -> Result<Vec<Url>, ConfigError> {
+    let value = get(settings, flag, default);
+    let parsed: Result<Vec<Url>, ConfigError> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|u| Url::parse(u).map_err(|e| invalid(flag, value, e.why)))
+        .collect();
+    let parsed = parsed?;
+    if parsed.is_empty() {
+        return Err(invalid(flag, value, "at least one URL is needed"));
+    }
+    Ok(parsed)
+}
+
+/// `name=url,name=url` into pairs.
+fn initial_cluster(value: &str) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut out = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, url) = entry.split_once('=').ok_or_else(|| {
+            invalid(
+                "initial-cluster",
+                value,
+                format!("{entry:?} is not name=url"),
+            )
+        })?;
+        Url::parse(url).map_err(|e| invalid("initial-cluster", value, e.why))?;
+        if name.is_empty() {
+            return Err(invalid("initial-cluster", value, "a member needs a name"));
+        }
+        out.push((name.to_string(), url.to_string()));
+    }
+    if out.is_empty() {
+        return Err(invalid("initial-cluster", value, "no members"));
+    }
+    Ok(out)
+}
+
+fn build(settings: &BTreeMap<String, String>) -> Result<ServerConfig, ConfigError> {
+    let name = get(settings, "name", "default").to_string();
+    let data_dir = PathBuf::from(match settings.get("data-dir") {
+        Some(dir) => dir.clone(),
+        None => format!("{name}.keel"),
+    });
+    let listen_client_urls = urls(settings, "listen-client-urls", "http://localhost:2379")?;
+    let advertise_client_urls = urls(settings, "advertise-client-urls", "http://localhost:2379")?;
+    let listen_peer_urls = urls(settings, "listen-peer-urls", "http://localhost:2380")?;
+    let advertise_peer_urls = urls(
+        settings,
+        "initial-advertise-peer-urls",
+        "http://localhost:2380",
+    )?;
+    let advertise_peer: Vec<String> = advertise_peer_urls.iter().map(|u| u.to_string()).collect();
+    let default_cluster: String = advertise_peer
+        .iter()
+        .map(|u| format!("{name}={u}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let cluster = initial_cluster(get(settings, "initial-cluster", &default_cluster))?;
+    let state = match get(settings, "initial-cluster-state", "new") {
+        "new" => ClusterState::New,
+        "existing" => ClusterState::Existing,
+        other => {
+            return Err(invalid(
+                "initial-cluster-state",
+                other,
+                "valid values are \"new\", \"existing\"",
+            ));
+        }
+    };
+    let token = get(settings, "initial-cluster-token", "keel-cluster").to_string();
+    let snapshot_count: u64 = number(settings, "snapshot-count", "100000")?;
+    let heartbeat_ms: u64 = number(settings, "heartbeat-interval", "100")?;
+    let election_ms: u64 = number(settings, "election-timeout", "1000")?;
+    if heartbeat_ms == 0 {
+        return Err(invalid("heartbeat-interval", "0", "must be positive"));
+    }
+    if election_ms < 5 * heartbeat_ms {
+        return Err(ConfigError::Inconsistent(format!(
+            "--election-timeout[{election_ms}ms] should be at least as 5 times as --heartbeat-interval[{heartbeat_ms}ms]"
+        )));
+    }
+    if election_ms > 50_000 {
+        return Err(invalid(
+            "election-timeout",
+            &election_ms.to_string(),
+            "is too long (over 50s)",
+        ));
+    }
+    let quota: u64 = number(settings, "quota-backend-bytes", "0")?;
+    let max_request_bytes: usize = number(settings, "max-request-bytes", "1572864")?;
+    let max_txn_ops: usize = number(settings, "max-txn-ops", "128")?;
+    if max_txn_ops == 0 {
+        return Err(invalid("max-txn-ops", "0", "must be positive"));
+    }
+    let log_level = get(settings, "log-level", "info").to_string();
+    if !["debug", "info", "warn", "error", "panic", "fatal"].contains(&log_level.as_str()) {
+        return Err(invalid(
+            "log-level",
+            &log_level,
+            "valid values are debug, info, warn, error, panic, fatal",
+        ));
+    }
+    let advertised_in_cluster = cluster
+        .iter()
+        .filter(|(n, _)| *n == name)
+        .map(|(_, u)| u.clone())
+        .collect::<Vec<_>>();
+    if state == ClusterState::New && advertised_in_cluster.is_empty() {
+        return Err(ConfigError::Inconsistent(format!(
+            "couldn't find local name {name:?} in the initial cluster configuration"
+        )));
+    }
+    let mut node = NodeConfig::new(0);
+    node.tick_interval = Duration::from_millis(heartbeat_ms);
+    node.election_ticks = (election_ms / heartbeat_ms) as usize;
+    node.snapshot_count = snapshot_count.max(1);
+    node.max_request_bytes = max_request_bytes;
+    node.max_txn_ops = max_txn_ops;
+    node.quota_backend_bytes = if quota == 0 { 2 << 30 } else { quota };
+    let daemon = DaemonOptions {
+        name,
+        data_dir,
+        listen_client_urls,
+        advertise_client_urls: advertise_client_urls
+            .iter()
+            .map(|u| u.to_string())
+            .collect(),
+        listen_peer_urls,
+        initial_advertise_peer_urls: advertise_peer,
+        initial_cluster: cluster,
+        initial_cluster_state: state,
+        initial_cluster_token: token,
+        node,
+        wal: WalOptions::default(),
+        client_port: ClientPortOptions {
+            max_frame_bytes: max_request_bytes + 4096,
+            ..ClientPortOptions::default()
+        },
+        peer_transport: PeerTransportOptions::default(),
+        join_timeout: Duration::from_secs(60),
+    };
+    Ok(ServerConfig { daemon, log_level })
+}
+
+#[cfg(test)]
+mod tests;
