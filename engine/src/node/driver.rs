@@ -54,6 +54,8 @@ pub(crate) struct Driver {
     pub(crate) stopped: Option<String>,
     pub(crate) applied_since_checkpoint: u64,
     pub(crate) snapshots_installed: u64,
+    /// The leader as of the last Ready (0: none known).
+    pub(crate) known_leader: u64,
 }
 
 impl Driver {
@@ -160,6 +162,17 @@ impl Driver {
             if soft.raft_state != StateRole::Leader {
                 // A new leader will not confirm rounds sent to the old one.
                 self.retry_reads_now();
+            }
+            if soft.leader_id != self.known_leader {
+                if self.known_leader != 0 {
+                    // Proposals forwarded to the old leader may be lost (or
+                    // may still commit): say so now rather than at their
+                    // deadline. The outcome is unknown, hence LeaderChanged.
+                    for reply in self.pending.drain() {
+                        let _ = reply.send(Err(ApiError::LeaderChanged));
+                    }
+                }
+                self.known_leader = soft.leader_id;
             }
         }
         self.send(ready.take_messages());

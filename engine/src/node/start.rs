@@ -166,6 +166,7 @@ pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
         stopped: None,
         applied_since_checkpoint: 0,
         snapshots_installed: 0,
+        known_leader: 0,
         expected_cluster_id: options.bootstrap.cluster_id(),
         publish_due: None,
         config: options.config,

@@ -208,7 +208,7 @@ impl Cluster {
         for _ in 0..10 {
             match self.request(via, request.clone()).await {
                 Ok(Response::Put(r)) => return r,
-                Err(ApiError::Timeout) => continue,
+                Err(ApiError::Timeout) | Err(ApiError::LeaderChanged) => continue,
                 other => panic!("put {key} via {via:x}: {other:?}"),
             }
         }

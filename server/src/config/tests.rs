@@ -199,3 +199,22 @@ proptest! {
         let _ = parse_server_config(&["keel".into(), "--config-file".into(), "f".into()], &BTreeMap::new(), &read);
     }
 }
+
+#[test]
+fn the_sample_systemd_environment_file_is_accepted() {
+    let file = include_str!("../../contrib/systemd/keel.env");
+    let env: BTreeMap<String, String> = file
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && l.contains('='))
+        .filter_map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect();
+    assert!(env.len() >= 8);
+    let (config, warnings) = parse_server_config(&args(&[]), &env, &no_file).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(config.daemon.name, "infra1");
+    assert_eq!(config.daemon.initial_cluster.len(), 3);
+    assert_eq!(config.daemon.listen_client_urls.len(), 2);
+}

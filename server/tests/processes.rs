@@ -1,0 +1,162 @@
+//! Real `keel` processes on 127.0.0.1: killing the leader with SIGKILL
+//! under a stream of writes loses no acknowledged write, and a new leader
+//! serves within a few election timeouts. Every process is stopped by PID.
+
+use bytes::Bytes;
+use keel_engine::api::*;
+use keel_server::client::{Client, ClientOptions};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Child processes, killed (by PID) when dropped, whatever happens.
+struct Members {
+    children: Vec<Option<Child>>,
+}
+
+impl Drop for Members {
+    fn drop(&mut self) {
+        for child in self.children.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
+fn start(dir: &std::path::Path, ports: &[u16]) -> Members {
+    let cluster: Vec<String> = (0..3)
+        .map(|i| format!("m{i}=http://127.0.0.1:{}", ports[3 + i]))
+        .collect();
+    let mut children = Vec::new();
+    for i in 0..3 {
+        let child = Command::new(env!("CARGO_BIN_EXE_keel"))
+            .args(["--name", &format!("m{i}")])
+            .arg("--data-dir")
+            .arg(dir.join(format!("m{i}")))
+            .args([
+                "--listen-client-urls",
+                &format!("http://127.0.0.1:{}", ports[i]),
+            ])
+            .args([
+                "--advertise-client-urls",
+                &format!("http://127.0.0.1:{}", ports[i]),
+            ])
+            .args([
+                "--listen-peer-urls",
+                &format!("http://127.0.0.1:{}", ports[3 + i]),
+            ])
+            .args([
+                "--initial-advertise-peer-urls",
+                &format!("http://127.0.0.1:{}", ports[3 + i]),
+            ])
+            .args(["--initial-cluster", &cluster.join(",")])
+            .args(["--heartbeat-interval", "50", "--election-timeout", "500"])
+            .env_remove("KEEL_NAME")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start keel");
+        children.push(Some(child));
+    }
+    Members { children }
+}
+
+async fn status(client: &Client) -> Option<StatusResponse> {
+    match client.request(Request::Status).await {
+        Ok(Response::Status(s)) => Some(s),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn killing_the_leader_loses_no_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = free_ports(6);
+    let mut members = start(dir.path(), &ports);
+    let endpoints: Vec<String> = (0..3).map(|i| format!("127.0.0.1:{}", ports[i])).collect();
+    let single: Vec<Client> = endpoints
+        .iter()
+        .map(|e| Client::new(ClientOptions::new(vec![e.clone()])).unwrap())
+        .collect();
+    // Wait for a leader every member agrees on.
+    let mut leader = 0;
+    for _ in 0..200 {
+        let mut seen = Vec::new();
+        for client in &single {
+            seen.push(status(client).await.map(|s| s.leader).unwrap_or(0));
+        }
+        if seen[0] != 0 && seen.iter().all(|&l| l == seen[0]) {
+            leader = seen[0];
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_ne!(leader, 0, "no leader");
+    let mut leader_index = None;
+    for (i, client) in single.iter().enumerate() {
+        if status(client).await.map(|s| s.header.member_id) == Some(leader) {
+            leader_index = Some(i);
+        }
+    }
+    let leader_index = leader_index.expect("the leader's process");
+    let mut options = ClientOptions::new(endpoints.clone());
+    options.command_timeout = Duration::from_secs(2);
+    let client = Client::new(options).unwrap();
+    let mut acked = Vec::new();
+    let mut killed_at = None;
+    let mut first_after_kill = None;
+    for i in 0..400u32 {
+        if i == 150 {
+            let child = members.children[leader_index].as_mut().unwrap();
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            members.children[leader_index] = None;
+            killed_at = Some(Instant::now());
+        }
+        let key = format!("k{i:04}");
+        let put = Request::Put(PutRequest {
+            key: Bytes::from(key.clone()),
+            value: Bytes::from(i.to_string()),
+            ..PutRequest::default()
+        });
+        if client.request(put).await.is_ok() {
+            acked.push(key);
+            if killed_at.is_some() && first_after_kill.is_none() {
+                first_after_kill = killed_at.map(|t| t.elapsed());
+            }
+        }
+    }
+    let recovered_in = first_after_kill.expect("writes resumed after the leader died");
+    eprintln!(
+        "writes resumed {recovered_in:?} after SIGKILL of the leader (election timeout 500ms)"
+    );
+    assert!(
+        recovered_in < Duration::from_secs(10),
+        "took {recovered_in:?}"
+    );
+    assert!(
+        acked.len() > 300,
+        "only {} writes acknowledged",
+        acked.len()
+    );
+    // Every acknowledged write is there, read linearizably from the survivors.
+    for key in &acked {
+        let get = Request::Range(RangeRequest {
+            key: Bytes::from(key.clone()),
+            ..RangeRequest::default()
+        });
+        match client.request(get).await.unwrap() {
+            Response::Range(r) => assert_eq!(r.kvs.len(), 1, "{key} was acknowledged but is gone"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
