@@ -6,6 +6,7 @@
 # Clients: 127.0.0.1:2379, 127.0.0.1:22379, 127.0.0.1:32379
 # Peers:   127.0.0.1:2380, 127.0.0.1:22380, 127.0.0.1:32380
 # ROOT defaults to target/cluster; logs and PID files live there.
+# KEEL_EXTRA_FLAGS adds flags to every member (e.g. "--snapshot-count 1000").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmd="${1:-}"
@@ -32,7 +33,7 @@ stop() {
 
 case "$cmd" in
   start)
-    cargo build --release --locked --bin keel --bin keelctl >&2
+    cargo build --release --locked --bin keel >&2
     mkdir -p "$root"
     for i in 0 1 2; do
       name="${names[$i]}"
@@ -44,7 +45,7 @@ case "$cmd" in
         --advertise-client-urls "http://127.0.0.1:${client_ports[$i]}" \
         --listen-peer-urls "http://127.0.0.1:${peer_ports[$i]}" \
         --initial-advertise-peer-urls "http://127.0.0.1:${peer_ports[$i]}" \
-        --initial-cluster "$cluster" --initial-cluster-state new \
+        --initial-cluster "$cluster" --initial-cluster-state new ${KEEL_EXTRA_FLAGS:-} \
         >"$root/$name.log" 2>&1 &
       echo $! >"$root/$name.pid"
       echo "started $name (pid $!) client 127.0.0.1:${client_ports[$i]}"
