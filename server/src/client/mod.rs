@@ -146,7 +146,8 @@ impl Client {
         let mut pause = Duration::from_millis(20);
         loop {
             let connection = self.connect(deadline).await?;
-            let outcome = tokio::time::timeout_at(deadline, connection.call(request.clone())).await;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let outcome = tokio::time::timeout(remaining, connection.call(request.clone())).await;
             let retry = match outcome {
                 Err(_) => return Err(ClientError::DeadlineExceeded),
                 Ok(Ok(Ok(response))) => return Ok(response),
