@@ -44,6 +44,9 @@ impl Connection {
         let stream = TcpStream::connect(address)
             .await
             .map_err(|e| WireError::Io(e.to_string()))?;
+        // Requests are small frames: without TCP_NODELAY, Nagle's algorithm
+        // meets the server's delayed ACK and holds them up to 40 ms.
+        let _ = stream.set_nodelay(true);
         let (mut reader, mut writer) = tokio::io::split(stream);
         write_handshake(&mut writer, &encode_hello(Role::Client)).await?;
         decode_reply(&read_handshake(&mut reader).await?)?;

@@ -53,6 +53,9 @@ pub async fn serve_clients(listener: TcpListener, node: NodeHandle, options: Cli
                 continue;
             }
         };
+        // Answers are small frames: without TCP_NODELAY, Nagle's algorithm
+        // meets the peer's delayed ACK and holds them up to 40 ms.
+        let _ = stream.set_nodelay(true);
         let node = node.clone();
         let options = options.clone();
         tokio::spawn(async move {

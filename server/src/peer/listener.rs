@@ -65,6 +65,7 @@ pub async fn serve_peers(
                 continue;
             }
         };
+        let _ = stream.set_nodelay(true);
         let node = node.clone();
         let options = options.clone();
         tokio::spawn(async move {

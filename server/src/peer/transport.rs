@@ -180,6 +180,8 @@ async fn dial(shared: &Shared, to: u64) -> Result<PeerConnection, WireError> {
         let stream = TcpStream::connect(&address)
             .await
             .map_err(|e| WireError::Io(e.to_string()))?;
+        // Raft messages are small and latency-bound: no Nagle delays.
+        let _ = stream.set_nodelay(true);
         let (mut reader, mut writer) = tokio::io::split(stream);
         write_handshake(&mut writer, &encode_hello(Role::Peer)).await?;
         decode_reply(&read_handshake(&mut reader).await?)?;
