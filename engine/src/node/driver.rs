@@ -187,7 +187,10 @@ impl Driver {
         if let Some(hard_state) = ready.hs() {
             store.set_hard_state(hard_state)?;
         }
-        if ready.must_sync() || !ready.entries().is_empty() || ready.hs().is_some() {
+        // raft needs entries, term and vote durable before it goes on
+        // (must_sync); a commit-index-only change rides along with the next
+        // sync (a lost commit index is learned again from the leader).
+        if ready.must_sync() || !ready.entries().is_empty() {
             store.sync()?;
         }
         self.send(ready.take_persisted_messages());

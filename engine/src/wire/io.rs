@@ -44,6 +44,20 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(
     writer.flush().await.map_err(io_error)
 }
 
+/// Writes frames without flushing (put a `BufWriter` under it and flush
+/// once the batch is written: one syscall for many frames).
+pub async fn write_frame_unflushed<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    frame: &Frame,
+) -> Result<(), WireError> {
+    writer.write_all(&frame.encode()).await.map_err(io_error)
+}
+
+/// Flushes what [`write_frame_unflushed`] wrote.
+pub async fn flush<W: AsyncWrite + Unpin>(writer: &mut W) -> Result<(), WireError> {
+    writer.flush().await.map_err(io_error)
+}
+
 /// Reads the 8 bytes of a hello or reply.
 pub async fn read_handshake<R: AsyncRead + Unpin>(
     reader: &mut R,

@@ -4,7 +4,9 @@
 use keel_engine::api::{ApiError, Request, Response};
 use keel_engine::wire::frame::FrameKind;
 use keel_engine::wire::handshake::{Role, decode_reply, encode_hello};
-use keel_engine::wire::io::{read_frame, read_handshake, write_frame, write_handshake};
+use keel_engine::wire::io::{
+    flush, read_frame, read_handshake, write_frame_unflushed, write_handshake,
+};
 use keel_engine::wire::{Encode, Frame, WireError, decode_response};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -55,8 +57,17 @@ impl Connection {
         let open = Arc::new(AtomicBool::new(true));
         let writer_open = Arc::clone(&open);
         tokio::spawn(async move {
-            while let Some(frame) = queued.recv().await {
-                if write_frame(&mut writer, &frame).await.is_err() {
+            // Requests queued meanwhile go out in one buffered write.
+            let mut writer = tokio::io::BufWriter::with_capacity(64 * 1024, writer);
+            'writing: while let Some(frame) = queued.recv().await {
+                let mut batch = Some(frame);
+                while let Some(frame) = batch.take() {
+                    if write_frame_unflushed(&mut writer, &frame).await.is_err() {
+                        break 'writing;
+                    }
+                    batch = queued.try_recv().ok();
+                }
+                if flush(&mut writer).await.is_err() {
                     break;
                 }
             }
@@ -64,6 +75,7 @@ impl Connection {
             // Tell the server we are done, so both sides close.
             let _ = writer.shutdown().await;
         });
+        let mut reader = tokio::io::BufReader::with_capacity(64 * 1024, reader);
         let reader_waiting = Arc::clone(&waiting);
         let reader_open = Arc::clone(&open);
         tokio::spawn(async move {

@@ -18,12 +18,17 @@ use keel_engine::wire::frame::FrameKind;
 use keel_engine::wire::handshake::{
     HandshakeStatus, Role, decode_hello, encode_reply, judge_hello,
 };
-use keel_engine::wire::io::{read_frame, read_handshake, write_frame, write_handshake};
+use keel_engine::wire::io::{
+    flush, read_frame, read_handshake, write_frame, write_frame_unflushed, write_handshake,
+};
 use keel_engine::wire::{Decode, Encode, Frame, WireError};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc};
+
+/// Bytes buffered per connection for reads and for writes.
+const IO_BUFFER_BYTES: usize = 64 * 1024;
 
 /// Limits of the client port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,12 +102,22 @@ where
     }
     let (answers, mut outbox) = mpsc::channel::<Frame>(options.max_in_flight_per_connection);
     let writing = tokio::spawn(async move {
+        // Everything answered meanwhile goes out in one buffered write.
+        let mut writer = tokio::io::BufWriter::with_capacity(IO_BUFFER_BYTES, writer);
         while let Some(frame) = outbox.recv().await {
-            if write_frame(&mut writer, &frame).await.is_err() {
-                break;
+            let mut batch = Some(frame);
+            while let Some(frame) = batch.take() {
+                if write_frame_unflushed(&mut writer, &frame).await.is_err() {
+                    return;
+                }
+                batch = outbox.try_recv().ok();
+            }
+            if flush(&mut writer).await.is_err() {
+                return;
             }
         }
     });
+    let mut reader = tokio::io::BufReader::with_capacity(IO_BUFFER_BYTES, reader);
     let in_flight = Arc::new(Semaphore::new(options.max_in_flight_per_connection));
     let outcome = loop {
         let frame = match read_frame(&mut reader, options.max_frame_bytes).await {

@@ -146,6 +146,7 @@ where
             ));
         }
     }
+    let mut reader = tokio::io::BufReader::with_capacity(64 * 1024, reader);
     let mut image: Option<(u64, u64, BytesMut, u64)> = None;
     while let Some(frame) = read_frame(&mut reader, options.max_frame_bytes).await? {
         match decode_peer_body(&frame)? {
