@@ -12,6 +12,7 @@
 //! `tokio` (madsim under `--cfg madsim`), so the simulator runs this code.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod accept;
 pub mod client;
 pub mod client_port;
 pub mod config;

@@ -1,7 +1,10 @@
 //! Three members in one process, over real TCP on 127.0.0.1: the peer
 //! transport, both listeners and the client library end to end.
 
+mod common;
+
 use bytes::Bytes;
+use common::free_ports;
 use keel_engine::api::*;
 use keel_engine::node::NodeConfig;
 use keel_engine::storage::disk::OsDisk;
@@ -13,17 +16,6 @@ use keel_server::peer::PeerTransportOptions;
 use keel_server::url::Url;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Ports nobody listens on right now (bound and released).
-fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect()
-}
 
 fn options(
     dir: &std::path::Path,

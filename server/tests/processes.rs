@@ -2,7 +2,10 @@
 //! under a stream of writes loses no acknowledged write, and a new leader
 //! serves within a few election timeouts. Every process is stopped by PID.
 
+mod common;
+
 use bytes::Bytes;
+use common::free_ports;
 use keel_engine::api::*;
 use keel_server::client::{Client, ClientOptions};
 use std::process::{Child, Command, Stdio};
@@ -20,16 +23,6 @@ impl Drop for Members {
             let _ = child.wait();
         }
     }
-}
-
-fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect()
 }
 
 fn start(dir: &std::path::Path, ports: &[u16]) -> Members {

@@ -223,15 +223,12 @@ impl Driver {
             client_urls: Vec::new(),
             is_learner: add.is_learner,
         };
-        let mut change = ConfChangeSingle {
-            node_id: id,
-            ..ConfChangeSingle::default()
-        };
-        change.set_change_type(if add.is_learner {
+        let kind = if add.is_learner {
             ConfChangeType::AddLearnerNode
         } else {
             ConfChangeType::AddNode
-        });
+        };
+        let change = single_change(id, kind);
         self.propose_conf_change(change, ProposalBody::AddMember(member), reply, deadline);
     }
 
@@ -253,11 +250,7 @@ impl Driver {
             let _ = reply.send(Err(ApiError::LeaderChanged));
             return;
         }
-        let mut change = ConfChangeSingle {
-            node_id: id,
-            ..ConfChangeSingle::default()
-        };
-        change.set_change_type(ConfChangeType::RemoveNode);
+        let change = single_change(id, ConfChangeType::RemoveNode);
         self.propose_conf_change(change, ProposalBody::RemoveMember(id), reply, deadline);
     }
 
@@ -294,11 +287,7 @@ impl Driver {
             let _ = reply.send(Err(ApiError::LearnerNotReady));
             return;
         }
-        let mut change = ConfChangeSingle {
-            node_id: id,
-            ..ConfChangeSingle::default()
-        };
-        change.set_change_type(ConfChangeType::AddNode);
+        let change = single_change(id, ConfChangeType::AddNode);
         self.propose_conf_change(change, ProposalBody::PromoteMember(id), reply, deadline);
     }
 
@@ -382,6 +371,16 @@ impl Driver {
                 .any(|m| m.id == self.config.member_id && m.is_learner),
         }
     }
+}
+
+/// One membership change of `kind` for member `id`.
+fn single_change(id: u64, kind: ConfChangeType) -> ConfChangeSingle {
+    let mut change = ConfChangeSingle {
+        node_id: id,
+        ..ConfChangeSingle::default()
+    };
+    change.set_change_type(kind);
+    change
 }
 
 /// etcd's `IsReadyToAddVotingMember`: after the add, the started voters must

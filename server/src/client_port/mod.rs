@@ -48,28 +48,12 @@ impl Default for ClientPortOptions {
     }
 }
 
-/// Serves client connections until the listener fails.
+/// Serves client connections until the task is dropped.
 pub async fn serve_clients(listener: TcpListener, node: NodeHandle, options: ClientPortOptions) {
-    loop {
-        let (stream, from) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(err) => {
-                tracing::warn!("client listener: accept failed: {err}");
-                continue;
-            }
-        };
-        // Answers are small frames: without TCP_NODELAY, Nagle's algorithm
-        // meets the peer's delayed ACK and holds them up to 40 ms.
-        let _ = stream.set_nodelay(true);
-        let node = node.clone();
-        let options = options.clone();
-        tokio::spawn(async move {
-            let (reader, writer) = tokio::io::split(stream);
-            if let Err(err) = serve_client(reader, writer, node, options).await {
-                tracing::debug!(%from, "client connection closed: {err}");
-            }
-        });
-    }
+    crate::accept::accept_loop(listener, "client", move |reader, writer| {
+        serve_client(reader, writer, node.clone(), options.clone())
+    })
+    .await
 }
 
 /// Serves one client connection (any byte stream; tests use pipes).

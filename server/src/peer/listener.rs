@@ -50,31 +50,18 @@ pub struct PeerIdentity {
     pub cluster_id: u64,
 }
 
-/// Serves peer connections until the listener fails.
+/// Serves peer connections until the task is dropped.
 pub async fn serve_peers(
     listener: TcpListener,
     node: NodeHandle,
     identity: PeerIdentity,
     options: PeerListenerOptions,
 ) {
-    loop {
-        let (stream, from) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(err) => {
-                tracing::warn!("peer listener: accept failed: {err}");
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let node = node.clone();
-        let options = options.clone();
-        tokio::spawn(async move {
-            let (reader, writer) = tokio::io::split(stream);
-            if let Err(err) = serve_peer(reader, writer, &node, identity, &options).await {
-                tracing::debug!(%from, "peer connection closed: {err}");
-            }
-        });
-    }
+    crate::accept::accept_loop(listener, "peer", move |reader, writer| {
+        let (node, options) = (node.clone(), options.clone());
+        async move { serve_peer(reader, writer, &node, identity, &options).await }
+    })
+    .await
 }
 
 /// Serves one peer connection (any byte stream; tests use in-memory pipes).
