@@ -296,3 +296,45 @@ mod malformed {
         daemon.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn a_data_dir_of_another_cluster_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = free_ports(2);
+    let cluster = vec![("a".to_string(), format!("http://127.0.0.1:{}", ports[1]))];
+    let first = options(
+        dir.path(),
+        "a",
+        ports[0],
+        ports[1],
+        &cluster,
+        ClusterState::New,
+    );
+    let daemon = Daemon::start(first.clone(), Arc::new(OsDisk::new()))
+        .await
+        .unwrap();
+    assert!(daemon.wait_ready(Duration::from_secs(20)).await);
+    daemon.shutdown().await;
+    // Same directory, another cluster (other token, so other ids).
+    let mut foreign = first.clone();
+    foreign.initial_cluster_token = "another-cluster".into();
+    let err = Daemon::start(foreign, Arc::new(OsDisk::new()))
+        .await
+        .err()
+        .expect("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("belongs to member") && text.contains("--data-dir"),
+        "{text}"
+    );
+    // The same member restarts fine, even with an edited member list.
+    let mut edited = first.clone();
+    edited
+        .initial_cluster
+        .push(("b".into(), "http://127.0.0.1:1".into()));
+    let again = Daemon::start(edited, Arc::new(OsDisk::new()))
+        .await
+        .unwrap();
+    assert!(again.wait_ready(Duration::from_secs(20)).await);
+    again.shutdown().await;
+}

@@ -283,6 +283,7 @@ async fn establish(
     if let Some(identity) = Identity::load(disk.as_ref(), &options.data_dir)? {
         // Restart: the data decides; peers come from the member list.
         let members = initial_members(options);
+        check_data_belongs_here(options, &identity, &members)?;
         let bootstrap = Bootstrap::JoinExisting {
             cluster_id: identity.cluster_id,
         };
@@ -323,6 +324,39 @@ async fn establish(
         ClusterState::Existing => join(options).await?,
     };
     Ok((identity, bootstrap, members, true))
+}
+
+/// Refuses a data directory of another cluster: with `new`, if none of the
+/// members the flags describe is the data's member. A changed member list
+/// (the same member, another cluster id) is only a warning: the flags are
+/// ignored on restart, as etcd ignores them.
+fn check_data_belongs_here(
+    options: &DaemonOptions,
+    identity: &Identity,
+    members: &[Member],
+) -> Result<(), DaemonError> {
+    if options.initial_cluster_state != ClusterState::New {
+        return Ok(());
+    }
+    let ids: Vec<u64> = members.iter().map(|m| m.id).collect();
+    let flagged_cluster = ids::cluster_id(&ids, &options.initial_cluster_token);
+    if flagged_cluster == identity.cluster_id {
+        return Ok(());
+    }
+    if ids.contains(&identity.member_id) {
+        tracing::warn!(
+            "--initial-cluster is ignored: this member already belongs to cluster {:x}",
+            identity.cluster_id
+        );
+        return Ok(());
+    }
+    Err(DaemonError::Config(format!(
+        "the data directory {} belongs to member {:x} of cluster {:x}, but the flags describe          cluster {:x} without that member; point --data-dir elsewhere, or remove the directory          to start this member afresh",
+        options.data_dir.display(),
+        identity.member_id,
+        identity.cluster_id,
+        flagged_cluster
+    )))
 }
 
 /// Asks the peers of `--initial-cluster` for the cluster until one answers,
