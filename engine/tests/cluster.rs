@@ -250,6 +250,7 @@ async fn adding_a_voter_that_would_lose_quorum_is_refused_unless_forced() {
             .await,
         Err(ApiError::PeerUrlExists)
     );
+    cluster.assert_converged().await;
 }
 
 #[tokio::test(start_paused = true)]
