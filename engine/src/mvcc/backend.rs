@@ -221,6 +221,11 @@ impl Backend {
     pub fn stats(&self) -> StoreStats {
         self.store.stats()
     }
+
+    /// `(file bytes, bytes in use)` as of the last checkpoint, cheaply.
+    pub fn space(&self) -> (u64, u64) {
+        self.store.space()
+    }
 }
 
 #[cfg(test)]

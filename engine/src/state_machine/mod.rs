@@ -221,12 +221,12 @@ impl StateMachine {
 
     /// Backend file size (etcd's dbSize).
     pub fn db_size(&self) -> u64 {
-        self.kv.backend().stats().file_bytes
+        self.kv.backend().space().0
     }
 
     /// Bytes in use: checkpointed pages plus changes held in memory.
     pub fn db_size_in_use(&self) -> u64 {
-        self.kv.backend().stats().in_use_bytes + self.kv.backend().memtable_bytes() as u64
+        self.kv.backend().space().1 + self.kv.backend().memtable_bytes() as u64
     }
 
     /// Changes not yet checkpointed, in bytes.

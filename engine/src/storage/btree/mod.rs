@@ -430,6 +430,14 @@ impl BTreeStore {
         })
     }
 
+    /// The file's size and the bytes in use (as in [`StoreStats`]), without
+    /// allocating: cheap enough to ask on every write.
+    pub fn space(&self) -> (u64, u64) {
+        let snap = &self.current.snap;
+        let free = (self.free.free_len() + self.free.pending_len()) as u64;
+        (self.file_len, (snap.page_count() - free) * PAGE_SIZE_U64)
+    }
+
     /// Space and trees as of the last checkpoint.
     pub fn stats(&self) -> StoreStats {
         let snap = &self.current.snap;
