@@ -6,6 +6,7 @@
 //! - [`client_port`]: the client listener (binary protocol, plus plain HTTP
 //!   `GET /health` and `GET /version` for load balancers);
 //! - [`client`]: the client library (failover, timeouts, safe retries);
+//! - [`ctl`]: keelctl's command line, txn input and etcdctl-identical output;
 //! - [`daemon`]: starting a member: data, identity, node, listeners.
 //!
 //! Nothing here decides what is true: the engine does. All I/O goes through
@@ -16,6 +17,7 @@ mod accept;
 pub mod client;
 pub mod client_port;
 pub mod config;
+pub mod ctl;
 pub mod daemon;
 pub mod peer;
 pub mod url;
