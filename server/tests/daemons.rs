@@ -4,50 +4,13 @@
 mod common;
 
 use bytes::Bytes;
-use common::free_ports;
+use common::{daemon_options as options, free_ports};
 use keel_engine::api::*;
-use keel_engine::node::NodeConfig;
 use keel_engine::storage::disk::OsDisk;
-use keel_engine::storage::wal::WalOptions;
 use keel_server::client::{Client, ClientError, ClientOptions};
-use keel_server::client_port::ClientPortOptions;
-use keel_server::daemon::{ClusterState, Daemon, DaemonOptions};
-use keel_server::peer::PeerTransportOptions;
-use keel_server::url::Url;
+use keel_server::daemon::{ClusterState, Daemon};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn options(
-    dir: &std::path::Path,
-    name: &str,
-    client: u16,
-    peer: u16,
-    cluster: &[(String, String)],
-    state: ClusterState,
-) -> DaemonOptions {
-    let mut node = NodeConfig::new(0);
-    node.tick_interval = Duration::from_millis(20);
-    node.request_timeout = Duration::from_secs(3);
-    DaemonOptions {
-        name: name.into(),
-        data_dir: dir.join(name),
-        listen_client_urls: vec![Url::parse(&format!("http://127.0.0.1:{client}")).unwrap()],
-        advertise_client_urls: vec![format!("http://127.0.0.1:{client}")],
-        listen_peer_urls: vec![Url::parse(&format!("http://127.0.0.1:{peer}")).unwrap()],
-        initial_advertise_peer_urls: vec![format!("http://127.0.0.1:{peer}")],
-        initial_cluster: cluster.to_vec(),
-        initial_cluster_state: state,
-        initial_cluster_token: "t".into(),
-        node,
-        wal: WalOptions {
-            segment_bytes: 1 << 20,
-            ..WalOptions::default()
-        },
-        client_port: ClientPortOptions::default(),
-        peer_transport: PeerTransportOptions::default(),
-        join_timeout: Duration::from_secs(10),
-    }
-}
 
 fn put(key: &str, value: &str) -> Request {
     Request::Put(PutRequest {

@@ -1,6 +1,16 @@
 //! `keelctl`: etcdctl 3.4's command line, txn input and printed output.
+//!
+//! [`run`] takes one invocation (arguments, environment, stdin) and returns
+//! what to print and the exit status, so the binary is a thin shell and the
+//! tests drive the same code in-process.
 
+pub mod cli;
 pub mod error;
+pub mod go_parse;
+pub mod kv_args;
 pub mod output;
+pub mod run;
+pub mod txn_input;
 
 pub use error::{CtlError, ExitCode};
+pub use run::{Invocation, run};

@@ -1,0 +1,432 @@
+//! keelctl's command line: etcdctl 3.4's global flags and commands, and the
+//! `KEELCTL_*` environment variables that stand in for its flags.
+
+use super::error::{CtlError, ExitCode};
+use super::go_parse::parse_duration;
+use super::kv_args::{DelArgs, GetArgs, PutArgs};
+use super::output::{OutputFormat, PrintOptions};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::time::Duration;
+
+/// A simple command line client for Keel (etcdctl's commands and output).
+#[derive(Parser, Debug)]
+#[command(
+    name = "keelctl",
+    disable_version_flag = true,
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    /// gRPC-style endpoints, `host:port` or `http://host:port` [default: 127.0.0.1:2379]
+    #[arg(long, global = true, value_delimiter = ',')]
+    pub endpoints: Vec<String>,
+    /// dial timeout for client connections [default: 2s]
+    #[arg(long, global = true)]
+    pub dial_timeout: Option<String>,
+    /// timeout for short running command (excluding dial timeout) [default: 5s]
+    #[arg(long, global = true)]
+    pub command_timeout: Option<String>,
+    /// set the output format (json, simple, table) [default: simple]
+    #[arg(short = 'w', long = "write-out", global = true)]
+    pub write_out: Option<String>,
+    /// print byte strings as hex encoded strings
+    #[arg(long, global = true)]
+    pub hex: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// keelctl's commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Puts the given key into the store
+    Put(PutArgs),
+    /// Gets the key or a range of keys
+    Get(GetArgs),
+    /// Removes the specified key or range of keys [key, range_end)
+    Del(DelArgs),
+    /// Txn processes all the requests in one transaction
+    Txn(TxnArgs),
+    /// Compacts the event history in etcd
+    Compaction(CompactionArgs),
+    /// Membership related commands
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// Endpoint related commands
+    #[command(subcommand)]
+    Endpoint(EndpointCommand),
+    /// Transfers leadership to another etcd cluster member.
+    MoveLeader(ArgsOnly),
+    /// Alarm related commands
+    #[command(subcommand)]
+    Alarm(AlarmCommand),
+    /// Prints the version of keelctl
+    Version,
+}
+
+/// `txn [options]`.
+#[derive(clap::Args, Debug)]
+pub struct TxnArgs {
+    /// Input transaction in interactive mode
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// (none accepted)
+    pub args: Vec<String>,
+}
+
+/// `compaction [options] <revision>`.
+#[derive(clap::Args, Debug)]
+pub struct CompactionArgs {
+    /// Wait for the compaction to physically remove all old revisions
+    #[arg(long)]
+    pub physical: bool,
+    /// The revision.
+    pub args: Vec<String>,
+}
+
+/// A command whose only input is its positional arguments.
+#[derive(clap::Args, Debug)]
+pub struct ArgsOnly {
+    /// The arguments.
+    pub args: Vec<String>,
+}
+
+/// `member ...`.
+#[derive(Subcommand, Debug)]
+pub enum MemberCommand {
+    /// Lists all members in the cluster
+    List,
+    /// Adds a member into the cluster
+    Add(MemberAddArgs),
+    /// Removes a member from the cluster
+    Remove(ArgsOnly),
+    /// Updates a member in the cluster
+    Update(MemberUpdateArgs),
+    /// Promotes a non-voting member in the cluster
+    Promote(ArgsOnly),
+}
+
+/// `member add <memberName> [options]`.
+#[derive(clap::Args, Debug)]
+pub struct MemberAddArgs {
+    /// comma separated peer URLs for the new member.
+    #[arg(long, default_value = "")]
+    pub peer_urls: String,
+    /// indicates if the new member is raft learner
+    #[arg(long)]
+    pub learner: bool,
+    /// The member's name.
+    pub args: Vec<String>,
+}
+
+/// `member update <memberID> [options]`.
+#[derive(clap::Args, Debug)]
+pub struct MemberUpdateArgs {
+    /// comma separated peer URLs for the updated member.
+    #[arg(long, default_value = "")]
+    pub peer_urls: String,
+    /// The member id.
+    pub args: Vec<String>,
+}
+
+/// `endpoint ...`.
+#[derive(Subcommand, Debug)]
+pub enum EndpointCommand {
+    /// Prints out the status of endpoints specified in `--endpoints` flag
+    Status(EndpointArgs),
+    /// Checks the healthiness of endpoints specified in `--endpoints` flag
+    Health(EndpointArgs),
+}
+
+/// `endpoint status|health [--cluster]`.
+#[derive(clap::Args, Debug)]
+pub struct EndpointArgs {
+    /// use all endpoints from the cluster member list
+    #[arg(long)]
+    pub cluster: bool,
+}
+
+/// `alarm ...`.
+#[derive(Subcommand, Debug)]
+pub enum AlarmCommand {
+    /// Lists all alarms
+    List,
+    /// Disarms all alarms
+    Disarm,
+}
+
+/// The global settings after flags and environment are combined.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Globals {
+    /// Where the cluster is.
+    pub endpoints: Vec<String>,
+    /// Longest wait to connect to one endpoint.
+    pub dial_timeout: Duration,
+    /// Longest a command may take.
+    pub command_timeout: Duration,
+    /// How to print.
+    pub print: PrintOptions,
+}
+
+/// What parsing the command line gave: a command to run, or output to
+/// print right away (help, or an error).
+#[derive(Debug)]
+pub enum Parsed {
+    /// Run `command` with `globals`; `warnings` go to stderr first.
+    Run {
+        /// The combined global settings.
+        globals: Globals,
+        /// The command.
+        command: Command,
+        /// Lines for stderr (unrecognized `KEELCTL_*` variables).
+        warnings: Vec<String>,
+    },
+    /// Help text for stdout.
+    Help(String),
+    /// A usage error.
+    Error(CtlError),
+}
+
+/// The `KEELCTL_*` variables keelctl reads.
+const KNOWN_VARIABLES: [&str; 5] = [
+    "KEELCTL_ENDPOINTS",
+    "KEELCTL_DIAL_TIMEOUT",
+    "KEELCTL_COMMAND_TIMEOUT",
+    "KEELCTL_WRITE_OUT",
+    "KEELCTL_HEX",
+];
+
+/// Parses `args` (without the program name) and the environment `env`. A
+/// global flag that is also set by its variable is an error (etcdctl's
+/// rule); unknown `KEELCTL_*` variables are warnings.
+pub fn parse(args: Vec<OsString>, env: &BTreeMap<String, String>) -> Parsed {
+    let cli = match Cli::try_parse_from(std::iter::once(OsString::from("keelctl")).chain(args)) {
+        Ok(cli) => cli,
+        Err(error) => return clap_error(error),
+    };
+    let mut warnings = Vec::new();
+    for (name, value) in env.range(String::from("KEELCTL_")..) {
+        if !name.starts_with("KEELCTL_") {
+            break;
+        }
+        if !KNOWN_VARIABLES.contains(&name.as_str()) {
+            warnings.push(format!(
+                "keelctl: unrecognized environment variable {name}={value}"
+            ));
+        }
+    }
+    match globals(&cli, env) {
+        Ok(globals) => Parsed::Run {
+            globals,
+            command: cli.command,
+            warnings,
+        },
+        Err(error) => Parsed::Error(error),
+    }
+}
+
+fn globals(cli: &Cli, env: &BTreeMap<String, String>) -> Result<Globals, CtlError> {
+    let from_env = |name: &str, flag_given: bool| -> Result<Option<String>, CtlError> {
+        match env.get(name) {
+            Some(_) if flag_given => Err(CtlError::error(format!(
+                "conflicting environment variable \"{name}\" is shadowed by corresponding \
+                 command-line flag (either unset environment variable or disable flag)"
+            ))),
+            other => Ok(other.cloned()),
+        }
+    };
+    let endpoints = match from_env("KEELCTL_ENDPOINTS", !cli.endpoints.is_empty())? {
+        Some(list) => list.split(',').map(str::to_string).collect(),
+        None if cli.endpoints.is_empty() => vec!["127.0.0.1:2379".to_string()],
+        None => cli.endpoints.clone(),
+    };
+    let duration = |flag: &str, given: &Option<String>, variable: &str, default: Duration| {
+        let text = match from_env(variable, given.is_some())? {
+            Some(text) => text,
+            None => match given {
+                Some(text) => text.clone(),
+                None => return Ok(default),
+            },
+        };
+        parse_duration(&text).map_err(|e| {
+            CtlError::error(format!(
+                "invalid argument \"{text}\" for \"--{flag}\" flag: {e}"
+            ))
+        })
+    };
+    let dial_timeout = duration(
+        "dial-timeout",
+        &cli.dial_timeout,
+        "KEELCTL_DIAL_TIMEOUT",
+        Duration::from_secs(2),
+    )?;
+    let command_timeout = duration(
+        "command-timeout",
+        &cli.command_timeout,
+        "KEELCTL_COMMAND_TIMEOUT",
+        Duration::from_secs(5),
+    )?;
+    let format = match from_env("KEELCTL_WRITE_OUT", cli.write_out.is_some())? {
+        Some(text) => OutputFormat::parse(&text)?,
+        None => OutputFormat::parse(cli.write_out.as_deref().unwrap_or("simple"))?,
+    };
+    let hex = match from_env("KEELCTL_HEX", cli.hex)? {
+        Some(text) => match text.as_str() {
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => true,
+            "0" | "f" | "F" | "false" | "FALSE" | "False" | "" => false,
+            _ => {
+                return Err(CtlError::error(format!(
+                    "invalid value \"{text}\" for KEELCTL_HEX (expected true or false)"
+                )));
+            }
+        },
+        None => cli.hex,
+    };
+    Ok(Globals {
+        endpoints,
+        dial_timeout,
+        command_timeout,
+        print: PrintOptions { format, hex },
+    })
+}
+
+/// Maps clap's errors to cobra's wording and etcdctl's exit status (1).
+fn clap_error(error: clap::Error) -> Parsed {
+    let context = |kind| match error.get(kind) {
+        Some(ContextValue::String(text)) => Some(text.clone()),
+        _ => None,
+    };
+    let message = match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            return Parsed::Help(error.render().to_string());
+        }
+        ErrorKind::UnknownArgument => match context(ContextKind::InvalidArg) {
+            Some(flag) => format!("unknown flag: {}", flag.split('=').next().unwrap_or(&flag)),
+            None => first_line(&error),
+        },
+        ErrorKind::InvalidSubcommand => match context(ContextKind::InvalidSubcommand) {
+            Some(command) => format!("unknown command \"{command}\" for \"keelctl\""),
+            None => first_line(&error),
+        },
+        _ => first_line(&error),
+    };
+    Parsed::Error(CtlError::new(ExitCode::Error, message))
+}
+
+fn first_line(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let line = rendered.lines().next().unwrap_or("invalid arguments");
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Vec<OsString> {
+        words.iter().map(OsString::from).collect()
+    }
+
+    fn run_globals(words: &[&str], env: &[(&str, &str)]) -> Result<Globals, CtlError> {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        match parse(args(words), &env) {
+            Parsed::Run { globals, .. } => Ok(globals),
+            Parsed::Error(error) => Err(error),
+            Parsed::Help(_) => panic!("help"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_etcdctls() {
+        let globals = run_globals(&["version"], &[]).unwrap();
+        assert_eq!(globals.endpoints, vec!["127.0.0.1:2379"]);
+        assert_eq!(globals.dial_timeout, Duration::from_secs(2));
+        assert_eq!(globals.command_timeout, Duration::from_secs(5));
+        assert_eq!(globals.print, PrintOptions::default());
+    }
+
+    #[test]
+    fn global_flags_may_follow_the_command() {
+        let globals = run_globals(
+            &["get", "k", "--endpoints", "a:1,b:2", "-w", "json", "--hex"],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(globals.endpoints, vec!["a:1", "b:2"]);
+        assert_eq!(globals.print.format, OutputFormat::Json);
+        assert!(globals.print.hex);
+    }
+
+    #[test]
+    fn variables_stand_in_for_flags_and_conflicts_are_errors() {
+        let globals = run_globals(
+            &["version"],
+            &[
+                ("KEELCTL_ENDPOINTS", "x:1,y:2"),
+                ("KEELCTL_COMMAND_TIMEOUT", "10s"),
+                ("KEELCTL_WRITE_OUT", "table"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(globals.endpoints, vec!["x:1", "y:2"]);
+        assert_eq!(globals.command_timeout, Duration::from_secs(10));
+        assert_eq!(globals.print.format, OutputFormat::Table);
+        let error = run_globals(
+            &["--endpoints", "a:1", "version"],
+            &[("KEELCTL_ENDPOINTS", "x:1")],
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .message
+                .starts_with("conflicting environment variable \"KEELCTL_ENDPOINTS\" is shadowed")
+        );
+        assert_eq!(error.exit, ExitCode::Error);
+    }
+
+    #[test]
+    fn unknown_variables_warn() {
+        let env = [("KEELCTL_ENDPOINT".to_string(), "x".to_string())].into();
+        match parse(args(&["version"]), &env) {
+            Parsed::Run { warnings, .. } => {
+                assert_eq!(
+                    warnings,
+                    vec!["keelctl: unrecognized environment variable KEELCTL_ENDPOINT=x"]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn usage_errors_use_cobras_words() {
+        let error = run_globals(&["bogus"], &[]).unwrap_err();
+        assert_eq!(error.message, "unknown command \"bogus\" for \"keelctl\"");
+        let error = run_globals(&["get", "--bogus", "x"], &[]).unwrap_err();
+        assert_eq!(error.message, "unknown flag: --bogus");
+        let error = run_globals(&["--dial-timeout", "5", "get", "x"], &[]).unwrap_err();
+        assert_eq!(
+            error.message,
+            "invalid argument \"5\" for \"--dial-timeout\" flag: time: missing unit in duration \"5\""
+        );
+        let error = run_globals(&["-w", "yaml", "get", "x"], &[]).unwrap_err();
+        assert_eq!(
+            (error.message.as_str(), error.exit),
+            ("unsupported output format", ExitCode::BadFeature)
+        );
+    }
+
+    #[test]
+    fn help_is_not_an_error() {
+        assert!(matches!(
+            parse(args(&["--help"]), &BTreeMap::new()),
+            Parsed::Help(text) if text.contains("member")
+        ));
+    }
+}
