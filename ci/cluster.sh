@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A local three-member Keel cluster on 127.0.0.1.
-#   ci/cluster.sh start [ROOT]   build keel (release), start m1 m2 m3
+#   ci/cluster.sh start [ROOT]   build keel and keelctl (release), start m1 m2 m3
 #   ci/cluster.sh stop [ROOT]    stop them (by PID), keep their data
 #   ci/cluster.sh clean [ROOT]   stop them and remove ROOT
 # Clients: 127.0.0.1:2379, 127.0.0.1:22379, 127.0.0.1:32379
@@ -33,7 +33,7 @@ stop() {
 
 case "$cmd" in
   start)
-    cargo build --release --locked --bin keel >&2
+    cargo build --release --locked --bin keel --bin keelctl >&2
     mkdir -p "$root"
     for i in 0 1 2; do
       name="${names[$i]}"
@@ -50,9 +50,12 @@ case "$cmd" in
       echo $! >"$root/$name.pid"
       echo "started $name (pid $!) client 127.0.0.1:${client_ports[$i]}"
     done
+    endpoints="127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379"
     for _ in $(seq 1 100); do
-      if curl -sf "http://127.0.0.1:2379/health" >/dev/null 2>&1; then
-        echo "cluster is healthy"; exit 0
+      if target/release/keelctl --endpoints "$endpoints" endpoint health >/dev/null 2>&1; then
+        target/release/keelctl --endpoints "$endpoints" -w table endpoint status
+        echo "cluster is healthy; try: target/release/keelctl --endpoints $endpoints member list"
+        exit 0
       fi
       sleep 0.1
     done

@@ -23,15 +23,13 @@ async fn three_members_elect_a_leader_and_serve_through_any_member() {
     assert_eq!(put.header.cluster_id, cluster.cluster_id);
     assert_eq!(cluster.get(follower, "k", false).await, Some(b("v1")));
     assert_eq!(cluster.get(leader, "k", true).await, Some(b("v1")));
-    // Members publish their client URLs once they run.
-    let mut members = cluster.member_list(follower).await;
-    for _ in 0..50 {
-        if members.iter().all(|m| !m.client_urls.is_empty()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        members = cluster.member_list(follower).await;
+    // Members publish their client URLs once they run; a member is ready
+    // for clients only once the member list shows its own.
+    for id in cluster.ids() {
+        let handle = cluster.handle(id).clone();
+        wait_until(|| handle.status().ready_for_clients()).await;
     }
+    let members = cluster.member_list(follower).await;
     assert_eq!(members.len(), 3);
     assert!(
         members

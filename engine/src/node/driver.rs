@@ -48,6 +48,8 @@ pub(crate) struct Driver {
     pub(crate) expected_cluster_id: u64,
     /// When to (re)propose this member's name and client URLs.
     pub(crate) publish_due: Option<Instant>,
+    /// Whether the member list shows this member's name and client URLs.
+    pub(crate) published: bool,
     /// Leader transfers waiting for the target to take over.
     pub(crate) transfers: Vec<(u64, Reply, Instant)>,
     pub(crate) status: watch::Sender<NodeStatus>,
@@ -330,6 +332,7 @@ impl Driver {
             stopped: self.stopped.is_some(),
             fatal_error: self.stopped.clone(),
             snapshots_installed: self.snapshots_installed,
+            published: self.published,
             checkpoint_index: self.state.latest_checkpoint().map_or(0, |c| c.index),
         };
         self.status.send_if_modified(|current| {

@@ -50,6 +50,18 @@ pub struct NodeStatus {
     pub snapshots_installed: u64,
     /// Raft index of this member's newest checkpoint.
     pub checkpoint_index: u64,
+    /// Whether the member list shows this member's name and client URLs
+    /// (etcd's "published": only then is the member ready for clients).
+    pub published: bool,
+}
+
+impl NodeStatus {
+    /// Whether the member can serve clients as etcd's do once "ready": it
+    /// knows a leader, has applied its first entries, and the member list
+    /// shows its name and client URLs.
+    pub fn ready_for_clients(&self) -> bool {
+        !self.stopped && self.leader_id != 0 && self.applied_index > 0 && self.published
+    }
 }
 
 /// A cheap, cloneable way to reach a running node.

@@ -72,10 +72,11 @@ impl Driver {
     /// Proposes this member's name and client URLs once a leader is known
     /// and until the member list shows them (etcd's "started" state).
     pub(crate) fn maybe_publish(&mut self, now: Instant) {
-        if self.config.name.is_empty() || self.raw.raft.leader_id == 0 {
+        if self.config.name.is_empty() {
+            self.published = true;
             return;
         }
-        if self.publish_due.is_some_and(|due| now < due) {
+        if self.raw.raft.leader_id == 0 {
             return;
         }
         let Some(me) = self
@@ -86,7 +87,8 @@ impl Driver {
         else {
             return;
         };
-        if me.name == self.config.name && me.client_urls == self.config.client_urls {
+        self.published = me.name == self.config.name && me.client_urls == self.config.client_urls;
+        if self.published || self.publish_due.is_some_and(|due| now < due) {
             return;
         }
         let published = Member {

@@ -169,6 +169,7 @@ pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
         known_leader: 0,
         expected_cluster_id: options.bootstrap.cluster_id(),
         publish_due: None,
+        published: false,
         config: options.config,
     };
     driver.publish_status();

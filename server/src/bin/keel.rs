@@ -64,7 +64,7 @@ fn main() -> std::process::ExitCode {
             loop {
                 let serving = {
                     let now = status.borrow_and_update();
-                    now.leader_id != 0 && now.applied_index > 0
+                    now.ready_for_clients()
                 };
                 if serving {
                     tracing::info!("ready to serve client requests");

@@ -235,8 +235,9 @@ impl Daemon {
         })
     }
 
-    /// Waits until the member knows a leader and has applied its first
-    /// entries (it can serve), or `timeout` passes.
+    /// Waits until the member knows a leader, has applied its first entries
+    /// and the member list shows its name and client URLs (etcd's
+    /// "published": `member list` is complete), or `timeout` passes.
     pub async fn wait_ready(&self, timeout: Duration) -> bool {
         let mut status = self.node.watch_status();
         let ready = async {
@@ -246,7 +247,7 @@ impl Daemon {
                     if now.stopped {
                         return false;
                     }
-                    if now.leader_id != 0 && now.applied_index > 0 {
+                    if now.ready_for_clients() {
                         return true;
                     }
                 }
