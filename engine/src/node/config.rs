@@ -55,7 +55,7 @@ impl NodeConfig {
             heartbeat_ticks: 1,
             snapshot_count: 100_000,
             catch_up_entries: 5_000,
-            memtable_max_bytes: 8 << 20,
+            memtable_max_bytes: 4 << 20,
             max_request_bytes: 1536 * 1024,
             max_txn_ops: 128,
             quota_backend_bytes: 2 << 30,

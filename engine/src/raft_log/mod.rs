@@ -26,7 +26,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Recent entries kept in memory for followers that are almost caught up.
-const CACHE_MAX_BYTES: usize = 4 << 20;
+const CACHE_MAX_BYTES: usize = 1 << 20;
 
 /// A member's raft log.
 #[derive(Debug)]

@@ -42,6 +42,7 @@ impl Disk for OsDisk {
             .open(path)
             .map_err(|e| DiskError::from_io("open", path, e))?;
         Ok(Arc::new(OsFile {
+            reserved: parking_lot::Mutex::new(None),
             file,
             path: path.to_path_buf(),
         }))
@@ -56,6 +57,7 @@ impl Disk for OsDisk {
             .map_err(|e| DiskError::from_io("create", path, e))?;
         sync_parent(path)?;
         Ok(Arc::new(OsFile {
+            reserved: parking_lot::Mutex::new(None),
             file,
             path: path.to_path_buf(),
         }))
@@ -106,6 +108,26 @@ impl Disk for OsDisk {
 struct OsFile {
     file: File,
     path: PathBuf,
+    /// One read-only mapping reserved beyond the file's end, shared by every
+    /// [`Mapping`] handed out until the file outgrows it: a page touched
+    /// through any of them is resident once, not once per checkpoint.
+    reserved: parking_lot::Mutex<Option<Arc<memmap2::Mmap>>>,
+}
+
+/// Smallest reservation, and how far ahead of the file a new one reaches.
+const MIN_RESERVATION: u64 = 64 << 20;
+
+/// The first `len` bytes of a shared reservation: never the bytes past the
+/// file's end as of mapping, which must not be touched (SIGBUS).
+struct Window {
+    map: Arc<memmap2::Mmap>,
+    len: usize,
+}
+
+impl AsRef<[u8]> for Window {
+    fn as_ref(&self) -> &[u8] {
+        &self.map[..self.len]
+    }
 }
 
 impl DiskFile for OsFile {
@@ -184,9 +206,29 @@ impl DiskFile for OsFile {
         // mapping covers while that mapping is in use (callers hold this
         // invariant: the B-tree only grows its file; WAL segments are read via
         // read_exact_at). Concurrent writes to unreferenced pages are fine.
-        let map = unsafe { memmap2::Mmap::map(&self.file) }
-            .map_err(|e| DiskError::from_io("mmap", &self.path, e))?;
-        Ok(Mapping::new(Arc::new(map)))
+        let len = self.len()?;
+        let window_len = usize::try_from(len).map_err(|_| {
+            DiskError::from_io("mmap", &self.path, std::io::ErrorKind::FileTooLarge.into())
+        })?;
+        let mut reserved = self.reserved.lock();
+        let map = match reserved.as_ref() {
+            Some(map) if map.len() as u64 >= len => Arc::clone(map),
+            _ => {
+                let reserve = len.saturating_mul(2).max(MIN_RESERVATION);
+                let reserve = usize::try_from(reserve).unwrap_or(window_len);
+                // SAFETY: as above; pages past the file's end are mapped but
+                // never exposed (a Window stops at the length at mapping).
+                let map = unsafe { memmap2::MmapOptions::new().len(reserve).map(&self.file) }
+                    .map_err(|e| DiskError::from_io("mmap", &self.path, e))?;
+                let map = Arc::new(map);
+                *reserved = Some(Arc::clone(&map));
+                map
+            }
+        };
+        Ok(Mapping::new(Arc::new(Window {
+            map,
+            len: window_len,
+        })))
     }
 
     fn path(&self) -> &Path {

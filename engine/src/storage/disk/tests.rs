@@ -64,6 +64,36 @@ fn os_disk_keeps_the_contract() {
 }
 
 #[test]
+fn os_mappings_share_one_reservation_and_stop_at_the_files_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = OsDisk::new();
+    let file = disk.create(&tmp.path().join("f")).unwrap();
+    file.write_all_at(&[1u8; 4096], 0).unwrap();
+    let first = file.map().unwrap();
+    file.write_all_at(&[2u8; 4096], 4096).unwrap();
+    let second = file.map().unwrap();
+    assert_eq!(
+        first.len(),
+        4096,
+        "a mapping keeps the length it was made with"
+    );
+    assert_eq!(second.len(), 8192);
+    assert!(second[4096..].iter().all(|&b| b == 2));
+    assert_eq!(
+        first.as_ptr(),
+        second.as_ptr(),
+        "both are windows on one mapping, so shared pages count once in RSS"
+    );
+    // Outgrowing the reservation makes a new one; old windows stay valid.
+    let big = 70 << 20;
+    file.write_all_at(&[3u8; 4096], big).unwrap();
+    let third = file.map().unwrap();
+    assert_eq!(third.len() as u64, big + 4096);
+    assert_eq!(third[big as usize], 3);
+    assert!(first.iter().all(|&b| b == 1));
+}
+
+#[test]
 fn sim_disk_keeps_the_contract() {
     contract(&SimDisk::new(1), Path::new("/data"));
 }
