@@ -18,10 +18,29 @@ struct Event {
     tombstone: bool,
 }
 
+/// One key's retained changes, and its live generation as of the newest
+/// change (what the next put needs: etcd keeps the same in its keyIndex).
+#[derive(Debug, Default, Clone)]
+struct History {
+    events: Vec<Event>,
+    /// The live generation's create revision and version, `None` if the
+    /// newest change is a delete. Compaction never changes it.
+    live: Option<Generation>,
+}
+
+/// The create revision and version of a key's live generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generation {
+    /// Revision of the put that created the key (after its last delete).
+    pub create_revision: i64,
+    /// Puts since then, the latest included.
+    pub version: i64,
+}
+
 /// Every key's history of changes, ordered by key.
 #[derive(Debug, Default, Clone)]
 pub struct KeyIndex {
-    keys: BTreeMap<Bytes, Vec<Event>>,
+    keys: BTreeMap<Bytes, History>,
 }
 
 impl KeyIndex {
@@ -41,8 +60,27 @@ impl KeyIndex {
     }
 
     /// Records a put of `key` at `rev`, which must be newer than every
-    /// revision recorded for the key.
-    pub fn put(&mut self, key: &Bytes, rev: Revision) {
+    /// revision recorded for the key, and returns the generation it belongs
+    /// to (a new one if the key was not alive).
+    pub fn put(&mut self, key: &Bytes, rev: Revision) -> Generation {
+        let generation = match self.live(key) {
+            Some(live) => Generation {
+                create_revision: live.create_revision,
+                version: live.version + 1,
+            },
+            None => Generation {
+                create_revision: rev.main,
+                version: 1,
+            },
+        };
+        self.put_in(key, rev, generation);
+        generation
+    }
+
+    /// Records a put whose generation is known (rebuilding the index from
+    /// stored records, which carry it: history before a compaction is gone,
+    /// so counting puts would be wrong).
+    pub fn put_in(&mut self, key: &Bytes, rev: Revision, generation: Generation) {
         self.record(
             key,
             Event {
@@ -50,6 +88,15 @@ impl KeyIndex {
                 tombstone: false,
             },
         );
+        if let Some(history) = self.keys.get_mut(key) {
+            history.live = Some(generation);
+        }
+    }
+
+    /// The live generation of `key` as of its newest change, `None` if the
+    /// key does not exist now. Costs no read of values.
+    pub fn live(&self, key: &[u8]) -> Option<Generation> {
+        self.keys.get(key)?.live
     }
 
     /// Records a delete of `key` at `rev`; the key must be alive.
@@ -68,7 +115,11 @@ impl KeyIndex {
     }
 
     fn record(&mut self, key: &Bytes, event: Event) {
-        let events = self.keys.entry(key.clone()).or_default();
+        let history = self.keys.entry(key.clone()).or_default();
+        if event.tombstone {
+            history.live = None;
+        }
+        let events = &mut history.events;
         assert!(
             events.last().is_none_or(|last| last.rev < event.rev),
             "key index: revision {} not after {:?}",
@@ -81,7 +132,7 @@ impl KeyIndex {
     /// The revision of the put that is visible for `key` at store revision
     /// `at`, or `None` if the key did not exist then.
     pub fn latest(&self, key: &[u8], at: i64) -> Option<Revision> {
-        visible(self.keys.get(key)?, at)
+        visible(&self.keys.get(key)?.events, at)
     }
 
     /// Calls `visit` with each key in `range` alive at `at`, in key order,
@@ -92,8 +143,8 @@ impl KeyIndex {
         at: i64,
         mut visit: impl FnMut(&Bytes, Revision) -> ControlFlow<()>,
     ) {
-        for (key, events) in self.keys.range::<[u8], _>(range.bounds()) {
-            if let Some(rev) = visible(events, at) {
+        for (key, history) in self.keys.range::<[u8], _>(range.bounds()) {
+            if let Some(rev) = visible(&history.events, at) {
                 if visit(key, rev).is_break() {
                     return;
                 }
@@ -117,7 +168,8 @@ impl KeyIndex {
     /// caller can remove their values.
     pub fn compact(&mut self, at: i64) -> Vec<Revision> {
         let mut dropped = Vec::new();
-        self.keys.retain(|_, events| {
+        self.keys.retain(|_, history| {
+            let events = &mut history.events;
             let upto = events.partition_point(|e| e.rev.main <= at);
             if upto == 0 {
                 return true;
@@ -139,7 +191,13 @@ impl KeyIndex {
     pub fn history(&self, key: &[u8]) -> Vec<(Revision, bool)> {
         self.keys
             .get(key)
-            .map(|events| events.iter().map(|e| (e.rev, e.tombstone)).collect())
+            .map(|history| {
+                history
+                    .events
+                    .iter()
+                    .map(|e| (e.rev, e.tombstone))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -174,6 +232,33 @@ mod tests {
         assert_eq!(index.latest(&k, 6), None);
         assert_eq!(index.latest(&k, 7), None);
         assert_eq!(index.latest(&k, 9), Some(Revision::new(8, 0)));
+    }
+
+    #[test]
+    fn generations_count_versions_and_restart_after_a_delete() {
+        let mut index = KeyIndex::new();
+        let k = key(1);
+        assert_eq!(index.live(&k), None);
+        let first = index.put(&k, Revision::new(2, 0));
+        assert_eq!((first.create_revision, first.version), (2, 1));
+        let second = index.put(&k, Revision::new(5, 0));
+        assert_eq!((second.create_revision, second.version), (2, 2));
+        index.tombstone(&k, Revision::new(6, 0));
+        assert_eq!(index.live(&k), None);
+        let again = index.put(&k, Revision::new(9, 1));
+        assert_eq!((again.create_revision, again.version), (9, 1));
+        index.compact(9);
+        assert_eq!(
+            index.live(&k),
+            Some(again),
+            "compaction keeps the live generation"
+        );
+        let rebuilt = Generation {
+            create_revision: 3,
+            version: 7,
+        };
+        index.put_in(&key(2), Revision::new(10, 0), rebuilt);
+        assert_eq!(index.put(&key(2), Revision::new(11, 0)).version, 8);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use super::backend::{Backend, Tree};
 use super::error::KvError;
-use super::key_index::KeyIndex;
+use super::key_index::{Generation, KeyIndex};
 use super::key_range::KeyRange;
 use super::record::Record;
 use super::revision::Revision;
@@ -75,7 +75,14 @@ impl KvStore {
             |k, v| {
                 let rev = Revision::from_bytes(k).ok_or_else(|| corrupt("kv tree key"))?;
                 match decode_record(v)? {
-                    Record::Put(kv) => index.put(&kv.key, rev),
+                    Record::Put(kv) => index.put_in(
+                        &kv.key,
+                        rev,
+                        Generation {
+                            create_revision: kv.create_revision,
+                            version: kv.version,
+                        },
+                    ),
                     Record::Tombstone { key, .. } => {
                         if index.latest(&key, rev.main).is_none() {
                             return Err(corrupt("tombstone of a key that is not alive"));
@@ -382,7 +389,14 @@ impl KvStore {
     }
 
     fn exec_put(&mut self, w: &mut WriteCtx, req: &PutRequest) -> Result<PutResponse, KvError> {
-        let prev = self.read_key(&req.key, w.read_revision())?;
+        // The previous value is read only when the request needs it: the
+        // index knows the create revision and version (a txn never writes
+        // a key twice, so the newest change is the one visible to it).
+        let prev = if req.prev_kv || req.ignore_value || req.ignore_lease {
+            self.read_key(&req.key, w.read_revision())?
+        } else {
+            None
+        };
         let (value, lease) = match &prev {
             Some(p) if req.ignore_value || req.ignore_lease => (
                 if req.ignore_value {
@@ -398,11 +412,15 @@ impl KvStore {
             _ => (req.value.clone(), req.lease),
         };
         let rev = w.next();
+        let generation = self.index.put(&req.key, rev);
+        debug_assert!(prev.as_ref().is_none_or(|p| {
+            p.create_revision == generation.create_revision && p.version + 1 == generation.version
+        }));
         let kv = KeyValue {
             key: req.key.clone(),
-            create_revision: prev.as_ref().map_or(rev.main, |p| p.create_revision),
+            create_revision: generation.create_revision,
             mod_revision: rev.main,
-            version: prev.as_ref().map_or(1, |p| p.version + 1),
+            version: generation.version,
             value,
             lease,
         };
@@ -411,7 +429,6 @@ impl KvStore {
             Bytes::copy_from_slice(&rev.to_bytes()),
             Record::Put(kv).encode(),
         );
-        self.index.put(&req.key, rev);
         Ok(PutResponse {
             header: header_at(rev.main),
             prev_kv: if req.prev_kv { prev } else { None },
