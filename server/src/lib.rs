@@ -7,6 +7,7 @@
 //!   `GET /health` and `GET /version` for load balancers);
 //! - [`client`]: the client library (failover, timeouts, safe retries);
 //! - [`ctl`]: keelctl's command line, txn input and etcdctl-identical output;
+//! - [`fuzzing`]: what the fuzz targets call (config, txn input);
 //! - [`daemon`]: starting a member: data, identity, node, listeners.
 //!
 //! Nothing here decides what is true: the engine does. All I/O goes through
@@ -19,5 +20,6 @@ pub mod client_port;
 pub mod config;
 pub mod ctl;
 pub mod daemon;
+pub mod fuzzing;
 pub mod peer;
 pub mod url;

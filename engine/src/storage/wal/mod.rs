@@ -21,6 +21,7 @@ mod segment;
 
 pub use error::{REMEDY, WalError, WalResult};
 pub use record::{HardState, WalEntry};
+pub use segment::segment_name;
 
 use crate::storage::disk::Disk;
 use bytes::Bytes;

@@ -65,6 +65,19 @@ pub fn scan_dir(disk: &Arc<dyn Disk>, dir: &Path) -> WalResult<Vec<ScannedSegmen
         if header.seq != seq || header.first_index != first {
             return Err(corrupt(0, "header does not match the file name".into()));
         }
+        // Segments are preallocated to their capacity before they are named,
+        // so a header claiming more than the file holds is damage — and
+        // trusting it would make a repair allocate that much.
+        if header.capacity > bytes.len() as u64 {
+            return Err(corrupt(
+                0,
+                format!(
+                    "header claims a capacity of {} bytes, the file has {}",
+                    header.capacity,
+                    bytes.len()
+                ),
+            ));
+        }
         let segment = Segment {
             header,
             path: path.clone(),

@@ -425,6 +425,33 @@ fn a_damaged_segment_header_is_refused() {
 }
 
 #[test]
+fn a_header_claiming_more_capacity_than_the_file_is_refused() {
+    // Found by the wal_recovery fuzz target: a valid-checksum header with a
+    // huge capacity made the torn-tail repair try to allocate it.
+    let disk = SimDisk::new(6);
+    let dir = Path::new(DIR);
+    disk.create_dir_all(dir).unwrap();
+    let file = disk.create(&dir.join(segment::segment_name(1, 1))).unwrap();
+    let header = segment::SegmentHeader {
+        seq: 1,
+        first_index: 1,
+        capacity: u64::MAX,
+    };
+    file.write_all_at(&header.encode(), 0).unwrap();
+    file.write_all_at(&[0xab; 100], 64).unwrap(); // a torn "record"
+    file.sync_data().unwrap();
+    drop(file);
+    match open(&disk, 1 << 20) {
+        Err(WalError::Corrupt {
+            offset: 0, detail, ..
+        }) => {
+            assert!(detail.contains("capacity"), "{detail}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
 fn compaction_deletes_dead_segments_and_survives_reopen() {
     let disk = SimDisk::new(6);
     let (mut wal, _) = open(&disk, 1024).unwrap();

@@ -1,0 +1,230 @@
+//! Writes the fuzz targets' seed corpora (`fuzz/corpus/<target>/`) from
+//! valid inputs made by Keel's own encoders:
+//!
+//! ```sh
+//! cargo run -p keel-server --example fuzz_seeds -- fuzz/corpus
+//! ```
+
+use bytes::Bytes;
+use keel_engine::api::*;
+use keel_engine::storage::btree::{BTreeOptions, BTreeStore, WriteBatch};
+use keel_engine::storage::disk::{Disk, SimDisk};
+use keel_engine::storage::wal::{Wal, WalEntry, WalOptions};
+use keel_engine::wire::{ClusterInfo, Encode, Frame, FrameKind, PeerHello, RaftMessages};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn write(root: &Path, target: &str, name: &str, bytes: &[u8]) {
+    let dir = root.join(target);
+    std::fs::create_dir_all(&dir).expect("create corpus dir");
+    std::fs::write(dir.join(name), bytes).expect("write seed");
+}
+
+fn wal_segment() -> Vec<u8> {
+    let sim = SimDisk::new(1);
+    let disk: Arc<dyn Disk> = Arc::new(sim.clone());
+    let options = WalOptions {
+        segment_bytes: 4096,
+        ..WalOptions::default()
+    };
+    let (mut wal, _) = Wal::open(Arc::clone(&disk), Path::new("/wal"), options).expect("wal");
+    let entries: Vec<WalEntry> = (1..=5)
+        .map(|index| WalEntry {
+            index,
+            term: 1 + index / 3,
+            payload: Bytes::from(format!("entry {index}")),
+        })
+        .collect();
+    wal.append_entries(&entries).expect("append");
+    wal.sync().expect("sync");
+    let path: PathBuf = wal.segment_paths()[0].clone();
+    sim.durable_contents(&path).expect("segment")
+}
+
+/// A small store's snapshot image and its file.
+fn btree_image() -> (Vec<u8>, Vec<u8>) {
+    let sim = SimDisk::new(2);
+    let disk: Arc<dyn Disk> = Arc::new(sim.clone());
+    let mut store =
+        BTreeStore::open(disk, Path::new("/db"), BTreeOptions::default()).expect("btree");
+    let mut batch = WriteBatch::new();
+    batch.create_tree("kv");
+    batch.create_tree("meta");
+    for i in 0..20u8 {
+        batch.put("kv", vec![b'k', i], vec![i; 16]);
+    }
+    batch.put("meta", &b"rev"[..], &b"20"[..]);
+    store.checkpoint(&batch).expect("checkpoint");
+    let mut image = Vec::new();
+    store
+        .view()
+        .export()
+        .expect("export")
+        .read_to_end(&mut image)
+        .expect("read image");
+    let file = sim.durable_contents(Path::new("/db")).expect("btree file");
+    (image, file)
+}
+
+fn requests() -> Vec<(&'static str, Request)> {
+    let put = PutRequest {
+        key: Bytes::from_static(b"foo"),
+        value: Bytes::from_static(b"bar"),
+        prev_kv: true,
+        ..PutRequest::default()
+    };
+    vec![
+        ("put", Request::Put(put.clone())),
+        (
+            "range",
+            Request::Range(RangeRequest {
+                key: Bytes::from_static(b"f"),
+                range_end: Bytes::from_static(b"g"),
+                limit: 10,
+                ..RangeRequest::default()
+            }),
+        ),
+        (
+            "txn",
+            Request::Txn(TxnRequest {
+                compare: vec![Compare {
+                    result: CompareResult::Greater,
+                    target: CompareTarget::Mod(0),
+                    key: Bytes::from_static(b"foo"),
+                    range_end: Bytes::new(),
+                }],
+                success: vec![RequestOp::Put(put)],
+                failure: vec![RequestOp::DeleteRange(DeleteRangeRequest {
+                    key: Bytes::from_static(b"foo"),
+                    ..DeleteRangeRequest::default()
+                })],
+            }),
+        ),
+        (
+            "member_add",
+            Request::MemberAdd(MemberAddRequest {
+                peer_urls: vec!["http://127.0.0.1:2380".into()],
+                is_learner: true,
+                force: false,
+            }),
+        ),
+        ("status", Request::Status),
+    ]
+}
+
+fn raft_messages() -> RaftMessages {
+    let mut message = raft::eraftpb::Message::default();
+    message.set_msg_type(raft::eraftpb::MessageType::MsgAppend);
+    message.from = 1;
+    message.to = 2;
+    message.term = 3;
+    let entry = raft::eraftpb::Entry {
+        index: 7,
+        term: 3,
+        data: Bytes::from_static(b"payload").to_vec().into(),
+        ..Default::default()
+    };
+    message.entries = vec![entry].into();
+    RaftMessages(vec![message])
+}
+
+fn main() {
+    let root = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "fuzz/corpus".into()),
+    );
+    write(&root, "wal_recovery", "five_entries", &wal_segment());
+    let (image, file) = btree_image();
+    write(&root, "btree_image", "twenty_keys_image", &image);
+    write(&root, "btree_image", "twenty_keys_file", &file);
+    for (name, request) in requests() {
+        let frame = Frame::new(FrameKind::Request, 7, request.to_bytes()).encode();
+        write(&root, "client_frame", name, &frame);
+    }
+    let messages = raft_messages();
+    write(&root, "raft_messages", "append", &messages.to_bytes());
+    let peer_frames = [
+        (
+            "raft",
+            Frame::new(FrameKind::RaftMessages, 0, messages.to_bytes()),
+        ),
+        (
+            "hello",
+            Frame::new(
+                FrameKind::PeerHello,
+                0,
+                PeerHello {
+                    cluster_id: 9,
+                    from: 1,
+                    to: 2,
+                }
+                .to_bytes(),
+            ),
+        ),
+        (
+            "cluster_info_request",
+            Frame::new(FrameKind::ClusterInfoRequest, 0, Bytes::new()),
+        ),
+        (
+            "cluster_info",
+            Frame::new(
+                FrameKind::ClusterInfoResponse,
+                0,
+                ClusterInfo {
+                    cluster_id: 9,
+                    members: vec![Member {
+                        id: 1,
+                        name: "m1".into(),
+                        peer_urls: vec!["http://127.0.0.1:2380".into()],
+                        client_urls: vec!["http://127.0.0.1:2379".into()],
+                        is_learner: false,
+                    }],
+                }
+                .to_bytes(),
+            ),
+        ),
+    ];
+    for (name, frame) in peer_frames {
+        write(&root, "peer_frame", name, &frame.encode());
+    }
+    write(
+        &root,
+        "config",
+        "flags",
+        b"--name\ninfra1\n--initial-cluster-state\nnew\0\0",
+    );
+    write(
+        &root,
+        "config",
+        "env",
+        b"\0KEEL_NAME=infra1\nKEEL_SNAPSHOT_COUNT=1000\nKEEL_LISTEN_CLIENT_URLS=http://127.0.0.1:2379\0",
+    );
+    write(
+        &root,
+        "config",
+        "file",
+        b"--config-file\n/etc/keel.yaml\0\0name: 'infra1'\ndata-dir: /var/lib/keel\nsnapshot-count: 5000\n",
+    );
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/etcdctl");
+    for name in [
+        "txn_success",
+        "txn_failure",
+        "txn_duplicate",
+        "txn_malformed",
+    ] {
+        let text = std::fs::read(fixtures.join(format!("{name}.in"))).expect("txn fixture");
+        write(&root, "txn_input", name, &text);
+    }
+    let script: Vec<u8> = (0..512u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    write(&root, "kv_ops", "mixed", &script);
+    write(
+        &root,
+        "kv_ops",
+        "puts_then_crash",
+        &[0, 1, 2, 0, 3, 4, 0, 5, 6, 5, 6],
+    );
+}
