@@ -63,8 +63,11 @@ pub enum ApiError {
     },
     /// Leadership changed while the request was in flight; its outcome is unknown.
     LeaderChanged,
-    /// The member is shutting down.
+    /// The member is shutting down (the request was not taken).
     Stopped,
+    /// The member stopped (fail-stop, shutdown, crash) after it had taken
+    /// the request: it may or may not have been committed.
+    Interrupted,
     /// The request did not complete in time; its outcome is unknown.
     Timeout,
     /// The cluster is not healthy enough for the operation.
@@ -135,6 +138,7 @@ impl ApiError {
             ApiError::Unavailable(_) => 33,
             ApiError::ValueProvided => 34,
             ApiError::LeaseProvided => 35,
+            ApiError::Interrupted => 36,
         }
     }
 
@@ -146,7 +150,9 @@ impl ApiError {
             | ApiError::Stopped
             | ApiError::TooManyRequests
             | ApiError::Unavailable(_) => ErrorClass::Retryable,
-            ApiError::Timeout | ApiError::LeaderChanged => ErrorClass::Indeterminate,
+            ApiError::Timeout | ApiError::LeaderChanged | ApiError::Interrupted => {
+                ErrorClass::Indeterminate
+            }
             _ => ErrorClass::Final,
         }
     }
@@ -184,7 +190,7 @@ impl fmt::Display for ApiError {
             ApiError::NoLeader => "etcdserver: no leader",
             ApiError::NotLeader { .. } => "etcdserver: not leader",
             ApiError::LeaderChanged => "etcdserver: leader changed",
-            ApiError::Stopped => "etcdserver: server stopped",
+            ApiError::Stopped | ApiError::Interrupted => "etcdserver: server stopped",
             ApiError::Timeout => "etcdserver: request timed out",
             ApiError::Unhealthy => "etcdserver: unhealthy cluster",
             ApiError::Corrupt => "etcdserver: corrupt cluster",

@@ -80,6 +80,9 @@ impl Driver {
                     Err(_) => break,
                 }
             }
+            if !self.config.slow_ready.is_zero() && self.raw.has_ready() {
+                tokio::time::sleep(self.config.slow_ready).await;
+            }
             if let Err(err) = self.process_ready() {
                 tracing::error!(member = self.config.member_id, "node stopping: {err}");
                 self.stop(err.to_string());
@@ -308,16 +311,18 @@ impl Driver {
         response
     }
 
+    /// Answers everything in flight as the node stops. Proposals and
+    /// leader transfers may have been committed (or may still be, by the
+    /// others): their outcome is unknown. Reads changed nothing.
     fn fail_everything_waiting(&mut self) {
-        let error = || ApiError::Stopped;
         for reply in self.pending.drain() {
-            let _ = reply.send(Err(error()));
+            let _ = reply.send(Err(ApiError::Interrupted));
         }
         for (_, reply) in self.reads.drain() {
-            let _ = reply.send(Err(error()));
+            let _ = reply.send(Err(ApiError::Stopped));
         }
         for (_, reply, _) in self.transfers.drain(..) {
-            let _ = reply.send(Err(error()));
+            let _ = reply.send(Err(ApiError::Interrupted));
         }
     }
 

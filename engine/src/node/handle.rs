@@ -106,7 +106,8 @@ impl NodeHandle {
                 mpsc::error::TrySendError::Full(_) => ApiError::TooManyRequests,
                 mpsc::error::TrySendError::Closed(_) => ApiError::Stopped,
             })?;
-        answer.await.map_err(|_| ApiError::Stopped)?
+        // Dropped unanswered: the node died after taking the request.
+        answer.await.map_err(|_| ApiError::Interrupted)?
     }
 
     /// This member's status as `endpoint status` reports it.

@@ -801,6 +801,7 @@ impl Decode for ApiError {
             33 => ApiError::Unavailable(r.string("error text")?),
             34 => ApiError::ValueProvided,
             35 => ApiError::LeaseProvided,
+            36 => ApiError::Interrupted,
             other => {
                 return Err(WireError::malformed(
                     "error code",

@@ -321,7 +321,7 @@ fn response() -> impl Strategy<Value = Response> {
 
 fn api_error() -> impl Strategy<Value = ApiError> {
     prop_oneof![
-        (1u16..=35).prop_filter_map("simple codes", |code| {
+        (1u16..=37).prop_filter_map("simple codes", |code| {
             let mut buf = BytesMut::new();
             buf.put_u16(code);
             match code {
@@ -546,4 +546,24 @@ async fn an_oversized_frame_is_refused_from_the_prefix_alone() {
     client.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
     let err = io::read_frame(&mut server, 1024).await.unwrap_err();
     assert!(matches!(err, WireError::FrameTooLarge { .. }));
+}
+
+#[test]
+fn every_error_code_decodes_to_an_error_with_that_code() {
+    let mut decoded = 0;
+    for code in 1u16..=64 {
+        let mut buf = BytesMut::new();
+        buf.put_u16(code);
+        match code {
+            5 => buf.put_i64(9),
+            22 => buf.put_u64(3),
+            32 | 33 => codec::put_bytes(&mut buf, b"why"),
+            _ => {}
+        }
+        if let Ok(err) = ApiError::from_bytes(&buf.freeze()) {
+            assert_eq!(err.code(), code, "{err:?}");
+            decoded += 1;
+        }
+    }
+    assert_eq!(decoded, 36, "codes 1..=36 are assigned, each once");
 }
