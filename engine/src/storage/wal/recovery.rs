@@ -130,12 +130,12 @@ fn scan_records(bytes: &[u8], seq: u64) -> (Vec<Located>, u64, Verdict) {
     let later = valid_records_after(bytes, seq, offset);
     let verdict = match (problem, later.first()) {
         (Invalid::Zeroes, None) => Verdict::Clean,
-        // Too few bytes left for a header, all zero: the segment is full.
-        (Invalid::Short, None)
-            if bytes
-                .get(offset as usize..)
-                .is_none_or(|rest| rest.iter().all(|&b| b == 0)) =>
-        {
+        // Too few bytes left for a record header: the segment is full. The
+        // writer never starts a record there, so whatever those bytes hold
+        // (zeros, or a recycled file's stale bytes when the last record left
+        // no room for a terminator) is not data — the simulator found a
+        // member refusing to start over 16 stale bytes.
+        (Invalid::Short, None) if (bytes.len() as u64).saturating_sub(offset) < HEADER_BYTES => {
             Verdict::Clean
         }
         (problem, None) => Verdict::Torn {
@@ -194,4 +194,46 @@ fn repair(disk: &Arc<dyn Disk>, segment: &Segment, end: u64) -> WalResult<()> {
         "wal: cut off a torn write at the end of the log (copy kept as .broken)"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::wal::record::{Record, WalEntry};
+    use bytes::Bytes;
+
+    /// A segment's bytes: room for the header, then `n` entries.
+    fn segment_with_entries(seq: u64, n: u64) -> Vec<u8> {
+        let mut bytes = vec![0u8; SEGMENT_HEADER_BYTES as usize];
+        for index in 1..=n {
+            let offset = bytes.len() as u64;
+            Record::Entry(WalEntry {
+                index,
+                term: 1,
+                payload: Bytes::from(vec![7u8; 40]),
+            })
+            .encode_into(&mut bytes, seq, offset, offset);
+        }
+        bytes
+    }
+
+    #[test]
+    fn stale_bytes_too_short_for_a_header_end_a_full_segment() {
+        for tail in [0usize, 1, 8, 16, (HEADER_BYTES - 1) as usize] {
+            let mut bytes = segment_with_entries(3, 4);
+            bytes.extend(std::iter::repeat_n(0xAB, tail));
+            let (records, _, verdict) = scan_records(&bytes, 3);
+            assert_eq!(records.len(), 4, "tail of {tail}");
+            assert!(matches!(verdict, Verdict::Clean), "tail of {tail}");
+        }
+    }
+
+    #[test]
+    fn garbage_with_room_for_a_header_is_still_a_torn_tail() {
+        let mut bytes = segment_with_entries(3, 4);
+        bytes.extend(std::iter::repeat_n(0xAB, HEADER_BYTES as usize));
+        let (records, _, verdict) = scan_records(&bytes, 3);
+        assert_eq!(records.len(), 4);
+        assert!(matches!(verdict, Verdict::Torn { .. }));
+    }
 }
