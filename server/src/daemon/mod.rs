@@ -218,7 +218,14 @@ impl Daemon {
                 options.client_port.clone(),
             )));
         }
-        tasks.push(tokio::spawn(refresh_address_book(node.clone(), transport)));
+        let seeds = peer_seeds(&options, &known_members);
+        tasks.push(tokio::spawn(refresh_address_book(
+            node.clone(),
+            transport,
+            seeds,
+            identity.cluster_id,
+            options.peer_transport.max_frame_bytes,
+        )));
         tracing::info!(
             member = format_args!("{:x}", identity.member_id),
             cluster = format_args!("{:x}", identity.cluster_id),
@@ -425,19 +432,74 @@ async fn join(options: &DaemonOptions) -> Result<(Identity, Bootstrap, Vec<Membe
 }
 
 /// Keeps the transport's address book equal to the member list.
-async fn refresh_address_book(node: NodeHandle, transport: PeerTransport) {
+async fn refresh_address_book(
+    node: NodeHandle,
+    transport: PeerTransport,
+    seeds: Vec<String>,
+    cluster_id: u64,
+    max_frame_bytes: usize,
+) {
     loop {
         let list = Request::MemberList(MemberListRequest {
             linearizable: false,
         });
-        if let Ok(Response::Member(members)) = node.request(list).await {
-            if !members.members.is_empty() {
-                transport.set_addresses(address_book(&members.members));
+        let mut book = match node.request(list).await {
+            Ok(Response::Member(members)) => address_book(&members.members),
+            _ => BTreeMap::new(),
+        };
+        // Nothing applied yet (a joining member that restarted before
+        // catching up), or raft talks to members the local list does not
+        // know (it is behind a membership change): the flags need not name
+        // members by their real ids, so ask a peer, as joining does.
+        if book.is_empty() || !transport.take_unknown_peers().is_empty() {
+            if let Some(info) = ask_peers_for_cluster(&seeds, cluster_id, max_frame_bytes).await {
+                book.extend(address_book(&info.members));
             }
+        }
+        if !book.is_empty() {
+            transport.set_addresses(book);
         }
         if node.status().stopped {
             return;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+}
+
+/// Peer addresses worth asking for the cluster: the members this one was
+/// started with, except itself.
+fn peer_seeds(options: &DaemonOptions, known: &[Member]) -> Vec<String> {
+    let mut seeds: Vec<String> = options
+        .initial_cluster
+        .iter()
+        .filter(|(_, url)| !options.initial_advertise_peer_urls.contains(url))
+        .map(|(_, url)| url.clone())
+        .chain(known.iter().flat_map(|m| m.peer_urls.iter().cloned()))
+        .filter(|url| !options.initial_advertise_peer_urls.contains(url))
+        .filter_map(|url| Url::parse(&url).ok().map(|u| u.socket_address()))
+        .collect();
+    seeds.sort();
+    seeds.dedup();
+    seeds
+}
+
+/// The member list of cluster `cluster_id` from the first peer that answers.
+async fn ask_peers_for_cluster(
+    seeds: &[String],
+    cluster_id: u64,
+    max_frame_bytes: usize,
+) -> Option<keel_engine::wire::peer::ClusterInfo> {
+    for peer in seeds {
+        let asked = tokio::time::timeout(
+            Duration::from_secs(1),
+            fetch_cluster_info(peer, max_frame_bytes),
+        )
+        .await;
+        if let Ok(Ok(info)) = asked {
+            if info.cluster_id == cluster_id && !info.members.is_empty() {
+                return Some(info);
+            }
+        }
+    }
+    None
 }

@@ -203,11 +203,13 @@ where
     Ok(())
 }
 
-/// The cluster's id and members, from this member's local view.
+/// The cluster's id and members as of now (linearizable: a lagging member
+/// must not hand a joining member a list from before it was added — the
+/// joiner would take a removed member's id; the simulator found this).
 async fn cluster_info(node: &NodeHandle, cluster_id: u64) -> Result<ClusterInfo, ApiError> {
     match node
         .request(Request::MemberList(MemberListRequest {
-            linearizable: false,
+            linearizable: true,
         }))
         .await?
     {

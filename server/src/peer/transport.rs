@@ -69,6 +69,8 @@ struct Shared {
     node: Mutex<Option<NodeHandle>>,
     /// Member id → socket address of its first peer URL.
     addresses: Mutex<BTreeMap<u64, String>>,
+    /// Members raft wanted to reach but the address book did not know.
+    unknown: Mutex<std::collections::BTreeSet<u64>>,
     queues: Mutex<BTreeMap<u64, mpsc::Sender<Message>>>,
 }
 
@@ -88,6 +90,7 @@ impl PeerTransport {
                 options,
                 node: Mutex::new(None),
                 addresses: Mutex::new(BTreeMap::new()),
+                unknown: Mutex::new(std::collections::BTreeSet::new()),
                 queues: Mutex::new(BTreeMap::new()),
             }),
         }
@@ -101,6 +104,14 @@ impl PeerTransport {
     /// Replaces the address book: member id → socket address.
     pub fn set_addresses(&self, addresses: BTreeMap<u64, String>) {
         *self.shared.addresses.lock() = addresses;
+    }
+
+    /// Members messages were dropped for since the last call because the
+    /// address book has no address for them (the book is stale).
+    pub fn take_unknown_peers(&self) -> Vec<u64> {
+        std::mem::take(&mut *self.shared.unknown.lock())
+            .into_iter()
+            .collect()
     }
 
     fn queue(&self, to: u64) -> mpsc::Sender<Message> {
@@ -135,7 +146,11 @@ impl Transport for PeerTransport {
     fn send(&self, messages: Vec<Message>) {
         for message in messages {
             let to = message.to;
-            if to == self.shared.me || self.shared.address(to).is_none() {
+            if to == self.shared.me {
+                continue;
+            }
+            if self.shared.address(to).is_none() {
+                self.shared.unknown.lock().insert(to);
                 continue;
             }
             if self.queue(to).try_send(message).is_err() {
@@ -302,5 +317,27 @@ async fn send_snapshot(shared: &Shared, message: Message, image: Bytes) -> Resul
             "peer",
             format!("snapshot not acknowledged: {other:?}"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod unknown_peer_tests {
+    use super::*;
+
+    #[test]
+    fn messages_to_members_without_an_address_are_remembered_once() {
+        let transport = PeerTransport::new(1, 9, PeerTransportOptions::default());
+        let to = |id: u64| Message {
+            to: id,
+            from: 1,
+            ..Message::default()
+        };
+        transport.send(vec![to(7), to(1), to(7), to(3)]);
+        assert_eq!(
+            transport.take_unknown_peers(),
+            vec![3, 7],
+            "itself is not unknown"
+        );
+        assert!(transport.take_unknown_peers().is_empty());
     }
 }
