@@ -39,6 +39,17 @@ fn main() -> std::process::ExitCode {
     for warning in warnings {
         tracing::warn!("{warning}");
     }
+    // Fail-stop: a panic anywhere (raft-rs panics when the log cannot be
+    // read back, e.g. a checksum mismatch) ends the process rather than
+    // leaving a member whose node task died behind open ports. The
+    // supervisor restarts it from what is durable, where a damaged log is
+    // refused with the remedy.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        eprintln!("keel: fatal: exiting after a panic; restart the member");
+        std::process::abort();
+    }));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
