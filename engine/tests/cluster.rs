@@ -373,3 +373,57 @@ async fn futures_values(cluster: &Cluster, key: &str) -> Vec<Option<bytes::Bytes
     }
     out
 }
+
+/// A write the member had already taken when its disk failed a sync may
+/// still commit elsewhere: the answer must say "unknown", never "retry"
+/// (a retried put would be applied twice — the simulator found this).
+#[tokio::test(start_paused = true)]
+async fn a_write_in_flight_when_the_disk_fails_is_indeterminate() {
+    let cluster = Cluster::new(1, 11);
+    let only = cluster.leader().await;
+    cluster.put(only, "k", "before").await;
+    cluster.disks[&only].fail_next_syncs(1);
+    let answer = cluster
+        .handle(only)
+        .request(Request::Put(PutRequest {
+            key: b("k"),
+            value: b("during"),
+            ..PutRequest::default()
+        }))
+        .await;
+    let err = answer.expect_err("a failed sync must not acknowledge the write");
+    assert_eq!(err, ApiError::Interrupted, "{err}");
+    assert_eq!(err.class(), ErrorClass::Indeterminate);
+    assert!(cluster.handle(only).status().stopped, "fail-stop");
+    // Requests after the stop were never taken: those may be retried.
+    let after = cluster
+        .handle(only)
+        .request(Request::Range(RangeRequest {
+            key: b("k"),
+            ..RangeRequest::default()
+        }))
+        .await;
+    assert_eq!(after.map_err(|e| e.class()), Err(ErrorClass::Retryable));
+}
+
+/// A member that persists and applies late (the simulator's slow-apply
+/// buggify) still serves linearizable reads of the latest write and
+/// converges with the others.
+#[tokio::test(start_paused = true)]
+async fn a_slow_member_serves_current_reads_and_converges() {
+    let mut cluster = Cluster::new(3, 12);
+    let leader = cluster.leader().await;
+    let slow = cluster.other_than(leader);
+    cluster.stop(slow).await;
+    cluster.slow.insert(slow, Duration::from_millis(40));
+    cluster.start(slow, false);
+    for i in 0..30 {
+        cluster.put(leader, "k", &format!("v{i}")).await;
+        assert_eq!(
+            cluster.get(slow, "k", false).await,
+            Some(b(&format!("v{i}"))),
+            "a linearizable read through the slow member is current"
+        );
+    }
+    cluster.assert_converged().await;
+}

@@ -41,6 +41,10 @@ pub struct NodeConfig {
     pub max_pending_proposals: usize,
     /// How long a proposal or read may wait before it fails with `Timeout`.
     pub request_timeout: Duration,
+    /// Buggify knob for the simulator: wait this long before handling each
+    /// raft Ready (a member that persists and applies slowly). Zero — off —
+    /// by default; no flag sets it.
+    pub slow_ready: Duration,
 }
 
 impl NodeConfig {
@@ -63,6 +67,7 @@ impl NodeConfig {
             max_inflight_appends: 256,
             max_pending_proposals: 100_000,
             request_timeout: Duration::from_secs(7),
+            slow_ready: Duration::ZERO,
         }
     }
 

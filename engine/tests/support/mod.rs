@@ -25,6 +25,8 @@ pub struct Cluster {
     pub snapshot_count: u64,
     pub catch_up_entries: u64,
     pub quota_backend_bytes: u64,
+    /// Members that handle each raft Ready late (`NodeConfig::slow_ready`).
+    pub slow: BTreeMap<u64, Duration>,
 }
 
 pub fn b(s: &str) -> Bytes {
@@ -66,6 +68,7 @@ impl Cluster {
             snapshot_count,
             catch_up_entries,
             quota_backend_bytes: quota,
+            slow: BTreeMap::new(),
         };
         for (i, m) in cluster.members.clone().iter().enumerate() {
             cluster.disks.insert(
@@ -86,6 +89,9 @@ impl Cluster {
         config.snapshot_count = self.snapshot_count;
         config.catch_up_entries = self.catch_up_entries;
         config.quota_backend_bytes = self.quota_backend_bytes;
+        if let Some(&delay) = self.slow.get(&id) {
+            config.slow_ready = delay;
+        }
         config.request_timeout = Duration::from_secs(5);
         if let Some(m) = self.members.iter().find(|m| m.id == id) {
             config.name = m.name.clone();
