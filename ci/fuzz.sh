@@ -24,7 +24,8 @@ esac
 all_targets=$(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^keel-fuzz$')
 if [ "$mode" = "--list" ]; then echo "$all_targets"; exit 0; fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || mapfile -t targets <<<"$all_targets"
+named=${#targets[@]}
+[ "$named" -gt 0 ] || mapfile -t targets <<<"$all_targets"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
@@ -32,7 +33,11 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 echo "== building ${#targets[@]} targets"
-(cd fuzz && cargo fuzz build -O "${targets[@]}")
+if [ "$named" -eq 0 ]; then
+  (cd fuzz && cargo fuzz build -O)
+else
+  for target in "${targets[@]}"; do (cd fuzz && cargo fuzz build -O "$target"); done
+fi
 
 failed=0
 for target in "${targets[@]}"; do

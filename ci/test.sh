@@ -24,11 +24,30 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
-step "engine under the simulator (--cfg madsim, own target dir)"
+step "engine and simulator under madsim (--cfg madsim, own target dir)"
 # The same engine code on madsim's runtime: cluster tests and the
 # determinism check (same seed, same trace) run here.
 RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/sim \
-  cargo test -p keel-engine --locked --no-fail-fast
+  cargo clippy -p keel-sim --all-targets --locked -- -D warnings
+RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/sim \
+  cargo test -p keel-engine -p keel-sim --locked --no-fail-fast
+
+step "simulation campaign: 300 seeds x 60 simulated seconds, every fault"
+# Whole clusters of real server code under partitions, kills with power
+# loss, pauses, disk faults, member replacement...; every history checked.
+# The first 5 seeds run twice: the same seed must give the same trace.
+ci/sim.sh --seeds 1..301 --check-determinism 5
+
+step "simulation finds a deliberately broken node"
+# Reads answered without ReadIndex (a test-only feature): the campaign must fail.
+ci/sim.sh --broken --seeds 1..21
+
+step "fuzz smoke: every target for 15 s (libFuzzer + ASan)"
+# The corpora already ran through the same functions as ordinary tests
+# (engine/tests/fuzz_corpus.rs, server/tests/fuzz_corpus.rs); this runs the
+# real fuzzers briefly so a target that no longer builds or crashes at once
+# is caught. Campaigns: ci/fuzz.sh --time SECONDS.
+SMOKE_SECONDS="${SMOKE_SECONDS:-15}" ci/fuzz.sh --smoke
 
 step "benchmarks compile and run once (small data sets)"
 # KEEL_BENCH_SMALL shrinks benchmark fixtures (1M keys -> 10k) so this only

@@ -40,7 +40,9 @@ impl Driver {
         }
         let deadline = Instant::now() + self.config.request_timeout;
         match request {
-            Request::Range(ref r) if r.serializable => self.serve_local(&request, reply),
+            Request::Range(ref r) if r.serializable || cfg!(feature = "broken-stale-reads") => {
+                self.serve_local(&request, reply)
+            }
             Request::Txn(ref t) if txn_is_read_only(t) && txn_is_serializable(t) => {
                 self.serve_local(&request, reply)
             }

@@ -1,0 +1,746 @@
+//! One seed, start to finish: a cluster, workload clients, the seed's
+//! faults for the run's duration, then healing, the liveness write, the
+//! convergence check, the committed log read back, and every checker.
+
+use crate::check::{self, CheckReport};
+use crate::cluster::{Cluster, EngineKnobs, client_endpoints};
+use crate::faults::{FaultKind, FaultPlan};
+use crate::history::{Change, History, OpKind, Outcome, StoreLog};
+use crate::timeline::Timeline;
+use crate::workload::{self, PREFIX, SharedHistory};
+use keel_engine::api::*;
+use keel_engine::storage::disk::SimDiskFaults;
+use keel_server::client::{Client, ClientOptions};
+use madsim::net::NetSim;
+use madsim::rand::{Rng, thread_rng};
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What to run for one seed.
+#[derive(Debug, Clone)]
+pub struct SeedOptions {
+    /// The seed: everything else is drawn from it.
+    pub seed: u64,
+    /// Members (3 or 5); `None` draws it from the seed.
+    pub nodes: Option<usize>,
+    /// Simulated time under faults.
+    pub duration: Duration,
+    /// Faults the seed may draw from.
+    pub faults: Vec<FaultKind>,
+    /// Workload clients.
+    pub clients: usize,
+}
+
+/// The verdict for one seed.
+#[derive(Debug, Clone)]
+pub struct SeedReport {
+    /// The seed.
+    pub seed: u64,
+    /// Members it ran.
+    pub nodes: usize,
+    /// The faults it drew.
+    pub plan: FaultPlan,
+    /// Everything that went wrong (empty: passed).
+    pub violations: Vec<String>,
+    /// Hash of the whole timeline and history: equal for equal seeds.
+    pub trace_hash: u64,
+    /// Simulated time the seed took, including healing and checks.
+    pub simulated: Duration,
+    /// Client operations recorded.
+    pub ops: usize,
+    /// Of which indeterminate (timeouts, lost connections).
+    pub indeterminate: usize,
+    /// Keys the WGL search decided / gave up on.
+    pub wgl: (usize, usize),
+    /// The readable timeline.
+    pub timeline: Vec<String>,
+    /// Every client operation.
+    pub history: History,
+}
+
+impl SeedReport {
+    /// Whether every check held.
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+/// Runs one seed in a fresh simulator runtime.
+pub fn run_seed(options: &SeedOptions) -> SeedReport {
+    let mut runtime =
+        madsim::runtime::Runtime::with_seed_and_config(options.seed, madsim::Config::default());
+    // A hang is a liveness failure: bound the simulated time.
+    runtime.set_time_limit(options.duration + Duration::from_secs(600));
+    let options = options.clone();
+    runtime.block_on(scenario(options))
+}
+
+fn fnv(hash: &mut u64, bytes: &[u8]) {
+    for b in bytes {
+        *hash ^= u64::from(*b);
+        *hash = hash.wrapping_mul(0x100_0000_01b3);
+    }
+}
+
+/// Watches every member's status: one leader per term, and one store
+/// revision per applied index (what a committed entry did never changes).
+struct RaftInvariants {
+    leader_of_term: BTreeMap<u64, u64>,
+    revision_at_index: BTreeMap<u64, i64>,
+    last_leader: u64,
+    violations: Vec<String>,
+}
+
+impl RaftInvariants {
+    fn sample(&mut self, cluster: &Cluster) {
+        for (i, status) in cluster.statuses() {
+            if status.leader_id != 0 {
+                let first = *self
+                    .leader_of_term
+                    .entry(status.term)
+                    .or_insert(status.leader_id);
+                if first != status.leader_id {
+                    self.violations.push(format!(
+                        "two leaders in term {}: {first:x} and {:x} (seen by {})",
+                        status.term,
+                        status.leader_id,
+                        cluster.name(i)
+                    ));
+                }
+            }
+            if status.applied_index > 0 {
+                let first = *self
+                    .revision_at_index
+                    .entry(status.applied_index)
+                    .or_insert(status.revision);
+                if first != status.revision {
+                    self.violations.push(format!(
+                        "index {} applied to revision {first} and to {} (on {})",
+                        status.applied_index,
+                        status.revision,
+                        cluster.name(i)
+                    ));
+                }
+            }
+        }
+        if let Some(leader) = cluster.leader() {
+            let statuses = cluster.statuses();
+            if let Some(status) = statuses.get(&leader) {
+                if status.member_id != self.last_leader {
+                    self.last_leader = status.member_id;
+                    cluster.timeline.event(format!(
+                        "leader {} (term {})",
+                        cluster.name(leader),
+                        status.term
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn all_links(cluster: &Cluster) -> Vec<(usize, usize)> {
+    let n = cluster.size();
+    (0..n)
+        .flat_map(|a| (0..n).filter(move |&b| b != a).map(move |b| (a, b)))
+        .collect()
+}
+
+fn clog(cluster: &Cluster, a: usize, b: usize) {
+    NetSim::current().clog_link(cluster.host_id(a), cluster.host_id(b));
+}
+
+fn heal_network(cluster: &Cluster) {
+    let net = NetSim::current();
+    for (a, b) in all_links(cluster) {
+        net.unclog_link(cluster.host_id(a), cluster.host_id(b));
+    }
+    net.update_config(|c| *c = madsim::net::Config::default());
+}
+
+fn pick(n: usize) -> usize {
+    thread_rng().gen_range(0..n)
+}
+
+/// Splits the member slots into two non-empty groups at random.
+fn split(n: usize) -> (Vec<usize>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        order.swap(i, pick(i + 1));
+    }
+    let cut = 1 + pick(n - 1);
+    let (a, b) = order.split_at(cut);
+    (a.to_vec(), b.to_vec())
+}
+
+/// Injects one fault from `plan`, waits out its duration, undoes it.
+async fn inject(cluster: &Cluster, plan: &FaultPlan, kinds: &[FaultKind]) {
+    let Some(&kind) = kinds.get(pick(kinds.len().max(1))) else {
+        return;
+    };
+    let n = cluster.size();
+    let lasting = Duration::from_millis(thread_rng().gen_range(200..plan.max_duration_ms.max(201)));
+    let t = &cluster.timeline;
+    match kind {
+        FaultKind::Partition => {
+            let (a, b) = split(n);
+            t.event(format!("partition {a:?} | {b:?} for {lasting:?}"));
+            for &x in &a {
+                for &y in &b {
+                    clog(cluster, x, y);
+                    clog(cluster, y, x);
+                }
+            }
+            tokio::time::sleep(lasting).await;
+            heal_network(cluster);
+            t.event("heal");
+        }
+        FaultKind::OneWay => {
+            let a = pick(n);
+            let b = (a + 1 + pick(n - 1)) % n;
+            t.event(format!(
+                "one-way: {} cannot reach {} for {lasting:?}",
+                cluster.name(a),
+                cluster.name(b)
+            ));
+            clog(cluster, a, b);
+            tokio::time::sleep(lasting).await;
+            heal_network(cluster);
+            t.event("heal");
+        }
+        FaultKind::LeaderIsolation => {
+            let Some(leader) = cluster.leader() else {
+                return;
+            };
+            t.event(format!(
+                "isolate leader {} for {lasting:?}",
+                cluster.name(leader)
+            ));
+            for other in (0..n).filter(|&o| o != leader) {
+                clog(cluster, leader, other);
+                clog(cluster, other, leader);
+            }
+            tokio::time::sleep(lasting).await;
+            heal_network(cluster);
+            t.event("heal");
+        }
+        FaultKind::Bridge => {
+            let mut order: Vec<usize> = (0..n).collect();
+            for i in (1..n).rev() {
+                order.swap(i, pick(i + 1));
+            }
+            let bridge = order[0];
+            let rest = &order[1..];
+            let (a, b) = rest.split_at(rest.len() / 2);
+            t.event(format!(
+                "bridge {}: {a:?} | {b:?} for {lasting:?}",
+                cluster.name(bridge)
+            ));
+            for &x in a {
+                for &y in b {
+                    clog(cluster, x, y);
+                    clog(cluster, y, x);
+                }
+            }
+            tokio::time::sleep(lasting).await;
+            heal_network(cluster);
+            t.event("heal");
+        }
+        FaultKind::Latency => {
+            let extra = thread_rng().gen_range(20..400u64);
+            t.event(format!("latency +{extra}ms for {lasting:?}"));
+            NetSim::current().update_config(|c| {
+                c.send_latency = Duration::from_millis(extra)..Duration::from_millis(extra * 2);
+            });
+            tokio::time::sleep(lasting).await;
+            heal_network(cluster);
+            t.event("latency back to normal");
+        }
+        FaultKind::Kill => {
+            let i = pick(n);
+            cluster.kill(i, true);
+            tokio::time::sleep(lasting).await;
+            cluster.restart(i);
+        }
+        FaultKind::Pause => {
+            let i = pick(n);
+            t.event(format!("pause {} for {lasting:?}", cluster.name(i)));
+            madsim::runtime::Handle::current().pause(cluster.host_id(i));
+            tokio::time::sleep(lasting).await;
+            madsim::runtime::Handle::current().resume(cluster.host_id(i));
+            t.event(format!("resume {}", cluster.name(i)));
+        }
+        FaultKind::Disk => {
+            let i = pick(n);
+            let sync = thread_rng().gen_bool(0.5);
+            let faults = if sync {
+                SimDiskFaults {
+                    sync_failure_probability: 0.2,
+                    ..SimDiskFaults::default()
+                }
+            } else {
+                SimDiskFaults {
+                    read_bit_flip_probability: 0.01,
+                    ..SimDiskFaults::default()
+                }
+            };
+            t.event(format!(
+                "disk of {}: {} for {lasting:?}",
+                cluster.name(i),
+                if sync {
+                    "sync failures"
+                } else {
+                    "read bit flips"
+                }
+            ));
+            cluster.disk(i).set_faults(faults);
+            tokio::time::sleep(lasting).await;
+            cluster.disk(i).set_faults(SimDiskFaults::default());
+            t.event(format!("disk of {} healthy", cluster.name(i)));
+            if let Some(node) = cluster.node(i) {
+                let status = node.status();
+                if status.stopped {
+                    t.event(format!(
+                        "{} had stopped: {}",
+                        cluster.name(i),
+                        status.fatal_error.unwrap_or_default()
+                    ));
+                }
+            }
+            // A process that saw its disk fail restarts (after losing its
+            // page cache), whether or not it stopped.
+            cluster.kill(i, true);
+            cluster.restart(i);
+        }
+        FaultKind::LeaderTransfer => {
+            let Some(leader) = cluster.leader() else {
+                return;
+            };
+            let target = (leader + 1 + pick(n - 1)) % n;
+            let (Some(from), Some(to)) = (cluster.node(leader), cluster.node(target)) else {
+                return;
+            };
+            let target_id = to.status().member_id;
+            let result = from
+                .request(Request::MoveLeader(MoveLeaderRequest { target_id }))
+                .await;
+            t.event(format!(
+                "move leader {} -> {}: {}",
+                cluster.name(leader),
+                cluster.name(target),
+                match result {
+                    Ok(_) => "ok".to_string(),
+                    Err(e) => e.to_string(),
+                }
+            ));
+        }
+        FaultKind::Replace => replace_member(cluster).await,
+        FaultKind::Buggify => {}
+    }
+}
+
+/// Sends `request` to whichever member is leader, retrying for a while.
+async fn ask_leader(cluster: &Cluster, request: Request) -> Result<Response, String> {
+    let mut last = String::from("no leader");
+    for _ in 0..40 {
+        if let Some(node) = cluster.leader().and_then(|l| cluster.node(l)) {
+            match node.request(request.clone()).await {
+                Ok(response) => return Ok(response),
+                Err(err) => last = err.to_string(),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Err(last)
+}
+
+/// The failed-member procedure an operator follows (etcd's runbook): remove
+/// the member, wipe its data, add it back (as a learner, then promoted, on
+/// some seeds), start it with `--initial-cluster-state existing`.
+async fn replace_member(cluster: &Cluster) {
+    let t = &cluster.timeline;
+    let Some(leader) = cluster.leader() else {
+        return;
+    };
+    let n = cluster.size();
+    let i = (leader + 1 + pick(n - 1)) % n;
+    let Some(id) = cluster.node(i).map(|node| node.status().member_id) else {
+        return;
+    };
+    let removed = ask_leader(cluster, Request::MemberRemove(MemberRemoveRequest { id })).await;
+    t.event(format!(
+        "member remove {}: {:?}",
+        cluster.name(i),
+        removed.as_ref().map(|_| "ok")
+    ));
+    if removed.is_err() {
+        return;
+    }
+    cluster.kill(i, false);
+    cluster.wipe_for_rejoin(i, thread_rng().r#gen());
+    let as_learner = thread_rng().gen_bool(0.5);
+    let added = ask_leader(
+        cluster,
+        Request::MemberAdd(MemberAddRequest {
+            peer_urls: vec![cluster.peer_url(i)],
+            is_learner: as_learner,
+            force: false,
+        }),
+    )
+    .await;
+    let new_id = match &added {
+        Ok(Response::Member(m)) => m.member.as_ref().map(|m| m.id),
+        _ => None,
+    };
+    t.event(format!(
+        "member add {}{}: {}",
+        cluster.name(i),
+        if as_learner { " as learner" } else { "" },
+        match (&added, new_id) {
+            (Ok(_), Some(id)) => format!("id {id:x}"),
+            (other, _) => format!("{other:?}"),
+        }
+    ));
+    let Some(new_id) = new_id else {
+        return;
+    };
+    cluster.restart(i);
+    if as_learner {
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let promoted = ask_leader(
+                cluster,
+                Request::MemberPromote(MemberPromoteRequest { id: new_id }),
+            )
+            .await;
+            if promoted.is_ok() {
+                t.event(format!("member promote {}: ok", cluster.name(i)));
+                return;
+            }
+        }
+        t.event(format!("member promote {}: gave up", cluster.name(i)));
+    }
+}
+
+async fn wait_for_leader(cluster: &Cluster, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if cluster.leader().is_some() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+fn client_ip(c: usize) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(10, 0, 1, c as u8 + 1))
+}
+
+/// The committed history of the workload's keys, read revision by
+/// revision from member slot `i`.
+async fn read_log(cluster: &Cluster, i: usize, final_revision: u64) -> Result<StoreLog, String> {
+    let node = cluster
+        .node(i)
+        .ok_or_else(|| format!("{} is not running", cluster.name(i)))?;
+    let mut previous: BTreeMap<String, String> = BTreeMap::new();
+    let mut changes = Vec::new();
+    for revision in 1..=final_revision {
+        let request = workload::request(&OpKind::Range { serializable: true });
+        let Request::Range(mut range) = request else {
+            return Err("range request expected".into());
+        };
+        range.revision = revision as i64;
+        let kvs = match node.request(Request::Range(range)).await {
+            Ok(Response::Range(r)) => r.kvs,
+            other => return Err(format!("range at revision {revision}: {other:?}")),
+        };
+        let now: BTreeMap<String, String> = kvs
+            .iter()
+            .map(|kv| {
+                (
+                    String::from_utf8_lossy(&kv.key).into_owned(),
+                    String::from_utf8_lossy(&kv.value).into_owned(),
+                )
+            })
+            .collect();
+        for kv in &kvs {
+            if kv.mod_revision == revision as i64 {
+                changes.push(Change {
+                    revision,
+                    key: String::from_utf8_lossy(&kv.key).into_owned(),
+                    value: Some(String::from_utf8_lossy(&kv.value).into_owned()),
+                });
+            }
+        }
+        for key in previous.keys().filter(|k| !now.contains_key(*k)) {
+            changes.push(Change {
+                revision,
+                key: key.clone(),
+                value: None,
+            });
+        }
+        previous = now;
+    }
+    Ok(StoreLog {
+        changes,
+        final_revision,
+    })
+}
+
+/// After the faults: every member back, a write succeeds (liveness), every
+/// member reaches its revision, their hashes agree. Returns the final
+/// revision and any violation.
+async fn converge(
+    cluster: &Cluster,
+    history: &SharedHistory,
+    timeline: &Timeline,
+    violations: &mut Vec<String>,
+) -> Option<u64> {
+    let n = cluster.size();
+    // Members still starting get a moment; any still down then restart.
+    for _ in 0..50 {
+        if (0..n).all(|i| cluster.is_up(i)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for i in 0..n {
+        if !cluster.is_up(i) {
+            cluster.restart(i);
+        }
+    }
+    // Liveness: a write through the real client succeeds in bounded time.
+    let host = madsim::runtime::Handle::current()
+        .create_node()
+        .name("checker")
+        .ip(client_ip(99))
+        .build();
+    let endpoints = client_endpoints(n);
+    let history = Arc::clone(history);
+    let timeline_for_probe = timeline.clone();
+    let probe = host.spawn(async move {
+        let mut options = ClientOptions::new(endpoints);
+        options.command_timeout = Duration::from_secs(3);
+        let client = Client::new(options).ok()?;
+        for attempt in 0..10 {
+            let kind = OpKind::Put {
+                key: format!("{PREFIX}0"),
+                value: format!("final-{attempt}"),
+            };
+            if let Outcome::Put { revision } =
+                workload::perform(&client, 999, kind, &history, &timeline_for_probe).await
+            {
+                return Some(revision);
+            }
+        }
+        None
+    });
+    let final_revision = match probe.await.ok().flatten() {
+        Some(revision) => revision,
+        None => {
+            violations.push("liveness: no write succeeded within 30 s after the faults".into());
+            return None;
+        }
+    };
+    timeline.event(format!("liveness write at revision {final_revision}"));
+
+    // Convergence: every member running and at the final revision.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let statuses = cluster.statuses();
+        let behind: Vec<usize> = (0..n)
+            .filter(|i| {
+                statuses
+                    .get(i)
+                    .is_none_or(|s| s.stopped || s.revision < final_revision as i64)
+            })
+            .collect();
+        if behind.is_empty() {
+            break;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            for i in behind {
+                violations.push(format!(
+                    "convergence: {} did not reach revision {final_revision} within 30 s ({:?})",
+                    cluster.name(i),
+                    statuses.get(&i)
+                ));
+            }
+            return Some(final_revision);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut hashes = BTreeMap::new();
+    for i in 0..n {
+        let Some(node) = cluster.node(i) else {
+            continue;
+        };
+        let request = Request::HashKv(HashKvRequest {
+            revision: final_revision as i64,
+        });
+        match node.request(request).await {
+            Ok(Response::HashKv(h)) => {
+                hashes.insert(cluster.name(i).to_string(), h.hash);
+            }
+            other => violations.push(format!("hashkv on {}: {other:?}", cluster.name(i))),
+        }
+    }
+    let distinct: std::collections::BTreeSet<u32> = hashes.values().copied().collect();
+    if distinct.len() > 1 {
+        violations.push(format!(
+            "convergence: members disagree at revision {final_revision}: {hashes:?}"
+        ));
+    }
+    Some(final_revision)
+}
+
+async fn scenario(options: SeedOptions) -> SeedReport {
+    let timeline = Timeline::new();
+    let nodes = options
+        .nodes
+        .unwrap_or(if thread_rng().gen_bool(0.5) { 3 } else { 5 });
+    let plan = FaultPlan::draw(&options.faults, |n| thread_rng().gen_range(0..n));
+    let knobs = if plan.has(FaultKind::Buggify) {
+        let mut rng = thread_rng();
+        EngineKnobs {
+            wal_segment_bytes: 64 << 10,
+            snapshot_count: rng.gen_range(20..200),
+            catch_up_entries: rng.gen_range(5..50),
+            slow_member: rng.gen_bool(0.5).then(|| {
+                (
+                    rng.gen_range(0..nodes),
+                    Duration::from_millis(rng.gen_range(5..60)),
+                )
+            }),
+        }
+    } else {
+        EngineKnobs::default()
+    };
+    timeline.event(format!(
+        "seed {} nodes {nodes} faults [{}] gap ~{}ms, up to {}ms each; {knobs:?}",
+        options.seed,
+        plan.enabled
+            .iter()
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
+            .join(","),
+        plan.mean_gap_ms,
+        plan.max_duration_ms
+    ));
+    let cluster = Cluster::start(nodes, knobs, options.seed, timeline.clone());
+    let mut violations = Vec::new();
+    if !wait_for_leader(&cluster, Duration::from_secs(30)).await {
+        violations.push("no leader elected within 30 s of start".into());
+    }
+
+    let invariants = Arc::new(Mutex::new(RaftInvariants {
+        leader_of_term: BTreeMap::new(),
+        revision_at_index: BTreeMap::new(),
+        last_leader: 0,
+        violations: Vec::new(),
+    }));
+    let cluster = Arc::new(cluster);
+    let sampler = {
+        let cluster = Arc::clone(&cluster);
+        let invariants = Arc::clone(&invariants);
+        tokio::spawn(async move {
+            loop {
+                invariants.lock().sample(&cluster);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+
+    let history: SharedHistory = Arc::new(Mutex::new(History::default()));
+    let stop = timeline.now() + options.duration.as_nanos() as u64;
+    let mut clients = Vec::new();
+    for c in 0..options.clients {
+        let mut endpoints = client_endpoints(nodes);
+        endpoints.rotate_left(c % nodes);
+        let host = madsim::runtime::Handle::current()
+            .create_node()
+            .name(format!("client{c}"))
+            .ip(client_ip(c))
+            .build();
+        clients.push(host.spawn(workload::run_client(
+            c as u32,
+            endpoints,
+            Arc::clone(&history),
+            timeline.clone(),
+            stop,
+        )));
+    }
+
+    let kinds: Vec<FaultKind> = plan
+        .enabled
+        .iter()
+        .copied()
+        .filter(|k| *k != FaultKind::Buggify)
+        .collect();
+    while timeline.now() < stop {
+        let gap = thread_rng().gen_range(0..2 * plan.mean_gap_ms + 1);
+        tokio::time::sleep(Duration::from_millis(gap)).await;
+        if timeline.now() >= stop || kinds.is_empty() {
+            continue;
+        }
+        inject(&cluster, &plan, &kinds).await;
+    }
+    heal_network(&cluster);
+    timeline.event("faults stop");
+    for client in clients {
+        let _ = client.await;
+    }
+
+    let final_revision = converge(&cluster, &history, &timeline, &mut violations).await;
+    sampler.abort();
+    invariants.lock().sample(&cluster);
+    violations.append(&mut invariants.lock().violations);
+
+    let history = history.lock().clone();
+    let mut wgl = (0, 0);
+    if let Some(final_revision) = final_revision {
+        let source = (0..nodes).find(|&i| cluster.is_up(i));
+        match source {
+            None => violations.push("no member up to read the log from".into()),
+            Some(i) => match read_log(&cluster, i, final_revision).await {
+                Err(err) => violations.push(format!("reading the committed log: {err}")),
+                Ok(log) => {
+                    let report: CheckReport = check::check(&history, &log, 2_000_000);
+                    wgl = (report.wgl_keys_checked, report.wgl_keys_skipped);
+                    violations.extend(report.violations.iter().map(|v| v.to_string()));
+                }
+            },
+        }
+    }
+    timeline.event(format!("done: {} violation(s)", violations.len()));
+
+    let lines = timeline.lines();
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for line in &lines {
+        fnv(&mut hash, line.as_bytes());
+    }
+    for op in &history.ops {
+        fnv(&mut hash, op.to_string().as_bytes());
+    }
+    SeedReport {
+        seed: options.seed,
+        nodes,
+        plan,
+        violations,
+        trace_hash: hash,
+        simulated: Duration::from_nanos(timeline.now()),
+        ops: history.ops.len(),
+        indeterminate: history
+            .ops
+            .iter()
+            .filter(|o| matches!(o.outcome, Outcome::Indeterminate(_)))
+            .count(),
+        wgl,
+        timeline: lines,
+        history,
+    }
+}
