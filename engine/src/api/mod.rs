@@ -9,12 +9,14 @@ mod error;
 mod kv;
 mod maintenance;
 mod request;
+mod watch;
 
 pub use cluster::*;
 pub use error::*;
 pub use kv::*;
 pub use maintenance::*;
 pub use request::*;
+pub use watch::*;
 
 /// Metadata on every response: who answered and at which state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -258,6 +258,76 @@ impl KvStore {
         })
     }
 
+    /// The changes to keys in `range` from revision `from` on, read from
+    /// the revision-ordered history (never a scan of the keys), at most
+    /// about `max_events` of them: a revision (a txn) is never split, so
+    /// the last one may go over. `from` below the compaction point fails
+    /// with `Compacted` (etcd cancels such a watch with the compact
+    /// revision); `from` of 0 or less means "after the current revision".
+    pub fn changes(
+        &self,
+        range: &KeyRange,
+        from: i64,
+        max_events: usize,
+        with_prev_kv: bool,
+    ) -> Result<Changes, KvError> {
+        let from = if from <= 0 { self.revision + 1 } else { from };
+        if from < self.compact_revision {
+            return Err(KvError::Api(ApiError::Compacted {
+                compact_revision: self.compact_revision,
+            }));
+        }
+        let mut events = Vec::new();
+        let mut next_revision = self.revision + 1;
+        let start = Revision::start_of(from).to_bytes();
+        let mut last_main = 0;
+        self.backend.scan(
+            Tree::Kv,
+            (Bound::Included(&start[..]), Bound::Unbounded),
+            false,
+            |raw_rev, raw| {
+                let rev = Revision::from_bytes(raw_rev).ok_or_else(|| {
+                    KvError::Corrupt(format!("kv tree key of {} bytes", raw_rev.len()))
+                })?;
+                if rev.main != last_main && events.len() >= max_events {
+                    next_revision = rev.main;
+                    return Ok(ControlFlow::Break(()));
+                }
+                last_main = rev.main;
+                let record = decode_record(raw)?;
+                if !range.contains(record.key()) {
+                    return Ok(ControlFlow::Continue(()));
+                }
+                let prev_kv = if with_prev_kv {
+                    self.read_key(record.key(), rev.main - 1)?
+                } else {
+                    None
+                };
+                events.push(match record {
+                    Record::Put(kv) => Event {
+                        kind: EventKind::Put,
+                        kv,
+                        prev_kv,
+                    },
+                    Record::Tombstone { key, mod_revision } => Event {
+                        kind: EventKind::Delete,
+                        kv: KeyValue {
+                            key,
+                            mod_revision,
+                            ..KeyValue::default()
+                        },
+                        prev_kv,
+                    },
+                });
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
+        Ok(Changes {
+            events,
+            next_revision,
+        })
+    }
+
     /// Makes `lease` known, so puts may attach it (leases are granted and
     /// expired by the lease state machine).
     pub fn grant_lease(&mut self, lease: i64) {

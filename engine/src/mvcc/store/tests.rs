@@ -676,3 +676,154 @@ fn a_read_only_txn_answers_like_the_write_path() {
     };
     assert!(s.read_txn(&writes).is_err());
 }
+
+/// One write of the watch model: (revision, key, value or None for delete).
+#[derive(Debug, Clone)]
+enum WatchOp {
+    Put(u8, u8),
+    Delete(u8),
+    /// A txn putting two different keys at one revision.
+    PutTwo(u8, u8),
+}
+
+fn watch_ops() -> impl Strategy<Value = Vec<WatchOp>> {
+    prop::collection::vec(
+        prop_oneof![
+            (0u8..6, any::<u8>()).prop_map(|(k, v)| WatchOp::Put(k, v)),
+            (0u8..6).prop_map(WatchOp::Delete),
+            (0u8..3, 3u8..6).prop_map(|(a, b)| WatchOp::PutTwo(a, b)),
+        ],
+        1..40,
+    )
+}
+
+/// (main revision, key, value after, value before) for every change.
+type ModelEvent = (i64, Bytes, Option<Bytes>, Option<Bytes>);
+
+fn apply_watch_ops(s: &mut KvStore, ops: &[WatchOp]) -> Vec<ModelEvent> {
+    let mut state: BTreeMap<Bytes, Bytes> = BTreeMap::new();
+    let mut events = Vec::new();
+    for op in ops {
+        let before = s.revision();
+        match op {
+            WatchOp::Put(k, v) => {
+                let (k, v) = (key(*k), Bytes::from(vec![*v]));
+                s.put(&PutRequest {
+                    key: k.clone(),
+                    value: v.clone(),
+                    ..PutRequest::default()
+                })
+                .unwrap();
+                let old = state.insert(k.clone(), v.clone());
+                events.push((before + 1, k, Some(v), old));
+            }
+            WatchOp::Delete(k) => {
+                let k = key(*k);
+                s.delete_range(&DeleteRangeRequest {
+                    key: k.clone(),
+                    ..DeleteRangeRequest::default()
+                })
+                .unwrap();
+                if let Some(old) = state.remove(&k) {
+                    events.push((before + 1, k, None, Some(old)));
+                }
+            }
+            WatchOp::PutTwo(a, b) => {
+                let put = |k: u8| {
+                    RequestOp::Put(PutRequest {
+                        key: key(k),
+                        value: Bytes::from_static(b"t"),
+                        ..PutRequest::default()
+                    })
+                };
+                s.txn(&TxnRequest {
+                    compare: vec![],
+                    success: vec![put(*a), put(*b)],
+                    failure: vec![],
+                })
+                .unwrap();
+                for k in [*a, *b] {
+                    let old = state.insert(key(k), Bytes::from_static(b"t"));
+                    events.push((before + 1, key(k), Some(Bytes::from_static(b"t")), old));
+                }
+            }
+        }
+    }
+    events
+}
+
+proptest! {
+    #[test]
+    fn changes_replay_history_in_order_without_gaps_or_split_revisions(
+        ops in watch_ops(),
+        lo in 0u8..6,
+        width in 0u8..7,
+        max_events in 1usize..5,
+        start in 0i64..45,
+    ) {
+        let mut s = store();
+        let model = apply_watch_ops(&mut s, &ops);
+        let range = if width == 0 {
+            KeyRange::new(&key(lo), &Bytes::new())
+        } else {
+            KeyRange::new(&key(lo), &key(lo.saturating_add(width)))
+        };
+        let from = start.clamp(1, s.revision() + 1);
+        let expected: Vec<&ModelEvent> = model
+            .iter()
+            .filter(|(rev, k, _, _)| *rev >= from && range.contains(k))
+            .collect();
+        let mut seen = Vec::new();
+        let mut at = from;
+        let mut last_main_of_batch = 0;
+        for _ in 0..100 {
+            let batch = s.changes(&range, at, max_events, true).unwrap();
+            prop_assert!(batch.next_revision > at || batch.next_revision == s.revision() + 1);
+            if let Some(first) = batch.events.first() {
+                prop_assert!(first.kv.mod_revision > last_main_of_batch, "a revision split across batches");
+            }
+            if let Some(last) = batch.events.last() {
+                last_main_of_batch = last.kv.mod_revision;
+            }
+            seen.extend(batch.events);
+            if batch.next_revision > s.revision() {
+                break;
+            }
+            at = batch.next_revision;
+        }
+        prop_assert_eq!(seen.len(), expected.len());
+        for (event, (rev, k, after, before)) in seen.iter().zip(expected) {
+            prop_assert_eq!(event.kv.mod_revision, *rev);
+            prop_assert_eq!(&event.kv.key, k);
+            match after {
+                Some(v) => {
+                    prop_assert_eq!(event.kind, EventKind::Put);
+                    prop_assert_eq!(&event.kv.value, v);
+                }
+                None => prop_assert_eq!(event.kind, EventKind::Delete),
+            }
+            prop_assert_eq!(event.prev_kv.as_ref().map(|p| &p.value), before.as_ref());
+        }
+    }
+}
+
+#[test]
+fn changes_below_the_compaction_point_report_it() {
+    let mut s = store();
+    for i in 0..10 {
+        put(&mut s, "a", &i.to_string());
+    }
+    s.compact(6).unwrap();
+    let range = KeyRange::new(&b("a"), &Bytes::new());
+    match s.changes(&range, 5, 100, false) {
+        Err(KvError::Api(ApiError::Compacted { compact_revision })) => {
+            assert_eq!(compact_revision, 6)
+        }
+        other => panic!("{other:?}"),
+    }
+    let from_six = s.changes(&range, 6, 100, false).unwrap();
+    assert_eq!(from_six.events.len(), 6, "revisions 6..=11");
+    assert_eq!(from_six.next_revision, s.revision() + 1);
+    // 0 means "from now on": nothing yet.
+    assert!(s.changes(&range, 0, 100, false).unwrap().events.is_empty());
+}
