@@ -99,15 +99,24 @@ fn scan_all(store: &BTreeStore) -> Result<usize, String> {
     Ok(seen)
 }
 
-/// Decodes `data` as one client frame; a request that decodes must encode
-/// back to a frame that decodes to the same request.
+/// Decodes `data` as one client frame; whatever decodes must encode back
+/// to a frame that decodes to the same thing.
 pub fn client_frame(data: &[u8]) -> Result<(), String> {
     let frame = wire::decode_client_frame(data, MAX_FRAME_BYTES).map_err(|e| e.to_string())?;
-    let wire::ClientFrame::Request(id, request) = frame;
-    let again = Frame::new(FrameKind::Request, id, request.to_bytes()).encode();
-    match wire::decode_client_frame(&again, usize::MAX) {
-        Ok(wire::ClientFrame::Request(_, back)) if back == request => Ok(()),
-        other => panic!("request {request:?} did not survive a round trip: {other:?}"),
+    let again = match &frame {
+        wire::ClientFrame::Request(id, request) => {
+            Frame::new(FrameKind::Request, *id, request.to_bytes())
+        }
+        wire::ClientFrame::WatchCreate(id, create) => {
+            Frame::new(FrameKind::WatchCreate, *id, create.to_bytes())
+        }
+        wire::ClientFrame::WatchCancel(id) => {
+            Frame::new(FrameKind::WatchCancel, *id, bytes::Bytes::new())
+        }
+    };
+    match wire::decode_client_frame(&again.encode(), usize::MAX) {
+        Ok(back) if back == frame => Ok(()),
+        other => panic!("frame {frame:?} did not survive a round trip: {other:?}"),
     }
 }
 

@@ -260,8 +260,8 @@ impl KvStore {
 
     /// The changes to keys in `range` from revision `from` on, read from
     /// the revision-ordered history (never a scan of the keys), at most
-    /// about `max_events` of them: a revision (a txn) is never split, so
-    /// the last one may go over. `from` below the compaction point fails
+    /// about `max_events` of them or `max_bytes` of keys and values: a
+    /// revision (a txn) is never split, so the last one may go over. `from` below the compaction point fails
     /// with `Compacted` (etcd cancels such a watch with the compact
     /// revision); `from` of 0 or less means "after the current revision".
     pub fn changes(
@@ -269,6 +269,7 @@ impl KvStore {
         range: &KeyRange,
         from: i64,
         max_events: usize,
+        max_bytes: usize,
         with_prev_kv: bool,
     ) -> Result<Changes, KvError> {
         let from = if from <= 0 { self.revision + 1 } else { from };
@@ -278,9 +279,12 @@ impl KvStore {
             }));
         }
         let mut events = Vec::new();
-        let mut next_revision = self.revision + 1;
+        // A start beyond the current revision waits there (etcd allows
+        // watching the future).
+        let mut next_revision = (self.revision + 1).max(from);
         let start = Revision::start_of(from).to_bytes();
         let mut last_main = 0;
+        let mut bytes = 0usize;
         self.backend.scan(
             Tree::Kv,
             (Bound::Included(&start[..]), Bound::Unbounded),
@@ -289,7 +293,7 @@ impl KvStore {
                 let rev = Revision::from_bytes(raw_rev).ok_or_else(|| {
                     KvError::Corrupt(format!("kv tree key of {} bytes", raw_rev.len()))
                 })?;
-                if rev.main != last_main && events.len() >= max_events {
+                if rev.main != last_main && (events.len() >= max_events || bytes >= max_bytes) {
                     next_revision = rev.main;
                     return Ok(ControlFlow::Break(()));
                 }
@@ -303,6 +307,10 @@ impl KvStore {
                 } else {
                     None
                 };
+                bytes += raw.len()
+                    + prev_kv
+                        .as_ref()
+                        .map_or(0, |kv| kv.key.len() + kv.value.len());
                 events.push(match record {
                     Record::Put(kv) => Event {
                         kind: EventKind::Put,

@@ -119,6 +119,21 @@ impl Driver {
             }
             Command::ReportUnreachable(to) => self.raw.report_unreachable(to),
             Command::Client { request, reply } => self.on_client(request, reply),
+            Command::Changes { query, reply } => {
+                let result = if self.stopped.is_some() {
+                    Err(ApiError::Stopped)
+                } else {
+                    let range = crate::mvcc::KeyRange::new(&query.key, &query.range_end);
+                    self.state.changes(
+                        &range,
+                        query.from,
+                        query.max_events,
+                        query.max_bytes,
+                        query.prev_kv,
+                    )
+                };
+                let _ = reply.send(result);
+            }
             Command::Stop => self.stop("asked to stop".into()),
         }
     }

@@ -1,6 +1,6 @@
 //! The handle through which the server, transports and tests talk to a node.
 
-use crate::api::{ApiError, Request, Response, StatusResponse};
+use crate::api::{ApiError, Changes, Request, Response, StatusResponse};
 use bytes::Bytes;
 use raft::eraftpb::Message;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -22,8 +22,30 @@ pub(crate) enum Command {
         request: Request,
         reply: oneshot::Sender<Result<Response, ApiError>>,
     },
+    /// Read a stretch of history for a watch (served from local state).
+    Changes {
+        query: ChangesQuery,
+        reply: oneshot::Sender<Result<Changes, ApiError>>,
+    },
     /// Stop the node (drain: answer pending requests with `Stopped`).
     Stop,
+}
+
+/// What a watch asks the node's history for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangesQuery {
+    /// First key (etcd's `key`).
+    pub key: Bytes,
+    /// End of the range (etcd's `range_end` rules).
+    pub range_end: Bytes,
+    /// First revision wanted.
+    pub from: i64,
+    /// About how many events at most (a revision is never split).
+    pub max_events: usize,
+    /// About how many bytes of keys and values at most (likewise).
+    pub max_bytes: usize,
+    /// Whether each event carries the key's previous version.
+    pub prev_kv: bool,
 }
 
 /// What a node publishes about itself after every change, for the server
@@ -108,6 +130,19 @@ impl NodeHandle {
             })?;
         // Dropped unanswered: the node died after taking the request.
         answer.await.map_err(|_| ApiError::Interrupted)?
+    }
+
+    /// A stretch of this member's applied history (no raft round: a watch
+    /// sees what this member has applied, in order, never a gap).
+    pub async fn changes(&self, query: ChangesQuery) -> Result<Changes, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .try_send(Command::Changes { query, reply })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => ApiError::TooManyRequests,
+                mpsc::error::TrySendError::Closed(_) => ApiError::Stopped,
+            })?;
+        answer.await.map_err(|_| ApiError::Stopped)?
     }
 
     /// This member's status as `endpoint status` reports it.

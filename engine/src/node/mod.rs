@@ -16,7 +16,7 @@ mod start;
 pub mod transport;
 
 pub use config::NodeConfig;
-pub use handle::{NodeHandle, NodeStatus};
+pub use handle::{ChangesQuery, NodeHandle, NodeStatus};
 pub use start::{Bootstrap, NodeOptions, db_path, start_node, wal_dir};
 pub use transport::Transport;
 

@@ -253,6 +253,21 @@ impl StateMachine {
         result.map_err(api_or_unavailable)
     }
 
+    /// The history of `range` from revision `from` (see
+    /// [`KvStore::changes`]), as a watch reads it.
+    pub fn changes(
+        &self,
+        range: &crate::mvcc::KeyRange,
+        from: i64,
+        max_events: usize,
+        max_bytes: usize,
+        prev_kv: bool,
+    ) -> Result<Changes, ApiError> {
+        self.kv
+            .changes(range, from, max_events, max_bytes, prev_kv)
+            .map_err(api_or_unavailable)
+    }
+
     /// Applies a normal entry's proposal. `Ok(Err(_))` is a refused request
     /// (the same on every member); `Err(_)` means the state can no longer be
     /// trusted and the member must stop.

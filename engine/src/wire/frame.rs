@@ -26,6 +26,14 @@ pub enum FrameKind {
     Response,
     /// Server → client: a connection-level error; the server closes next.
     Error,
+    /// Client → server: open a watch ([`crate::api::WatchCreateRequest`]);
+    /// the frame's id becomes the watch's id on this connection.
+    WatchCreate,
+    /// Client → server: cancel the watch with the frame's id (no body).
+    WatchCancel,
+    /// Server → client: a [`crate::api::WatchResponse`] for the watch with
+    /// the frame's id.
+    WatchResponse,
     /// Peer → peer: who is calling ([`super::PeerHello`]).
     PeerHello,
     /// Peer → peer: the answer to a hello.
@@ -49,6 +57,9 @@ impl FrameKind {
             FrameKind::Request => 1,
             FrameKind::Response => 2,
             FrameKind::Error => 3,
+            FrameKind::WatchCreate => 4,
+            FrameKind::WatchCancel => 5,
+            FrameKind::WatchResponse => 6,
             FrameKind::PeerHello => 16,
             FrameKind::PeerHelloAck => 17,
             FrameKind::RaftMessages => 18,
@@ -65,6 +76,9 @@ impl FrameKind {
             1 => FrameKind::Request,
             2 => FrameKind::Response,
             3 => FrameKind::Error,
+            4 => FrameKind::WatchCreate,
+            5 => FrameKind::WatchCancel,
+            6 => FrameKind::WatchResponse,
             16 => FrameKind::PeerHello,
             17 => FrameKind::PeerHelloAck,
             18 => FrameKind::RaftMessages,

@@ -17,19 +17,24 @@ pub mod frame;
 pub mod handshake;
 pub mod io;
 pub mod peer;
+mod watch;
 
 pub use codec::{Decode, Encode, Reader};
 pub use error::WireError;
 pub use frame::{DEFAULT_MAX_FRAME_BYTES, Frame, FrameKind, decode_frame};
 pub use peer::{ClusterInfo, PeerHello, PeerHelloAck, RaftMessages, SnapshotAck, SnapshotChunk};
 
-use crate::api::{ApiError, Request, Response};
+use crate::api::{ApiError, Request, Response, WatchCreateRequest};
 
 /// What a client frame means to a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientFrame {
     /// A request with its id.
     Request(u64, Request),
+    /// Open watch `id`.
+    WatchCreate(u64, WatchCreateRequest),
+    /// Cancel watch `id`.
+    WatchCancel(u64),
 }
 
 /// Decodes one complete client frame (length prefix included) as a server
@@ -39,11 +44,24 @@ pub fn decode_client_frame(bytes: &[u8], max_frame_bytes: usize) -> Result<Clien
     if used != bytes.len() {
         return Err(WireError::malformed("frame", "bytes after the frame"));
     }
+    client_frame_from(&frame)
+}
+
+/// What a decoded frame means to a server (the frame was already split
+/// off the stream and checked against the size limit).
+pub fn client_frame_from(frame: &Frame) -> Result<ClientFrame, WireError> {
     match frame.kind {
         FrameKind::Request => Ok(ClientFrame::Request(
             frame.request_id,
             Request::from_bytes(&frame.body)?,
         )),
+        FrameKind::WatchCreate => Ok(ClientFrame::WatchCreate(
+            frame.request_id,
+            WatchCreateRequest::from_bytes(&frame.body)?,
+        )),
+        FrameKind::WatchCancel if frame.body.is_empty() => {
+            Ok(ClientFrame::WatchCancel(frame.request_id))
+        }
         other => Err(WireError::malformed(
             "client frame",
             format!("{other:?} on the client port"),

@@ -567,3 +567,72 @@ fn every_error_code_decodes_to_an_error_with_that_code() {
     }
     assert_eq!(decoded, 36, "codes 1..=36 are assigned, each once");
 }
+
+fn event() -> impl Strategy<Value = Event> {
+    (any::<bool>(), kv(), prop::option::of(kv())).prop_map(|(put, kv, prev_kv)| Event {
+        kind: if put {
+            EventKind::Put
+        } else {
+            EventKind::Delete
+        },
+        kv,
+        prev_kv,
+    })
+}
+
+proptest! {
+    #[test]
+    fn watch_bodies_round_trip(
+        key in bytes(),
+        range_end in bytes(),
+        start_revision in any::<i64>(),
+        flags in any::<[bool; 4]>(),
+        header in header(),
+        created in any::<bool>(),
+        canceled in any::<bool>(),
+        compact_revision in any::<i64>(),
+        reason in ".{0,20}",
+        events in prop::collection::vec(event(), 0..4),
+    ) {
+        round_trip(&WatchCreateRequest {
+            key,
+            range_end,
+            start_revision,
+            prev_kv: flags[0],
+            no_put: flags[1],
+            no_delete: flags[2],
+            progress_notify: flags[3],
+        })?;
+        round_trip(&WatchResponse {
+            header,
+            created,
+            canceled,
+            compact_revision,
+            cancel_reason: reason,
+            events,
+        })?;
+    }
+}
+
+#[test]
+fn watch_frames_decode_as_client_frames() {
+    let create = WatchCreateRequest {
+        key: Bytes::from_static(b"a"),
+        ..WatchCreateRequest::default()
+    };
+    let frame = Frame::new(FrameKind::WatchCreate, 5, create.to_bytes()).encode();
+    assert_eq!(
+        decode_client_frame(&frame, 1 << 20).unwrap(),
+        ClientFrame::WatchCreate(5, create)
+    );
+    let cancel = Frame::new(FrameKind::WatchCancel, 5, Bytes::new()).encode();
+    assert_eq!(
+        decode_client_frame(&cancel, 1 << 20).unwrap(),
+        ClientFrame::WatchCancel(5)
+    );
+    let cancel_with_body = Frame::new(FrameKind::WatchCancel, 5, Bytes::from_static(b"x")).encode();
+    assert!(decode_client_frame(&cancel_with_body, 1 << 20).is_err());
+    // A server's frame kind is not a client's.
+    let response = Frame::new(FrameKind::WatchResponse, 5, Bytes::new()).encode();
+    assert!(decode_client_frame(&response, 1 << 20).is_err());
+}

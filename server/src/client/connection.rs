@@ -1,7 +1,7 @@
 //! One client connection: a writer task, a reader task, and the requests in
 //! flight between them, matched by id.
 
-use keel_engine::api::{ApiError, Request, Response};
+use keel_engine::api::{ApiError, Request, Response, WatchCreateRequest};
 use keel_engine::wire::frame::FrameKind;
 use keel_engine::wire::handshake::{Role, decode_reply, encode_hello};
 use keel_engine::wire::io::{
@@ -31,12 +31,18 @@ pub enum CallError {
 }
 
 type Waiting = Arc<Mutex<BTreeMap<u64, oneshot::Sender<Frame>>>>;
+type Watches = Arc<Mutex<BTreeMap<u64, mpsc::Sender<Frame>>>>;
+
+/// Watch responses buffered per watch before the connection's reader waits
+/// for the watcher to take them (never dropped: a watch has no gaps).
+const WATCH_BUFFER_FRAMES: usize = 64;
 
 /// An open, greeted connection to one member.
 pub struct Connection {
     next_id: AtomicU64,
     outbox: mpsc::Sender<Frame>,
     waiting: Waiting,
+    watches: Watches,
     open: Arc<AtomicBool>,
 }
 
@@ -54,6 +60,7 @@ impl Connection {
         decode_reply(&read_handshake(&mut reader).await?)?;
         let (outbox, mut queued) = mpsc::channel::<Frame>(OUTBOX_FRAMES);
         let waiting: Waiting = Arc::new(Mutex::new(BTreeMap::new()));
+        let watches: Watches = Arc::new(Mutex::new(BTreeMap::new()));
         let open = Arc::new(AtomicBool::new(true));
         let writer_open = Arc::clone(&open);
         tokio::spawn(async move {
@@ -77,9 +84,19 @@ impl Connection {
         });
         let mut reader = tokio::io::BufReader::with_capacity(64 * 1024, reader);
         let reader_waiting = Arc::clone(&waiting);
+        let reader_watches = Arc::clone(&watches);
         let reader_open = Arc::clone(&open);
         tokio::spawn(async move {
             while let Ok(Some(frame)) = read_frame(&mut reader, max_frame_bytes).await {
+                if frame.kind == FrameKind::WatchResponse {
+                    let watcher = reader_watches.lock().get(&frame.request_id).cloned();
+                    if let Some(watcher) = watcher {
+                        if watcher.send(frame).await.is_err() {
+                            // The watcher went away without cancelling.
+                        }
+                    }
+                    continue;
+                }
                 let waiter = reader_waiting.lock().remove(&frame.request_id);
                 match waiter {
                     Some(waiter) => {
@@ -91,13 +108,16 @@ impl Connection {
                 }
             }
             reader_open.store(false, Ordering::SeqCst);
-            // Dropping the senders tells every waiting call it was lost.
+            // Dropping the senders tells every waiting call (and watch) it
+            // was lost.
             reader_waiting.lock().clear();
+            reader_watches.lock().clear();
         });
         Ok(Connection {
             next_id: AtomicU64::new(1),
             outbox,
             waiting,
+            watches,
             open,
         })
     }
@@ -122,6 +142,40 @@ impl Connection {
         }
         let frame = answered.await.map_err(|_| CallError::Lost)?;
         decode_response(&frame).map_err(CallError::Protocol)
+    }
+}
+
+impl Connection {
+    /// Opens a watch; its responses arrive on the receiver, which closes
+    /// when the connection dies.
+    pub async fn watch(
+        &self,
+        create: &WatchCreateRequest,
+    ) -> Result<(u64, mpsc::Receiver<Frame>), CallError> {
+        if !self.is_open() {
+            return Err(CallError::NotSent);
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (responses, received) = mpsc::channel(WATCH_BUFFER_FRAMES);
+        self.watches.lock().insert(id, responses);
+        let frame = Frame::new(FrameKind::WatchCreate, id, create.to_bytes());
+        if self.outbox.send(frame).await.is_err() {
+            self.watches.lock().remove(&id);
+            return Err(CallError::NotSent);
+        }
+        Ok((id, received))
+    }
+
+    /// Asks the server to end watch `id` (its final, canceled response
+    /// still arrives).
+    pub async fn cancel_watch(&self, id: u64) {
+        let frame = Frame::new(FrameKind::WatchCancel, id, bytes::Bytes::new());
+        let _ = self.outbox.send(frame).await;
+    }
+
+    /// Stops routing watch `id`'s responses.
+    pub fn forget_watch(&self, id: u64) {
+        self.watches.lock().remove(&id);
     }
 }
 

@@ -13,6 +13,9 @@
 //!   library.
 
 mod connection;
+mod watch;
+
+pub use watch::Watcher;
 
 use connection::{CallError, Connection};
 use keel_engine::api::*;

@@ -11,8 +11,11 @@
 //! and `GET /version` answer as etcd's do, for load balancers.
 
 mod http;
+mod watch;
 
-use keel_engine::api::{ApiError, Request, Response};
+pub use watch::WatchOptions;
+
+use keel_engine::api::{ApiError, Response, WatchResponse};
 use keel_engine::node::NodeHandle;
 use keel_engine::wire::frame::FrameKind;
 use keel_engine::wire::handshake::{
@@ -21,11 +24,13 @@ use keel_engine::wire::handshake::{
 use keel_engine::wire::io::{
     flush, read_frame, read_handshake, write_frame, write_frame_unflushed, write_handshake,
 };
-use keel_engine::wire::{Decode, Encode, Frame, WireError};
+use keel_engine::wire::{ClientFrame, Encode, Frame, WireError, client_frame_from};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinHandle;
 
 /// Bytes buffered per connection for reads and for writes.
 const IO_BUFFER_BYTES: usize = 64 * 1024;
@@ -37,6 +42,10 @@ pub struct ClientPortOptions {
     pub max_frame_bytes: usize,
     /// Requests in flight on one connection before reading pauses.
     pub max_in_flight_per_connection: usize,
+    /// Watches open on one connection at once.
+    pub max_watches_per_connection: usize,
+    /// Limits of each watch.
+    pub watch: WatchOptions,
 }
 
 impl Default for ClientPortOptions {
@@ -44,6 +53,8 @@ impl Default for ClientPortOptions {
         ClientPortOptions {
             max_frame_bytes: keel_engine::wire::DEFAULT_MAX_FRAME_BYTES,
             max_in_flight_per_connection: 1024,
+            max_watches_per_connection: 4096,
+            watch: WatchOptions::default(),
         }
     }
 }
@@ -103,6 +114,7 @@ where
     });
     let mut reader = tokio::io::BufReader::with_capacity(IO_BUFFER_BYTES, reader);
     let in_flight = Arc::new(Semaphore::new(options.max_in_flight_per_connection));
+    let mut watches: BTreeMap<u64, (oneshot::Sender<()>, JoinHandle<()>)> = BTreeMap::new();
     let outcome = loop {
         let frame = match read_frame(&mut reader, options.max_frame_bytes).await {
             Ok(Some(frame)) => frame,
@@ -112,18 +124,46 @@ where
                 break Err(err);
             }
         };
-        if frame.kind != FrameKind::Request {
-            let err = WireError::malformed(
-                "client frame",
-                format!("{:?} on the client port", frame.kind),
-            );
-            let _ = answers
-                .send(error_frame(frame.request_id, &err.to_api_error()))
-                .await;
-            break Err(err);
-        }
-        let request = match Request::from_bytes(&frame.body) {
-            Ok(request) => request,
+        let request = match client_frame_from(&frame) {
+            Ok(ClientFrame::Request(_, request)) => request,
+            Ok(ClientFrame::WatchCreate(id, create)) => {
+                watches.retain(|_, (_, task)| !task.is_finished());
+                let refusal = if watches.contains_key(&id) {
+                    Some("keel: watch id already in use on this connection")
+                } else if watches.len() >= options.max_watches_per_connection {
+                    Some("keel: too many watches on this connection")
+                } else {
+                    None
+                };
+                if let Some(reason) = refusal {
+                    let refused = WatchResponse {
+                        canceled: true,
+                        cancel_reason: reason.into(),
+                        ..WatchResponse::default()
+                    };
+                    let _ = answers
+                        .send(Frame::new(FrameKind::WatchResponse, id, refused.to_bytes()))
+                        .await;
+                    continue;
+                }
+                let (stop, stopped) = oneshot::channel();
+                let task = tokio::spawn(watch::run_watch(
+                    node.clone(),
+                    id,
+                    create,
+                    answers.clone(),
+                    stopped,
+                    options.watch.clone(),
+                ));
+                watches.insert(id, (stop, task));
+                continue;
+            }
+            Ok(ClientFrame::WatchCancel(id)) => {
+                if let Some((stop, _)) = watches.remove(&id) {
+                    let _ = stop.send(());
+                }
+                continue;
+            }
             Err(err) => {
                 let _ = answers
                     .send(error_frame(frame.request_id, &err.to_api_error()))
@@ -145,6 +185,10 @@ where
             drop(permit);
         });
     };
+    // The connection is gone: so are its watches.
+    for (_, (_, task)) in watches {
+        task.abort();
+    }
     drop(answers);
     let _ = writing.await;
     outcome

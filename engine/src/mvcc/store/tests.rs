@@ -777,7 +777,7 @@ proptest! {
         let mut at = from;
         let mut last_main_of_batch = 0;
         for _ in 0..100 {
-            let batch = s.changes(&range, at, max_events, true).unwrap();
+            let batch = s.changes(&range, at, max_events, usize::MAX, true).unwrap();
             prop_assert!(batch.next_revision > at || batch.next_revision == s.revision() + 1);
             if let Some(first) = batch.events.first() {
                 prop_assert!(first.kv.mod_revision > last_main_of_batch, "a revision split across batches");
@@ -815,15 +815,40 @@ fn changes_below_the_compaction_point_report_it() {
     }
     s.compact(6).unwrap();
     let range = KeyRange::new(&b("a"), &Bytes::new());
-    match s.changes(&range, 5, 100, false) {
+    match s.changes(&range, 5, 100, usize::MAX, false) {
         Err(KvError::Api(ApiError::Compacted { compact_revision })) => {
             assert_eq!(compact_revision, 6)
         }
         other => panic!("{other:?}"),
     }
-    let from_six = s.changes(&range, 6, 100, false).unwrap();
+    let from_six = s.changes(&range, 6, 100, usize::MAX, false).unwrap();
     assert_eq!(from_six.events.len(), 6, "revisions 6..=11");
     assert_eq!(from_six.next_revision, s.revision() + 1);
     // 0 means "from now on": nothing yet.
-    assert!(s.changes(&range, 0, 100, false).unwrap().events.is_empty());
+    assert!(
+        s.changes(&range, 0, 100, usize::MAX, false)
+            .unwrap()
+            .events
+            .is_empty()
+    );
+}
+
+#[test]
+fn changes_stop_at_a_revision_boundary_once_the_byte_budget_is_spent() {
+    let mut s = store();
+    for i in 0..5 {
+        put(&mut s, "a", &"x".repeat(100 + i));
+    }
+    let range = KeyRange::new(&b("a"), &Bytes::new());
+    let first = s.changes(&range, 2, usize::MAX, 150, false).unwrap();
+    assert_eq!(
+        first.events.len(),
+        2,
+        "one revision, then the budget is spent"
+    );
+    assert_eq!(first.next_revision, 4);
+    let rest = s
+        .changes(&range, first.next_revision, usize::MAX, usize::MAX, false)
+        .unwrap();
+    assert_eq!(rest.events.len(), 3);
 }
