@@ -20,6 +20,7 @@ use keel_engine::wire::{
     ClusterInfo, Encode, Frame, PeerFrame, PeerHelloAck, SnapshotAck, WireError, decode_peer_body,
 };
 use raft::eraftpb::MessageType;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
@@ -203,16 +204,30 @@ where
     Ok(())
 }
 
-/// The cluster's id and members as of now (linearizable: a lagging member
-/// must not hand a joining member a list from before it was added — the
-/// joiner would take a removed member's id; the simulator found this).
+/// The cluster's id and members: linearizable when the cluster can answer
+/// within half a second (a lagging member must not hand a joining member a
+/// list from before it was added — the joiner would take a removed
+/// member's id), else this member's own view (a member added to a cluster
+/// that needs it for quorum must still be able to join; both found by
+/// keel-sim).
 async fn cluster_info(node: &NodeHandle, cluster_id: u64) -> Result<ClusterInfo, ApiError> {
-    match node
-        .request(Request::MemberList(MemberListRequest {
+    let current = tokio::time::timeout(
+        Duration::from_millis(500),
+        node.request(Request::MemberList(MemberListRequest {
             linearizable: true,
-        }))
-        .await?
-    {
+        })),
+    )
+    .await;
+    let answer = match current {
+        Ok(Ok(answer)) => answer,
+        _ => {
+            node.request(Request::MemberList(MemberListRequest {
+                linearizable: false,
+            }))
+            .await?
+        }
+    };
+    match answer {
         Response::Member(members) => Ok(ClusterInfo {
             cluster_id: if cluster_id != 0 {
                 cluster_id
