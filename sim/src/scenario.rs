@@ -376,7 +376,9 @@ async fn replace_member(cluster: &Cluster) {
         cluster.name(i),
         removed.as_ref().map(|_| "ok")
     ));
-    if removed.is_err() {
+    // A retried remove whose first try applied finds no member: done too.
+    let not_found = ApiError::MemberNotFound.to_string();
+    if removed.as_ref().is_err_and(|e| *e != not_found) {
         return;
     }
     cluster.kill(i, false);
@@ -393,6 +395,22 @@ async fn replace_member(cluster: &Cluster) {
     .await;
     let new_id = match &added {
         Ok(Response::Member(m)) => m.member.as_ref().map(|m| m.id),
+        // A retried add whose first try applied: find the member it made.
+        Err(e) if *e == ApiError::PeerUrlExists.to_string() => {
+            match ask_leader(
+                cluster,
+                Request::MemberList(MemberListRequest { linearizable: true }),
+            )
+            .await
+            {
+                Ok(Response::Member(list)) => list
+                    .members
+                    .iter()
+                    .find(|m| m.peer_urls.contains(&cluster.peer_url(i)))
+                    .map(|m| m.id),
+                _ => None,
+            }
+        }
         _ => None,
     };
     t.event(format!(
