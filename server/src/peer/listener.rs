@@ -204,12 +204,13 @@ where
     Ok(())
 }
 
-/// The cluster's id and members: linearizable when the cluster can answer
-/// within half a second (a lagging member must not hand a joining member a
-/// list from before it was added — the joiner would take a removed
-/// member's id), else this member's own view (a member added to a cluster
-/// that needs it for quorum must still be able to join; both found by
-/// keel-sim).
+/// The cluster's id and members, linearizable: a lagging member must not
+/// hand a joining member a list from before it was added (the joiner would
+/// take a removed member's id). When no quorum answers within half a
+/// second, only the leader answers from its own view — it has every
+/// membership change it committed, and a voter just added to a cluster
+/// that needs it for quorum must still be able to join. (Both found by
+/// keel-sim.)
 async fn cluster_info(node: &NodeHandle, cluster_id: u64) -> Result<ClusterInfo, ApiError> {
     let current = tokio::time::timeout(
         Duration::from_millis(500),
@@ -220,7 +221,13 @@ async fn cluster_info(node: &NodeHandle, cluster_id: u64) -> Result<ClusterInfo,
     .await;
     let answer = match current {
         Ok(Ok(answer)) => answer,
-        _ => {
+        Ok(Err(_)) | Err(_) => {
+            let status = node.status();
+            if status.leader_id != status.member_id {
+                return Err(ApiError::Unavailable(
+                    "cannot confirm the member list; ask another member".into(),
+                ));
+            }
             node.request(Request::MemberList(MemberListRequest {
                 linearizable: false,
             }))
