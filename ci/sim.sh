@@ -2,11 +2,13 @@
 # Simulation campaigns: whole Keel clusters under madsim, one process per seed.
 #   ci/sim.sh [keel-sim run flags...]     e.g. --seeds 1..1001 --nodes 5 --faults kill,partition
 #   ci/sim.sh --replay SEED [flags...]    one seed with its timeline (keel-sim replay)
-#   ci/sim.sh --broken [flags...]         the same campaign against a deliberately
-#                                          broken node (linearizable reads served
-#                                          locally); it must FAIL, or the harness is blind
+#   ci/sim.sh --broken KIND [flags...]    the same campaign against a deliberately
+#                                          broken build; it must FAIL, or the harness is
+#                                          blind. KIND: stale-reads (linearizable reads
+#                                          served locally) or watch-resume (a resumed
+#                                          watch skips a revision)
 # Defaults: seeds 1..101, 60 simulated seconds each, every fault, jobs = cores.
-# The simulator build lives in target/sim (the broken one in target/sim-broken)
+# The simulator build lives in target/sim (broken ones in target/sim-broken-KIND)
 # so it never rebuilds the normal target dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,14 +17,18 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 mode=run
 case "${1:-}" in
   --replay) mode=replay; seed="${2:?--replay needs a SEED}"; shift 2 ;;
-  --broken) mode=broken; shift ;;
+  --broken) mode=broken; kind="${2:?--broken needs stale-reads or watch-resume}"; shift 2 ;;
 esac
 
 target=target/sim
 features=()
 if [ "$mode" = broken ]; then
-  target=target/sim-broken
-  features=(--features broken-stale-reads)
+  case "$kind" in
+    stale-reads|watch-resume) ;;
+    *) echo "ci/sim.sh: unknown broken build $kind (stale-reads, watch-resume)" >&2; exit 2 ;;
+  esac
+  target="target/sim-broken-$kind"
+  features=(--features "broken-$kind")
 fi
 echo "== building keel-sim under madsim ($target)"
 RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR="$target" \
@@ -43,9 +49,9 @@ case "$mode" in
     echo "$out" | grep -v '^    replay' | cut -c1-200 | tail -5
     first=$(echo "$out" | sed -n 's/^seed \([0-9]*\) FAILED.*/\1/p' | sort -n | head -1)
     if [ $status -eq 0 ] || [ -z "$first" ]; then
-      echo "!! the campaign did not catch the broken node" >&2
+      echo "!! the campaign did not catch the broken build ($kind)" >&2
       exit 1
     fi
-    echo "== the broken node was caught; first failing seed: $first"
+    echo "== the broken build ($kind) was caught; first failing seed: $first"
     ;;
 esac

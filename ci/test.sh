@@ -38,9 +38,11 @@ step "simulation campaign: 300 seeds x 60 simulated seconds, every fault"
 # The first 5 seeds run twice: the same seed must give the same trace.
 ci/sim.sh --seeds 1..301 --check-determinism 5
 
-step "simulation finds a deliberately broken node"
-# Reads answered without ReadIndex (a test-only feature): the campaign must fail.
-ci/sim.sh --broken --seeds 1..21
+step "simulation finds deliberately broken builds"
+# Test-only features; each campaign must fail: reads answered without
+# ReadIndex, and a watch that skips a revision when it resumes.
+ci/sim.sh --broken stale-reads --seeds 1..21
+ci/sim.sh --broken watch-resume --seeds 1..41
 
 step "fuzz smoke: every target for 15 s (libFuzzer + ASan)"
 # The corpora already ran through the same functions as ordinary tests

@@ -261,3 +261,29 @@ pub struct StoreLog {
     /// The store's revision when the log was read.
     pub final_revision: u64,
 }
+
+/// One event a watcher received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchedEvent {
+    /// The event's revision.
+    pub revision: u64,
+    /// The key.
+    pub key: String,
+    /// The value put, or `None` for a delete.
+    pub value: Option<String>,
+}
+
+/// What one watcher saw over the whole run (across reconnects).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WatchRecord {
+    /// Which watcher.
+    pub watcher: u32,
+    /// The key prefix it watched.
+    pub prefix: String,
+    /// The first revision it was to deliver.
+    pub start_revision: u64,
+    /// The revision it reports having delivered everything up to.
+    pub seen_through: u64,
+    /// Every event, in the order received.
+    pub events: Vec<WatchedEvent>,
+}

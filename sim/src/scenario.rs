@@ -693,6 +693,26 @@ async fn scenario(options: SeedOptions) -> SeedReport {
         )));
     }
 
+    let mut watchers = Vec::new();
+    for w in 0..2usize {
+        let mut endpoints = client_endpoints(nodes);
+        endpoints.rotate_left((w + 1) % nodes);
+        let host = madsim::runtime::Handle::current()
+            .create_node()
+            .name(format!("watcher{w}"))
+            .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 2, w as u8 + 1)))
+            .build();
+        // One watcher replays from the first revision, one starts now.
+        let start = if w == 0 { 1 } else { 0 };
+        watchers.push(host.spawn(workload::run_watcher(
+            w as u32,
+            endpoints,
+            timeline.clone(),
+            stop,
+            start,
+        )));
+    }
+
     let kinds: Vec<FaultKind> = plan
         .enabled
         .iter()
@@ -712,6 +732,12 @@ async fn scenario(options: SeedOptions) -> SeedReport {
     for client in clients {
         let _ = client.await;
     }
+    let mut watch_records = Vec::new();
+    for watcher in watchers {
+        if let Ok(record) = watcher.await {
+            watch_records.push(record);
+        }
+    }
 
     let final_revision = converge(&cluster, &history, &timeline, &mut violations).await;
     sampler.abort();
@@ -730,6 +756,11 @@ async fn scenario(options: SeedOptions) -> SeedReport {
                     let report: CheckReport = check::check(&history, &log, 2_000_000);
                     wgl = (report.wgl_keys_checked, report.wgl_keys_skipped);
                     violations.extend(report.violations.iter().map(|v| v.to_string()));
+                    violations.extend(
+                        check::watch::check(&watch_records, &log)
+                            .iter()
+                            .map(|v| v.to_string()),
+                    );
                 }
             },
         }

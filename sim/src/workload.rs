@@ -7,6 +7,7 @@ use crate::history::{History, OpKind, Outcome, Seen};
 use crate::timeline::Timeline;
 use bytes::Bytes;
 use keel_engine::api::*;
+use keel_engine::api::{EventKind, WatchCreateRequest};
 use keel_server::client::{Client, ClientError, ClientOptions};
 use madsim::rand::{Rng, thread_rng};
 use parking_lot::Mutex;
@@ -218,4 +219,75 @@ pub async fn run_client(
         }
         tokio::time::sleep(Duration::from_millis(think)).await;
     }
+}
+
+/// A watcher of the whole key space from `start_revision` (0: from now)
+/// until `stop`, through the client library (which resumes on another
+/// member when its member goes away). Returns everything it saw.
+pub async fn run_watcher(
+    id: u32,
+    endpoints: Vec<String>,
+    timeline: Timeline,
+    stop: u64,
+    start_revision: i64,
+) -> crate::history::WatchRecord {
+    let mut record = crate::history::WatchRecord {
+        watcher: id,
+        prefix: PREFIX.into(),
+        ..Default::default()
+    };
+    let mut options = ClientOptions::new(endpoints);
+    options.command_timeout = Duration::from_secs(3);
+    options.dial_timeout = Duration::from_millis(500);
+    let Ok(client) = Client::new(options) else {
+        return record;
+    };
+    let mut watcher = client.watch(WatchCreateRequest {
+        key: bytes(PREFIX),
+        range_end: Bytes::from(prefix_end(PREFIX)),
+        start_revision,
+        ..WatchCreateRequest::default()
+    });
+    let mut created = false;
+    loop {
+        let now = timeline.now();
+        if now >= stop {
+            break;
+        }
+        let left = Duration::from_nanos(stop - now);
+        let response = match tokio::time::timeout(left, watcher.next()).await {
+            Err(_) | Ok(None) => break,
+            Ok(Some(Err(_))) => continue, // no endpoint for now: try again
+            Ok(Some(Ok(response))) => response,
+        };
+        if response.created && !created {
+            created = true;
+            record.start_revision = watcher.next_revision().max(1) as u64;
+            timeline.event(format!(
+                "watcher {id} created from revision {}",
+                record.start_revision
+            ));
+        }
+        for event in &response.events {
+            record.events.push(crate::history::WatchedEvent {
+                revision: event.kv.mod_revision.max(0) as u64,
+                key: text(&event.kv.key),
+                value: match event.kind {
+                    EventKind::Put => Some(text(&event.kv.value)),
+                    EventKind::Delete => None,
+                },
+            });
+        }
+    }
+    record.seen_through = if created {
+        (watcher.next_revision() - 1).max(0) as u64
+    } else {
+        0
+    };
+    timeline.event(format!(
+        "watcher {id}: {} events through revision {}",
+        record.events.len(),
+        record.seen_through
+    ));
+    record
 }

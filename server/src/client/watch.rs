@@ -135,6 +135,9 @@ impl Watcher<'_> {
             let mut create = self.create.clone();
             if self.next_revision > 0 {
                 create.start_revision = self.next_revision;
+                if cfg!(feature = "broken-watch-resume") && self.created_seen {
+                    create.start_revision += 1; // the deliberate bug
+                }
             }
             match connection.watch(&create).await {
                 Ok((id, responses)) => {

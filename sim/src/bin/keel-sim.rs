@@ -287,7 +287,10 @@ mod campaign {
                 match spawn(seed, args) {
                     Ok(child) => running.push((seed, Instant::now(), child)),
                     Err(err) => {
-                        verdicts.push(parse(seed, Duration::ZERO, false, "", &err.to_string()))
+                        let verdict = parse(seed, Duration::ZERO, false, "", &err.to_string());
+                        progress.suspend(|| report_failure(&verdict, args));
+                        progress.inc(1);
+                        verdicts.push(verdict);
                     }
                 }
             }

@@ -15,6 +15,7 @@
 //! Both report [`Violation`]s; an empty list is a pass.
 
 pub mod revisions;
+pub mod watch;
 pub mod wgl;
 
 #[cfg(test)]
@@ -43,6 +44,9 @@ pub enum ViolationKind {
     FutureRevision,
     /// No linearization exists (found by the WGL search).
     NotLinearizable,
+    /// A watcher's events differ from the committed log (a gap, a
+    /// duplicate, an event out of order or never committed).
+    WatchMismatch,
 }
 
 /// One broken guarantee, with the operation that shows it.

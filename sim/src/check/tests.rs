@@ -448,3 +448,72 @@ proptest! {
         prop_assert!(!report.passed());
     }
 }
+
+fn watched(revision: u64, key: &str, value: Option<&str>) -> WatchedEvent {
+    WatchedEvent {
+        revision,
+        key: key.into(),
+        value: value.map(Into::into),
+    }
+}
+
+fn watch_log() -> StoreLog {
+    log(vec![
+        change(2, "a", Some("v1")),
+        change(3, "b", Some("w1")),
+        change(4, "a", None),
+        change(5, "a", Some("v2")),
+    ])
+}
+
+fn record(events: Vec<WatchedEvent>) -> WatchRecord {
+    WatchRecord {
+        watcher: 1,
+        prefix: "a".into(),
+        start_revision: 2,
+        seen_through: 5,
+        events,
+    }
+}
+
+#[test]
+fn a_watch_stream_equal_to_the_log_passes() {
+    let w = record(vec![
+        watched(2, "a", Some("v1")),
+        watched(4, "a", None),
+        watched(5, "a", Some("v2")),
+    ]);
+    assert!(watch::check(&[w], &watch_log()).is_empty());
+    // Seen only up to revision 4: the later event is not owed yet.
+    let mut partial = record(vec![watched(2, "a", Some("v1")), watched(4, "a", None)]);
+    partial.seen_through = 4;
+    assert!(watch::check(&[partial], &watch_log()).is_empty());
+}
+
+#[test]
+fn gaps_duplicates_reordering_and_inventions_in_a_watch_are_rejected() {
+    let bad = [
+        vec![watched(2, "a", Some("v1")), watched(5, "a", Some("v2"))],
+        vec![
+            watched(2, "a", Some("v1")),
+            watched(4, "a", None),
+            watched(4, "a", None),
+            watched(5, "a", Some("v2")),
+        ],
+        vec![
+            watched(2, "a", Some("v1")),
+            watched(5, "a", Some("v2")),
+            watched(4, "a", None),
+        ],
+        vec![
+            watched(2, "a", Some("v1")),
+            watched(4, "a", None),
+            watched(5, "a", Some("ghost")),
+        ],
+    ];
+    for events in bad {
+        let found = watch::check(&[record(events.clone())], &watch_log());
+        assert_eq!(found.len(), 1, "{events:?}");
+        assert_eq!(found[0].kind, ViolationKind::WatchMismatch);
+    }
+}
