@@ -99,9 +99,12 @@ fn scan_all(store: &BTreeStore) -> Result<usize, String> {
     Ok(seen)
 }
 
-/// Decodes `data` as one client frame; whatever decodes must encode back
-/// to a frame that decodes to the same thing.
+/// Decodes `data` as one client frame as a server would (whatever decodes
+/// must encode back to a frame that decodes to the same thing), and as a
+/// server's answer as the client library would (responses, errors, watch
+/// responses).
 pub fn client_frame(data: &[u8]) -> Result<(), String> {
+    server_frame(data);
     let frame = wire::decode_client_frame(data, MAX_FRAME_BYTES).map_err(|e| e.to_string())?;
     let again = match &frame {
         wire::ClientFrame::Request(id, request) => {
@@ -117,6 +120,24 @@ pub fn client_frame(data: &[u8]) -> Result<(), String> {
     match wire::decode_client_frame(&again.encode(), usize::MAX) {
         Ok(back) if back == frame => Ok(()),
         other => panic!("frame {frame:?} did not survive a round trip: {other:?}"),
+    }
+}
+
+/// What the client library does with a frame from the server.
+fn server_frame(data: &[u8]) {
+    let Ok(Some((frame, _))) = wire::decode_frame(data, MAX_FRAME_BYTES) else {
+        return;
+    };
+    match frame.kind {
+        FrameKind::WatchResponse => {
+            if let Ok(response) = crate::api::WatchResponse::from_bytes(&frame.body) {
+                let again = crate::api::WatchResponse::from_bytes(&response.to_bytes());
+                assert_eq!(again.as_ref(), Ok(&response), "watch response round trip");
+            }
+        }
+        _ => {
+            let _ = wire::decode_response(&frame);
+        }
     }
 }
 

@@ -143,6 +143,35 @@ fn main() {
         let frame = Frame::new(FrameKind::Request, 7, request.to_bytes()).encode();
         write(&root, "client_frame", name, &frame);
     }
+    let watch = keel_engine::api::WatchCreateRequest {
+        key: Bytes::from_static(b"k"),
+        range_end: Bytes::from_static(b"l"),
+        start_revision: 3,
+        prev_kv: true,
+        progress_notify: true,
+        ..Default::default()
+    };
+    let frame = Frame::new(FrameKind::WatchCreate, 9, watch.to_bytes()).encode();
+    write(&root, "client_frame", "watch_create", &frame);
+    let frame = Frame::new(FrameKind::WatchCancel, 9, Bytes::new()).encode();
+    write(&root, "client_frame", "watch_cancel", &frame);
+    let response = keel_engine::api::WatchResponse {
+        events: vec![keel_engine::api::Event {
+            kind: keel_engine::api::EventKind::Put,
+            kv: keel_engine::api::KeyValue {
+                key: Bytes::from_static(b"k"),
+                value: Bytes::from_static(b"v"),
+                mod_revision: 4,
+                create_revision: 4,
+                version: 1,
+                lease: 0,
+            },
+            prev_kv: None,
+        }],
+        ..Default::default()
+    };
+    let frame = Frame::new(FrameKind::WatchResponse, 9, response.to_bytes()).encode();
+    write(&root, "client_frame", "watch_response", &frame);
     let messages = raft_messages();
     write(&root, "raft_messages", "append", &messages.to_bytes());
     let peer_frames = [
