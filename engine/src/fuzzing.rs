@@ -104,7 +104,9 @@ fn scan_all(store: &BTreeStore) -> Result<usize, String> {
 /// server's answer as the client library would (responses, errors, watch
 /// responses).
 pub fn client_frame(data: &[u8]) -> Result<(), String> {
-    server_frame(data);
+    if server_frame(data) {
+        return Ok(());
+    }
     let frame = wire::decode_client_frame(data, MAX_FRAME_BYTES).map_err(|e| e.to_string())?;
     let again = match &frame {
         wire::ClientFrame::Request(id, request) => {
@@ -123,21 +125,24 @@ pub fn client_frame(data: &[u8]) -> Result<(), String> {
     }
 }
 
-/// What the client library does with a frame from the server.
-fn server_frame(data: &[u8]) {
-    let Ok(Some((frame, _))) = wire::decode_frame(data, MAX_FRAME_BYTES) else {
-        return;
+/// What the client library does with a frame from the server; true if
+/// `data` is a well-formed answer.
+fn server_frame(data: &[u8]) -> bool {
+    let Ok(Some((frame, used))) = wire::decode_frame(data, MAX_FRAME_BYTES) else {
+        return false;
     };
+    let whole = used == data.len();
     match frame.kind {
-        FrameKind::WatchResponse => {
-            if let Ok(response) = crate::api::WatchResponse::from_bytes(&frame.body) {
+        FrameKind::WatchResponse => match crate::api::WatchResponse::from_bytes(&frame.body) {
+            Ok(response) => {
                 let again = crate::api::WatchResponse::from_bytes(&response.to_bytes());
                 assert_eq!(again.as_ref(), Ok(&response), "watch response round trip");
+                whole
             }
-        }
-        _ => {
-            let _ = wire::decode_response(&frame);
-        }
+            Err(_) => false,
+        },
+        FrameKind::Response | FrameKind::Error => wire::decode_response(&frame).is_ok() && whole,
+        _ => false,
     }
 }
 
