@@ -287,3 +287,131 @@ async fn a_watch_resumes_on_another_member_without_gaps_or_duplicates() {
         d.shutdown().await;
     }
 }
+
+/// Runs keelctl with `args` against `endpoint` for at most `within`;
+/// returns what it streamed to stdout, and its output if it ended.
+async fn keelctl(
+    endpoint: &str,
+    args: &[&str],
+    within: Duration,
+) -> (Vec<u8>, Option<keel_server::ctl::output::Output>) {
+    let mut all = vec![format!("--endpoints={endpoint}")];
+    all.extend(args.iter().map(|a| a.to_string()));
+    let mut stdin = std::io::Cursor::new(Vec::new());
+    let mut streamed = Vec::new();
+    let ended = tokio::time::timeout(
+        within,
+        keel_server::ctl::run(keel_server::ctl::Invocation {
+            args: all.into_iter().map(Into::into).collect(),
+            env: Default::default(),
+            stdin: &mut stdin,
+            prompts: &mut streamed,
+        }),
+    )
+    .await
+    .ok();
+    (streamed, ended)
+}
+
+#[tokio::test]
+async fn keelctl_watch_prints_as_etcdctl_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let (daemons, endpoints) = cluster(dir.path(), 1).await;
+    let client = Client::new(ClientOptions::new(endpoints.clone())).unwrap();
+    let first = put(&client, "foo", "bar").await;
+    put(&client, "foo", "baz").await;
+    delete(&client, "foo").await;
+    // Output captured from etcdctl 3.4.23 for the same history.
+    let (simple, ended) = keelctl(
+        &endpoints[0],
+        &["watch", "--rev", &first.to_string(), "foo"],
+        Duration::from_millis(500),
+    )
+    .await;
+    assert!(ended.is_none(), "a watch runs until interrupted");
+    assert_eq!(
+        String::from_utf8_lossy(&simple),
+        "PUT\nfoo\nbar\nPUT\nfoo\nbaz\nDELETE\nfoo\n\n"
+    );
+    let (with_prev, _) = keelctl(
+        &endpoints[0],
+        &[
+            "watch",
+            "--prev-kv",
+            "--rev",
+            &(first + 1).to_string(),
+            "foo",
+        ],
+        Duration::from_millis(500),
+    )
+    .await;
+    assert_eq!(
+        String::from_utf8_lossy(&with_prev),
+        "PUT\nfoo\nbar\nfoo\nbaz\nDELETE\nfoo\nbaz\nfoo\n\n"
+    );
+    let (json, _) = keelctl(
+        &endpoints[0],
+        &[
+            "watch",
+            "-w",
+            "json",
+            "--rev",
+            &(first + 2).to_string(),
+            "foo",
+        ],
+        Duration::from_millis(500),
+    )
+    .await;
+    let json = String::from_utf8_lossy(&json);
+    let line: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(line["Events"][0]["type"], 1, "{json}");
+    assert_eq!(line["Events"][0]["kv"]["key"], "Zm9v");
+    assert_eq!(line["Canceled"], false);
+    assert_eq!(line["CompactRevision"], 0);
+
+    // A compacted start revision: etcdctl's words and exit status 5.
+    client
+        .request(Request::Compact(CompactionRequest {
+            revision: first + 2,
+            physical: true,
+        }))
+        .await
+        .unwrap();
+    let (streamed, ended) = keelctl(
+        &endpoints[0],
+        &["watch", "--rev", &first.to_string(), "foo"],
+        Duration::from_secs(5),
+    )
+    .await;
+    let output = ended.expect("a canceled watch ends");
+    assert_eq!(
+        String::from_utf8_lossy(&streamed),
+        "watch was canceled (etcdserver: mvcc: required revision has been compacted)\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "Error: watch is canceled by the server\n"
+    );
+    assert_eq!(output.exit_code, 5);
+    // Argument errors as etcdctl's.
+    let (_, ended) = keelctl(&endpoints[0], &["watch"], Duration::from_secs(5)).await;
+    let output = ended.unwrap();
+    assert_eq!(output.exit_code, 128);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "Error: bad number of arguments\n"
+    );
+    let (_, ended) = keelctl(
+        &endpoints[0],
+        &["watch", "--prefix", "a", "b"],
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(
+        String::from_utf8_lossy(&ended.unwrap().stderr),
+        "Error: `range_end` and `--prefix` are mutually exclusive\n"
+    );
+    for d in daemons {
+        d.shutdown().await;
+    }
+}

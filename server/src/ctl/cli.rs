@@ -3,7 +3,7 @@
 
 use super::error::{CtlError, ExitCode};
 use super::go_parse::parse_duration;
-use super::kv_args::{DelArgs, GetArgs, PutArgs};
+use super::kv_args::{DelArgs, GetArgs, PutArgs, WatchArgs};
 use super::output::{OutputFormat, PrintOptions};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Parser, Subcommand};
@@ -50,6 +50,8 @@ pub enum Command {
     Del(DelArgs),
     /// Txn processes all the requests in one transaction
     Txn(TxnArgs),
+    /// Watches events stream on keys or prefixes
+    Watch(WatchArgs),
     /// Compacts the event history in etcd
     Compaction(CompactionArgs),
     /// Membership related commands

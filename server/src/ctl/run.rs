@@ -6,6 +6,7 @@ use super::cli::{
 };
 use super::error::{CtlError, ExitCode};
 use super::go_parse::{parse_int, parse_uint};
+use super::kv_args::WatchArgs;
 use super::output::{self, EndpointHealth, EndpointStatus, Output, OutputFormat, PrintOptions};
 use super::txn_input::read_txn;
 use crate::client::{Client, ClientError, ClientOptions};
@@ -126,6 +127,7 @@ impl Session<'_> {
                 other => Err(unexpected(&other)),
             },
             Command::Txn(txn) => self.txn(txn).await,
+            Command::Watch(watch) => self.watch(watch).await,
             Command::Compaction(compaction) => self.compaction(compaction).await,
             Command::Member(member) => self.member(member).await,
             Command::Endpoint(EndpointCommand::Status(args)) => self.endpoint_status(args).await,
@@ -134,6 +136,40 @@ impl Session<'_> {
             Command::Alarm(alarm) => self.alarm(alarm).await,
             Command::Version => Ok(output::print_version(env!("CARGO_PKG_VERSION"))),
         }
+    }
+
+    /// Streams events to standard output until the server cancels the
+    /// watch (etcdctl runs until interrupted).
+    async fn watch(self, args: WatchArgs) -> Result<Output, CtlError> {
+        let create = args.request()?;
+        let client = self.client_for(self.globals.endpoints.clone())?;
+        let mut watcher = client.watch(create);
+        while let Some(next) = watcher.next().await {
+            let response = next.map_err(request_error)?;
+            if response.created || (response.is_progress_notify() && !args.progress_notify) {
+                continue;
+            }
+            if response.canceled {
+                let line = format!("watch was canceled ({})\n", response.cancel_reason);
+                let _ = self.prompts.write_all(line.as_bytes());
+                let _ = self.prompts.flush();
+                return Err(CtlError::new(
+                    ExitCode::Interrupted,
+                    "watch is canceled by the server",
+                ));
+            }
+            let text = output::watch_response(self.print(), &response);
+            if self
+                .prompts
+                .write_all(&text)
+                .and_then(|()| self.prompts.flush())
+                .is_err()
+            {
+                // Standard output is gone (`keelctl watch ... | head`).
+                return Ok(Output::default());
+            }
+        }
+        Ok(Output::default())
     }
 
     async fn txn(mut self, txn: TxnArgs) -> Result<Output, CtlError> {

@@ -117,6 +117,12 @@ impl ObjectBuilder {
         self
     }
 
+    /// Adds a signed number whatever its value (fields without `omitempty`).
+    pub fn signed_always(mut self, name: &'static str, value: i64) -> Self {
+        self.0.push((name, Json::Signed(value)));
+        self
+    }
+
     /// Adds `true`; `false` is left out.
     pub fn flag(mut self, name: &'static str, value: bool) -> Self {
         if value {

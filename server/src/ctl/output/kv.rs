@@ -78,7 +78,7 @@ fn push_line(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'\n');
 }
 
-fn simple_kv(out: &mut Vec<u8>, hex: bool, value_only: bool, kv: &KeyValue) {
+pub(super) fn simple_kv(out: &mut Vec<u8>, hex: bool, value_only: bool, kv: &KeyValue) {
     if hex {
         if !value_only {
             push_line(out, hex_escaped(&kv.key).as_bytes());

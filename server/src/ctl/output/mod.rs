@@ -11,10 +11,12 @@ pub mod json;
 mod kv;
 mod maintenance;
 pub mod table;
+mod watch;
 
 pub use cluster::*;
 pub use kv::*;
 pub use maintenance::*;
+pub use watch::*;
 
 use super::error::CtlError;
 
