@@ -8,8 +8,10 @@
 #                                          served locally) or watch-resume (a resumed
 #                                          watch skips a revision)
 # Defaults: seeds 1..101, 60 simulated seconds each, every fault, jobs = cores.
-# The simulator build lives in target/sim (broken ones in target/sim-broken-KIND)
-# so it never rebuilds the normal target dir.
+# The simulator build lives in target/sim so it never rebuilds the normal
+# target dir; the broken builds share target/sim-broken (their dependencies are
+# built once; only the keel crates differ per feature), which keeps a CI run's
+# disk use bounded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -27,7 +29,7 @@ if [ "$mode" = broken ]; then
     stale-reads|watch-resume) ;;
     *) echo "ci/sim.sh: unknown broken build $kind (stale-reads, watch-resume)" >&2; exit 2 ;;
   esac
-  target="target/sim-broken-$kind"
+  target="target/sim-broken"
   features=(--features "broken-$kind")
 fi
 echo "== building keel-sim under madsim ($target)"

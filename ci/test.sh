@@ -8,7 +8,11 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Property tests: enough cases to matter, bounded so CI stays well under budget.
 export PROPTEST_CASES="${PROPTEST_CASES:-64}"
 
-step() { printf '\n== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
+# Each step also prints the free disk space: a CI run once died of a full disk.
+step() {
+  printf '\n== %s (%s, %s free)\n' "$*" "$(date -u +%H:%M:%S)" \
+    "$(df -h --output=avail . 2>/dev/null | tail -1 | tr -d ' ')"
+}
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
