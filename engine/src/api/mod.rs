@@ -7,6 +7,7 @@
 mod cluster;
 mod error;
 mod kv;
+mod lease;
 mod maintenance;
 mod request;
 mod watch;
@@ -14,6 +15,7 @@ mod watch;
 pub use cluster::*;
 pub use error::*;
 pub use kv::*;
+pub use lease::*;
 pub use maintenance::*;
 pub use request::*;
 pub use watch::*;

@@ -33,6 +33,16 @@ pub enum Request {
     HashKv(HashKvRequest),
     /// Transfer leadership.
     MoveLeader(MoveLeaderRequest),
+    /// Grant a lease.
+    LeaseGrant(LeaseGrantRequest),
+    /// Revoke a lease (and delete its keys).
+    LeaseRevoke(LeaseRevokeRequest),
+    /// Restart a lease's countdown.
+    LeaseKeepAlive(LeaseKeepAliveRequest),
+    /// A lease's remaining time.
+    LeaseTimeToLive(LeaseTimeToLiveRequest),
+    /// List leases.
+    LeaseLeases,
 }
 
 /// Every successful answer, one variant per [`Request`] variant.
@@ -58,6 +68,16 @@ pub enum Response {
     HashKv(HashKvResponse),
     /// Answer to [`Request::MoveLeader`].
     MoveLeader(MoveLeaderResponse),
+    /// Answer to [`Request::LeaseGrant`].
+    LeaseGrant(LeaseGrantResponse),
+    /// Answer to [`Request::LeaseRevoke`].
+    LeaseRevoke(LeaseRevokeResponse),
+    /// Answer to [`Request::LeaseKeepAlive`].
+    LeaseKeepAlive(LeaseKeepAliveResponse),
+    /// Answer to [`Request::LeaseTimeToLive`].
+    LeaseTimeToLive(LeaseTimeToLiveResponse),
+    /// Answer to [`Request::LeaseLeases`].
+    LeaseLeases(LeaseLeasesResponse),
 }
 
 impl Response {
@@ -74,6 +94,11 @@ impl Response {
             Response::Alarm(r) => &r.header,
             Response::HashKv(r) => &r.header,
             Response::MoveLeader(r) => &r.header,
+            Response::LeaseGrant(r) => &r.header,
+            Response::LeaseRevoke(r) => &r.header,
+            Response::LeaseKeepAlive(r) => &r.header,
+            Response::LeaseTimeToLive(r) => &r.header,
+            Response::LeaseLeases(r) => &r.header,
         }
     }
 
@@ -90,6 +115,11 @@ impl Response {
             Response::Alarm(r) => &mut r.header,
             Response::HashKv(r) => &mut r.header,
             Response::MoveLeader(r) => &mut r.header,
+            Response::LeaseGrant(r) => &mut r.header,
+            Response::LeaseRevoke(r) => &mut r.header,
+            Response::LeaseKeepAlive(r) => &mut r.header,
+            Response::LeaseTimeToLive(r) => &mut r.header,
+            Response::LeaseLeases(r) => &mut r.header,
         }
     }
 }

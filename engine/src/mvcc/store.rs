@@ -13,13 +13,13 @@ use super::backend::{Backend, Tree};
 use super::error::KvError;
 use super::key_index::{Generation, KeyIndex};
 use super::key_range::KeyRange;
+use super::lease::{Lease, LeaseTable};
 use super::record::Record;
 use super::revision::Revision;
 use super::txn::{check_delete, check_put, check_range, compare_holds};
 use crate::api::*;
 use bytes::Bytes;
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
 use std::ops::{Bound, ControlFlow};
 
 /// Meta-tree key of the revision the store is compacted to.
@@ -32,7 +32,7 @@ pub struct KvStore {
     index: KeyIndex,
     revision: i64,
     compact_revision: i64,
-    leases: BTreeSet<i64>,
+    leases: LeaseTable,
 }
 
 /// The revision a write request is being applied at.
@@ -68,6 +68,16 @@ impl KvStore {
         };
         let mut index = KeyIndex::new();
         let mut revision = 1;
+        let mut leases = LeaseTable::new();
+        backend.scan(
+            Tree::Leases,
+            (Bound::Unbounded, Bound::Unbounded),
+            false,
+            |k, v| {
+                leases.insert(Lease::decode(k, v)?);
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
         backend.scan(
             Tree::Kv,
             (Bound::Unbounded, Bound::Unbounded),
@@ -75,32 +85,37 @@ impl KvStore {
             |k, v| {
                 let rev = Revision::from_bytes(k).ok_or_else(|| corrupt("kv tree key"))?;
                 match decode_record(v)? {
-                    Record::Put(kv) => index.put_in(
-                        &kv.key,
-                        rev,
-                        Generation {
-                            create_revision: kv.create_revision,
-                            version: kv.version,
-                        },
-                    ),
+                    Record::Put(kv) => {
+                        index.put_in(
+                            &kv.key,
+                            rev,
+                            Generation {
+                                create_revision: kv.create_revision,
+                                version: kv.version,
+                            },
+                        );
+                        leases.attach(&kv.key, kv.lease);
+                    }
                     Record::Tombstone { key, .. } => {
                         if index.latest(&key, rev.main).is_none() {
                             return Err(corrupt("tombstone of a key that is not alive"));
                         }
                         index.tombstone(&key, rev);
+                        leases.detach(&key);
                     }
                 }
                 revision = revision.max(rev.main);
                 Ok(ControlFlow::Continue(()))
             },
         )?;
+        leases.check_attachments()?;
         Ok(KvStore {
             backend,
             index,
             // A compaction may have dropped the newest revision (a delete).
             revision: revision.max(compact_revision),
             compact_revision,
-            leases: BTreeSet::new(),
+            leases,
         })
     }
 
@@ -336,10 +351,137 @@ impl KvStore {
         })
     }
 
-    /// Makes `lease` known, so puts may attach it (leases are granted and
-    /// expired by the lease state machine).
-    pub fn grant_lease(&mut self, lease: i64) {
+    /// Grants a lease at raft index `index`. With `req.id` 0 the lease gets
+    /// `auto_id`, or the next free id after it. The TTL must be positive
+    /// and at most [`MAX_LEASE_TTL_SECONDS`] (the proposer raises it to the
+    /// cluster's minimum first).
+    pub fn lease_grant(
+        &mut self,
+        req: &LeaseGrantRequest,
+        index: u64,
+        auto_id: i64,
+    ) -> Result<LeaseGrantResponse, KvError> {
+        if req.ttl_seconds > MAX_LEASE_TTL_SECONDS {
+            return Err(ApiError::LeaseTtlTooLarge.into());
+        }
+        if req.ttl_seconds <= 0 || req.id < 0 {
+            return Err(ApiError::BadRequest("lease TTL and id must be positive".into()).into());
+        }
+        let id = if req.id != 0 {
+            if self.leases.contains(req.id) {
+                return Err(ApiError::LeaseExists.into());
+            }
+            req.id
+        } else {
+            let mut id = auto_id.max(1);
+            while self.leases.contains(id) {
+                id = id.checked_add(1).unwrap_or(1);
+            }
+            id
+        };
+        let lease = Lease {
+            id,
+            ttl_seconds: req.ttl_seconds,
+            remaining_ttl_seconds: 0,
+            refreshed_index: index,
+        };
+        self.store_lease(lease);
+        Ok(LeaseGrantResponse {
+            header: self.header(),
+            id,
+            ttl_seconds: lease.ttl_seconds,
+        })
+    }
+
+    /// Revokes lease `id`: deletes every key attached to it at one new
+    /// revision (none if no key is attached), then the lease.
+    pub fn lease_revoke(&mut self, id: i64) -> Result<LeaseRevokeResponse, KvError> {
+        if !self.leases.contains(id) {
+            return Err(ApiError::LeaseNotFound.into());
+        }
+        let keys = self.leases.remove(id);
+        self.backend.delete(Tree::Leases, &Lease::row_key(id));
+        let mut w = self.begin();
+        for key in keys {
+            let delete = DeleteRangeRequest {
+                key,
+                ..DeleteRangeRequest::default()
+            };
+            self.exec_delete(&mut w, &delete)?;
+        }
+        self.commit(w);
+        Ok(LeaseRevokeResponse {
+            header: self.header(),
+        })
+    }
+
+    /// Restarts lease `id`'s countdown as of raft index `index`.
+    pub fn lease_keep_alive(
+        &mut self,
+        id: i64,
+        index: u64,
+    ) -> Result<LeaseKeepAliveResponse, KvError> {
+        let Some(lease) = self.leases.get_mut(id) else {
+            return Err(ApiError::LeaseNotFound.into());
+        };
+        lease.refreshed_index = index;
+        lease.remaining_ttl_seconds = 0;
+        let lease = *lease;
+        self.store_lease(lease);
+        Ok(LeaseKeepAliveResponse {
+            header: self.header(),
+            id,
+            ttl_seconds: lease.ttl_seconds,
+        })
+    }
+
+    /// The leader found lease `id` expired when it had applied
+    /// `decided_index`. Revokes it unless a keep-alive applied after that
+    /// index (then the expiry lost the race and nothing changes: `None`).
+    pub fn lease_expire(
+        &mut self,
+        id: i64,
+        decided_index: u64,
+    ) -> Result<Option<LeaseRevokeResponse>, KvError> {
+        match self.leases.get(id) {
+            None => Err(ApiError::LeaseNotFound.into()),
+            Some(lease) if lease.refreshed_index > decided_index => Ok(None),
+            Some(_) => self.lease_revoke(id).map(Some),
+        }
+    }
+
+    /// Records the leader's remaining TTLs (seconds), so a member that
+    /// restarts does not count them from the full TTL again. Unknown leases
+    /// are skipped; values are kept within 1..=ttl.
+    pub fn lease_checkpoint(&mut self, remaining: &[(i64, i64)]) {
+        for &(id, left) in remaining {
+            if let Some(lease) = self.leases.get_mut(id) {
+                lease.remaining_ttl_seconds = left.clamp(1, lease.ttl_seconds);
+                let lease = *lease;
+                self.store_lease(lease);
+            }
+        }
+    }
+
+    /// Lease `id`, if it exists.
+    pub fn lease(&self, id: i64) -> Option<Lease> {
+        self.leases.get(id).copied()
+    }
+
+    /// Every lease, by id.
+    pub fn leases(&self) -> Vec<Lease> {
+        self.leases.iter().copied().collect()
+    }
+
+    /// The keys attached to lease `id`, in key order.
+    pub fn lease_keys(&self, id: i64) -> Vec<Bytes> {
+        self.leases.keys_of(id)
+    }
+
+    fn store_lease(&mut self, lease: Lease) {
         self.leases.insert(lease);
+        self.backend
+            .put(Tree::Leases, Lease::row_key(lease.id), lease.encode());
     }
 
     fn header(&self) -> ResponseHeader {
@@ -457,7 +599,7 @@ impl KvStore {
     /// Checks a put against the state at `at`: its lease exists, and a key it
     /// keeps the value or lease of exists.
     fn check_put_state(&self, req: &PutRequest, at: i64) -> Result<(), ApiError> {
-        if req.lease != 0 && !self.leases.contains(&req.lease) {
+        if req.lease != 0 && !self.leases.contains(req.lease) {
             return Err(ApiError::LeaseNotFound);
         }
         if (req.ignore_value || req.ignore_lease) && self.index.latest(&req.key, at).is_none() {
@@ -502,6 +644,7 @@ impl KvStore {
             value,
             lease,
         };
+        self.leases.attach(&kv.key, kv.lease);
         self.backend.put(
             Tree::Kv,
             Bytes::copy_from_slice(&rev.to_bytes()),
@@ -540,6 +683,7 @@ impl KvStore {
                 record.encode(),
             );
             self.index.tombstone(key, tomb);
+            self.leases.detach(key);
         }
         Ok(DeleteRangeResponse {
             header: header_at(w.read_revision()),

@@ -34,6 +34,7 @@ impl Driver {
                 let proposal = Proposal::decode(&entry.data)
                     .map_err(|e| NodeError::Corrupt(format!("entry {index}: {e}")))?;
                 let result = self.state.apply(index, &proposal.body)?;
+                self.lease_applied(&proposal.body, &result);
                 self.answer_if_mine(&proposal, result)
             }
             EntryType::EntryConfChangeV2 => self.apply_conf_change(entry)?,

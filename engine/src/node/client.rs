@@ -29,7 +29,7 @@ fn txn_is_serializable(txn: &TxnRequest) -> bool {
 }
 
 impl Driver {
-    pub(crate) fn on_client(&mut self, request: Request, reply: Reply) {
+    pub(crate) fn on_client(&mut self, mut request: Request, reply: Reply) {
         if self.stopped.is_some() {
             let _ = reply.send(Err(ApiError::Stopped));
             return;
@@ -39,6 +39,9 @@ impl Driver {
             return;
         }
         let deadline = Instant::now() + self.config.request_timeout;
+        if let Request::LeaseGrant(grant) = &mut request {
+            self.clamp_lease_ttl(grant);
+        }
         match request {
             Request::Range(ref r) if r.serializable || cfg!(feature = "broken-stale-reads") => {
                 self.serve_local(&request, reply)
@@ -57,6 +60,9 @@ impl Driver {
             Request::Alarm(ref a) if a.action == AlarmAction::Get => {
                 self.reads.push((request, reply), deadline)
             }
+            Request::LeaseTimeToLive(_) | Request::LeaseLeases => {
+                self.reads.push((request, reply), deadline)
+            }
             Request::MoveLeader(m) => self.move_leader(m.target_id, reply, deadline),
             Request::MemberAdd(add) => self.propose_member_add(add, reply, deadline),
             Request::MemberRemove(remove) => self.propose_member_remove(remove.id, reply, deadline),
@@ -66,7 +72,12 @@ impl Driver {
             | Request::Txn(_)
             | Request::Compact(_)
             | Request::MemberUpdate(_)
-            | Request::Alarm(_) => self.propose(ProposalBody::Client(request), reply, deadline),
+            | Request::Alarm(_)
+            | Request::LeaseGrant(_)
+            | Request::LeaseRevoke(_)
+            | Request::LeaseKeepAlive(_) => {
+                self.propose(ProposalBody::Client(request), reply, deadline)
+            }
         }
     }
 
@@ -79,6 +90,10 @@ impl Driver {
                 self.check_quota(p.key.len() + p.value.len())
             }
             Request::DeleteRange(d) => check_delete(d),
+            Request::LeaseGrant(g) if g.ttl_seconds > MAX_LEASE_TTL_SECONDS => {
+                Err(ApiError::LeaseTtlTooLarge)
+            }
+            Request::LeaseGrant(_) => self.check_quota(0),
             Request::Txn(t) => {
                 check_txn(t, self.config.max_txn_ops)?;
                 if txn_puts(t) {
@@ -120,7 +135,7 @@ impl Driver {
     fn serve_local(&mut self, request: &Request, reply: Reply) {
         let result = match request {
             Request::Status => Ok(Response::Status(self.status_response())),
-            _ => self.state.read(request),
+            _ => self.read_state(request),
         };
         let _ = reply.send(result.map(|r| self.finish_header(r)));
     }

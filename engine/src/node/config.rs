@@ -41,6 +41,14 @@ pub struct NodeConfig {
     pub max_pending_proposals: usize,
     /// How long a proposal or read may wait before it fails with `Timeout`.
     pub request_timeout: Duration,
+    /// How often the leader records the leases' remaining TTLs in the log,
+    /// so a restarted cluster does not count them from the full TTL.
+    pub lease_checkpoint_interval: Duration,
+    /// Most expired leases the leader proposes to revoke per tick (etcd
+    /// revokes at most 1000 per second).
+    pub max_lease_expiries_per_tick: usize,
+    /// Most leases in one checkpoint entry.
+    pub max_leases_per_checkpoint: usize,
     /// Buggify knob for the simulator: wait this long before handling each
     /// raft Ready (a member that persists and applies slowly). Zero — off —
     /// by default; no flag sets it.
@@ -67,8 +75,24 @@ impl NodeConfig {
             max_inflight_appends: 256,
             max_pending_proposals: 100_000,
             request_timeout: Duration::from_secs(7),
+            lease_checkpoint_interval: Duration::from_secs(5),
+            max_lease_expiries_per_tick: 100,
+            max_leases_per_checkpoint: 10_000,
             slow_ready: Duration::ZERO,
         }
+    }
+
+    /// The election timeout these settings imply.
+    pub fn election_timeout(&self) -> Duration {
+        self.tick_interval * self.election_ticks as u32
+    }
+
+    /// The shortest TTL a lease is granted, in seconds: one and a half
+    /// election timeouts rounded up (etcd's rule), so a lease survives a
+    /// leader election.
+    pub fn min_lease_ttl_seconds(&self) -> i64 {
+        let millis = self.election_timeout().as_millis() as i64 * 3 / 2;
+        ((millis + 999) / 1000).max(1)
     }
 
     /// The raft-rs configuration these settings imply: pre-vote and

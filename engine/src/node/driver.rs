@@ -14,6 +14,7 @@
 
 use super::apply::Applied;
 use super::handle::{Command, NodeStatus};
+use super::lease_clock::LeaseClock;
 use super::pending::PendingRequests;
 use super::read_queue::ReadQueue;
 use super::{NodeConfig, NodeError, Transport};
@@ -58,6 +59,10 @@ pub(crate) struct Driver {
     pub(crate) snapshots_installed: u64,
     /// The leader as of the last Ready (0: none known).
     pub(crate) known_leader: u64,
+    /// This member's lease deadlines.
+    pub(crate) leases: LeaseClock,
+    /// When the leader next checkpoints remaining lease TTLs.
+    pub(crate) lease_checkpoint_due: Instant,
 }
 
 impl Driver {
@@ -160,6 +165,7 @@ impl Driver {
             let _ = reply.send(Err(ApiError::Timeout));
         }
         self.check_transfers(now);
+        self.tick_leases(now);
     }
 
     /// Sends due ReadIndex rounds, handles every Ready raft has, then serves
@@ -278,7 +284,7 @@ impl Driver {
     fn serve_reads(&mut self) {
         let applied = self.state.applied_index();
         for (request, reply) in self.reads.servable(applied) {
-            let result = self.state.read(&request).map(|r| self.finish_header(r));
+            let result = self.read_state(&request).map(|r| self.finish_header(r));
             let _ = reply.send(result);
         }
     }

@@ -7,6 +7,8 @@ pub mod config;
 mod driver;
 pub mod handle;
 pub mod ids;
+mod lease_clock;
+mod leases;
 pub mod pending;
 pub mod proposal;
 mod raft_logger;

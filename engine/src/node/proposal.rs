@@ -27,6 +27,17 @@ pub enum ProposalBody {
     RemoveMember(u64),
     /// Promotes a learner (conf change context).
     PromoteMember(u64),
+    /// The leader found a lease expired, having applied up to
+    /// `decided_index`; applies as a revoke unless a keep-alive applied
+    /// after that index.
+    LeaseExpire {
+        /// The lease.
+        id: i64,
+        /// The leader's applied index when it decided.
+        decided_index: u64,
+    },
+    /// The leader's remaining TTLs, in seconds, by lease id.
+    LeaseCheckpoint(Vec<(i64, i64)>),
 }
 
 use crate::wire::{Decode, Encode, Reader, WireError};
@@ -39,7 +50,8 @@ impl Proposal {
     /// The entry bytes:
     /// `version u8 | origin u64 | request_id u64 | tag u8 | body`, the body
     /// in the wire codec (tag 0 request, 1 publish, 2 add, 3 remove,
-    /// 4 promote).
+    /// 4 promote, 5 lease expiry `id i64 | decided_index u64`, 6 lease
+    /// checkpoint `count u32 | (id i64 | remaining i64)*`).
     pub fn encode(&self) -> Bytes {
         let mut buf = BytesMut::new();
         buf.put_u8(PROPOSAL_VERSION);
@@ -66,6 +78,19 @@ impl Proposal {
                 buf.put_u8(4);
                 buf.put_u64(*id);
             }
+            ProposalBody::LeaseExpire { id, decided_index } => {
+                buf.put_u8(5);
+                buf.put_i64(*id);
+                buf.put_u64(*decided_index);
+            }
+            ProposalBody::LeaseCheckpoint(remaining) => {
+                buf.put_u8(6);
+                crate::wire::codec::put_count(&mut buf, remaining.len());
+                for (id, left) in remaining {
+                    buf.put_i64(*id);
+                    buf.put_i64(*left);
+                }
+            }
         }
         buf.freeze()
     }
@@ -88,6 +113,13 @@ impl Proposal {
             2 => ProposalBody::AddMember(Member::decode(&mut r)?),
             3 => ProposalBody::RemoveMember(r.u64("member id")?),
             4 => ProposalBody::PromoteMember(r.u64("member id")?),
+            5 => ProposalBody::LeaseExpire {
+                id: r.i64("lease id")?,
+                decided_index: r.u64("decided index")?,
+            },
+            6 => ProposalBody::LeaseCheckpoint(r.list("lease checkpoint", 16, |r| {
+                Ok((r.i64("lease id")?, r.i64("remaining ttl")?))
+            })?),
             tag => {
                 return Err(WireError::Malformed {
                     what: "proposal body",
@@ -127,6 +159,12 @@ mod tests {
             ProposalBody::AddMember(member),
             ProposalBody::RemoveMember(4),
             ProposalBody::PromoteMember(5),
+            ProposalBody::LeaseExpire {
+                id: 0x694d_0000_0000_0001,
+                decided_index: 12,
+            },
+            ProposalBody::LeaseCheckpoint(vec![(1, 5), (2, 9)]),
+            ProposalBody::LeaseCheckpoint(vec![]),
         ];
         for body in bodies {
             let proposal = Proposal {

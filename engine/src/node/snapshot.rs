@@ -58,6 +58,7 @@ impl Driver {
         }
         self.raw.mut_store().apply_snapshot(meta)?;
         self.state.promote_staged()?;
+        self.sync_lease_clock();
         self.staged_snapshot = None;
         self.applied_since_checkpoint = 0;
         self.snapshots_installed += 1;

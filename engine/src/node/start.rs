@@ -154,7 +154,7 @@ pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
     });
     let retry = options.config.tick_interval * options.config.election_ticks as u32;
     let first_request_id = rand::random::<u64>() | 1;
-    let driver = Driver {
+    let mut driver = Driver {
         raw,
         state,
         transport: options.transport,
@@ -171,7 +171,10 @@ pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
         publish_due: None,
         published: false,
         config: options.config,
+        leases: Default::default(),
+        lease_checkpoint_due: tokio::time::Instant::now(),
     };
+    driver.sync_lease_clock();
     driver.publish_status();
     tokio::spawn(driver.run(inbox));
     Ok(NodeHandle { commands, status })

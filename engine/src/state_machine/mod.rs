@@ -242,6 +242,10 @@ impl StateMachine {
             Request::Txn(t) => self.kv.read_txn(t).map(Response::Txn),
             Request::HashKv(h) => self.kv.hash_kv(h.revision).map(Response::HashKv),
             Request::MemberList(_) => return Ok(self.member_response(None)),
+            Request::LeaseLeases => return Ok(Response::LeaseLeases(self.lease_list())),
+            Request::LeaseTimeToLive(t) => {
+                return Ok(Response::LeaseTimeToLive(self.lease_time_to_live(t)));
+            }
             Request::Alarm(a) => return Ok(Response::Alarm(self.alarm_response(a))),
             other => {
                 return Err(ApiError::BadRequest(format!(
@@ -251,6 +255,40 @@ impl StateMachine {
             }
         };
         result.map_err(api_or_unavailable)
+    }
+
+    /// Every lease, by id.
+    pub fn leases(&self) -> Vec<crate::mvcc::Lease> {
+        self.kv.leases()
+    }
+
+    fn lease_list(&self) -> LeaseLeasesResponse {
+        LeaseLeasesResponse {
+            header: ResponseHeader::default(),
+            leases: self.kv.leases().iter().map(|l| l.id).collect(),
+        }
+    }
+
+    /// A lease's TTLs and keys as the replicated state knows them: the
+    /// remaining TTL is the last checkpointed one (or the full TTL); the
+    /// node, which counts time, replaces it with its own countdown.
+    fn lease_time_to_live(&self, req: &LeaseTimeToLiveRequest) -> LeaseTimeToLiveResponse {
+        let mut resp = LeaseTimeToLiveResponse {
+            id: req.id,
+            ttl_seconds: -1,
+            ..LeaseTimeToLiveResponse::default()
+        };
+        if let Some(lease) = self.kv.lease(req.id) {
+            resp.granted_ttl_seconds = lease.ttl_seconds;
+            resp.ttl_seconds = match lease.remaining_ttl_seconds {
+                0 => lease.ttl_seconds,
+                left => left,
+            };
+            if req.keys {
+                resp.keys = self.kv.lease_keys(req.id);
+            }
+        }
+        resp
     }
 
     /// The history of `range` from revision `from` (see
@@ -277,8 +315,21 @@ impl StateMachine {
         body: &ProposalBody,
     ) -> Result<Result<Response, ApiError>, NodeError> {
         let outcome = match body {
-            ProposalBody::Client(request) => self.apply_client(request),
+            ProposalBody::Client(request) => self.apply_client(index, request),
             ProposalBody::Publish(member) => Ok(self.publish(member)),
+            ProposalBody::LeaseExpire { id, decided_index } => {
+                match self.kv.lease_expire(*id, *decided_index) {
+                    Ok(Some(revoked)) => Ok(Response::LeaseRevoke(revoked)),
+                    Ok(None) => Err(KvError::Api(ApiError::Unavailable(format!(
+                        "lease {id:016x} was kept alive after the expiry was decided"
+                    )))),
+                    Err(err) => Err(err),
+                }
+            }
+            ProposalBody::LeaseCheckpoint(remaining) => {
+                self.kv.lease_checkpoint(remaining);
+                Ok(Response::LeaseLeases(self.lease_list()))
+            }
             ProposalBody::AddMember(_)
             | ProposalBody::RemoveMember(_)
             | ProposalBody::PromoteMember(_) => Err(KvError::Api(ApiError::BadRequest(format!(
@@ -292,11 +343,22 @@ impl StateMachine {
         }
     }
 
-    fn apply_client(&mut self, request: &Request) -> Result<Response, KvError> {
+    fn apply_client(&mut self, index: u64, request: &Request) -> Result<Response, KvError> {
         let nospace = self.alarm_active(AlarmType::NoSpace);
         match request {
-            Request::Put(_) if nospace => Err(ApiError::NoSpace.into()),
+            Request::Put(_) | Request::LeaseGrant(_) if nospace => Err(ApiError::NoSpace.into()),
             Request::Txn(t) if nospace && txn_puts(t) => Err(ApiError::NoSpace.into()),
+            Request::LeaseGrant(g) => {
+                let auto_id = lease_id_for(self.meta.cluster_id, index);
+                self.kv
+                    .lease_grant(g, index, auto_id)
+                    .map(Response::LeaseGrant)
+            }
+            Request::LeaseRevoke(r) => self.kv.lease_revoke(r.id).map(Response::LeaseRevoke),
+            Request::LeaseKeepAlive(k) => self
+                .kv
+                .lease_keep_alive(k.id, index)
+                .map(Response::LeaseKeepAlive),
             Request::Put(p) => self.kv.put(p).map(Response::Put),
             Request::DeleteRange(d) => self.kv.delete_range(d).map(Response::DeleteRange),
             Request::Txn(t) => self.kv.txn(t).map(Response::Txn),
@@ -533,7 +595,20 @@ fn request_name(request: &Request) -> &'static str {
         Request::Alarm(_) => "alarm",
         Request::HashKv(_) => "hash kv",
         Request::MoveLeader(_) => "move leader",
+        Request::LeaseGrant(_) => "lease grant",
+        Request::LeaseRevoke(_) => "lease revoke",
+        Request::LeaseKeepAlive(_) => "lease keep-alive",
+        Request::LeaseTimeToLive(_) => "lease time-to-live",
+        Request::LeaseLeases => "lease list",
     }
+}
+
+/// The id a lease granted without one gets at raft index `index`: the
+/// cluster id's top bits over the index, so ids are unique within a cluster
+/// (an index is never reused), positive, and look alike across members.
+pub(crate) fn lease_id_for(cluster_id: u64, index: u64) -> i64 {
+    let prefix = ((cluster_id >> 48) & 0x7fff) << 48;
+    (prefix | (index & 0xffff_ffff_ffff)) as i64
 }
 
 /// A store failure that ends the member.

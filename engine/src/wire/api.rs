@@ -610,6 +610,25 @@ impl Encode for Request {
                 buf.put_u8(13);
                 buf.put_u64(x.target_id);
             }
+            Request::LeaseGrant(x) => {
+                buf.put_u8(14);
+                buf.put_i64(x.ttl_seconds);
+                buf.put_i64(x.id);
+            }
+            Request::LeaseRevoke(x) => {
+                buf.put_u8(15);
+                buf.put_i64(x.id);
+            }
+            Request::LeaseKeepAlive(x) => {
+                buf.put_u8(16);
+                buf.put_i64(x.id);
+            }
+            Request::LeaseTimeToLive(x) => {
+                buf.put_u8(17);
+                buf.put_i64(x.id);
+                put_bool(buf, x.keys);
+            }
+            Request::LeaseLeases => buf.put_u8(18),
         }
     }
 }
@@ -660,6 +679,21 @@ impl Decode for Request {
             13 => Request::MoveLeader(MoveLeaderRequest {
                 target_id: r.u64("move leader")?,
             }),
+            14 => Request::LeaseGrant(LeaseGrantRequest {
+                ttl_seconds: r.i64("lease ttl")?,
+                id: r.i64("lease id")?,
+            }),
+            15 => Request::LeaseRevoke(LeaseRevokeRequest {
+                id: r.i64("lease id")?,
+            }),
+            16 => Request::LeaseKeepAlive(LeaseKeepAliveRequest {
+                id: r.i64("lease id")?,
+            }),
+            17 => Request::LeaseTimeToLive(LeaseTimeToLiveRequest {
+                id: r.i64("lease id")?,
+                keys: r.bool("lease keys")?,
+            }),
+            18 => Request::LeaseLeases,
             tag => return Err(bad_tag("request", tag)),
         })
     }
@@ -711,6 +745,41 @@ impl Encode for Response {
                 buf.put_u8(9);
                 x.header.encode(buf);
             }
+            Response::LeaseGrant(x) => {
+                buf.put_u8(10);
+                x.header.encode(buf);
+                buf.put_i64(x.id);
+                buf.put_i64(x.ttl_seconds);
+            }
+            Response::LeaseRevoke(x) => {
+                buf.put_u8(11);
+                x.header.encode(buf);
+            }
+            Response::LeaseKeepAlive(x) => {
+                buf.put_u8(12);
+                x.header.encode(buf);
+                buf.put_i64(x.id);
+                buf.put_i64(x.ttl_seconds);
+            }
+            Response::LeaseTimeToLive(x) => {
+                buf.put_u8(13);
+                x.header.encode(buf);
+                buf.put_i64(x.id);
+                buf.put_i64(x.ttl_seconds);
+                buf.put_i64(x.granted_ttl_seconds);
+                put_count(buf, x.keys.len());
+                for key in &x.keys {
+                    put_bytes(buf, key);
+                }
+            }
+            Response::LeaseLeases(x) => {
+                buf.put_u8(14);
+                x.header.encode(buf);
+                put_count(buf, x.leases.len());
+                for id in &x.leases {
+                    buf.put_i64(*id);
+                }
+            }
         }
     }
 }
@@ -738,6 +807,30 @@ impl Decode for Response {
             }),
             9 => Response::MoveLeader(MoveLeaderResponse {
                 header: ResponseHeader::decode(r)?,
+            }),
+            10 => Response::LeaseGrant(LeaseGrantResponse {
+                header: ResponseHeader::decode(r)?,
+                id: r.i64("lease id")?,
+                ttl_seconds: r.i64("lease ttl")?,
+            }),
+            11 => Response::LeaseRevoke(LeaseRevokeResponse {
+                header: ResponseHeader::decode(r)?,
+            }),
+            12 => Response::LeaseKeepAlive(LeaseKeepAliveResponse {
+                header: ResponseHeader::decode(r)?,
+                id: r.i64("lease id")?,
+                ttl_seconds: r.i64("lease ttl")?,
+            }),
+            13 => Response::LeaseTimeToLive(LeaseTimeToLiveResponse {
+                header: ResponseHeader::decode(r)?,
+                id: r.i64("lease id")?,
+                ttl_seconds: r.i64("lease ttl")?,
+                granted_ttl_seconds: r.i64("lease granted ttl")?,
+                keys: r.list("lease keys", 4, |r| r.bytes("lease key"))?,
+            }),
+            14 => Response::LeaseLeases(LeaseLeasesResponse {
+                header: ResponseHeader::decode(r)?,
+                leases: r.list("leases", 8, |r| r.i64("lease id"))?,
             }),
             tag => return Err(bad_tag("response", tag)),
         })

@@ -202,6 +202,14 @@ fn request() -> impl Strategy<Value = Request> {
         )),
         any::<i64>().prop_map(|revision| Request::HashKv(HashKvRequest { revision })),
         any::<u64>().prop_map(|target_id| Request::MoveLeader(MoveLeaderRequest { target_id })),
+        (any::<i64>(), any::<i64>()).prop_map(|(ttl_seconds, id)| Request::LeaseGrant(
+            LeaseGrantRequest { ttl_seconds, id }
+        )),
+        any::<i64>().prop_map(|id| Request::LeaseRevoke(LeaseRevokeRequest { id })),
+        any::<i64>().prop_map(|id| Request::LeaseKeepAlive(LeaseKeepAliveRequest { id })),
+        (any::<i64>(), any::<bool>())
+            .prop_map(|(id, keys)| Request::LeaseTimeToLive(LeaseTimeToLiveRequest { id, keys })),
+        Just(Request::LeaseLeases),
     ]
 }
 
@@ -316,6 +324,40 @@ fn response() -> impl Strategy<Value = Response> {
             })
         }),
         header().prop_map(|header| Response::MoveLeader(MoveLeaderResponse { header })),
+        (header(), any::<i64>(), any::<i64>()).prop_map(|(header, id, ttl_seconds)| {
+            Response::LeaseGrant(LeaseGrantResponse {
+                header,
+                id,
+                ttl_seconds,
+            })
+        }),
+        header().prop_map(|header| Response::LeaseRevoke(LeaseRevokeResponse { header })),
+        (header(), any::<i64>(), any::<i64>()).prop_map(|(header, id, ttl_seconds)| {
+            Response::LeaseKeepAlive(LeaseKeepAliveResponse {
+                header,
+                id,
+                ttl_seconds,
+            })
+        }),
+        (
+            header(),
+            any::<i64>(),
+            any::<i64>(),
+            any::<i64>(),
+            prop::collection::vec(prop::collection::vec(any::<u8>(), 0..6), 0..3)
+        )
+            .prop_map(|(header, id, ttl_seconds, granted_ttl_seconds, keys)| {
+                Response::LeaseTimeToLive(LeaseTimeToLiveResponse {
+                    header,
+                    id,
+                    ttl_seconds,
+                    granted_ttl_seconds,
+                    keys: keys.into_iter().map(Bytes::from).collect(),
+                })
+            }),
+        (header(), prop::collection::vec(any::<i64>(), 0..4)).prop_map(|(header, leases)| {
+            Response::LeaseLeases(LeaseLeasesResponse { header, leases })
+        }),
     ]
 }
 

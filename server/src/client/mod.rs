@@ -70,7 +70,8 @@ pub enum ClientError {
     Protocol(WireError),
 }
 
-/// Whether `request` only reads, so sending it twice is harmless.
+/// Whether sending `request` twice is harmless (it only reads, or repeats
+/// an idempotent effect such as a lease keep-alive).
 pub fn is_read_only(request: &Request) -> bool {
     fn txn_reads(txn: &TxnRequest) -> bool {
         txn.success.iter().chain(&txn.failure).all(|op| match op {
@@ -81,6 +82,9 @@ pub fn is_read_only(request: &Request) -> bool {
     }
     match request {
         Request::Range(_) | Request::MemberList(_) | Request::Status | Request::HashKv(_) => true,
+        // A time-to-live or list reads; a second keep-alive only restarts
+        // the countdown again, so each is safe to send twice.
+        Request::LeaseTimeToLive(_) | Request::LeaseLeases | Request::LeaseKeepAlive(_) => true,
         Request::Alarm(a) => a.action == AlarmAction::Get,
         Request::Txn(t) => txn_reads(t),
         _ => false,

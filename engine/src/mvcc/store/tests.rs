@@ -1,6 +1,6 @@
 use super::*;
 use proptest::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 fn b(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
@@ -851,4 +851,190 @@ fn changes_stop_at_a_revision_boundary_once_the_byte_budget_is_spent() {
         .changes(&range, first.next_revision, usize::MAX, usize::MAX, false)
         .unwrap();
     assert_eq!(rest.events.len(), 3);
+}
+
+mod leases {
+    use super::*;
+
+    fn grant(
+        s: &mut KvStore,
+        id: i64,
+        ttl: i64,
+        index: u64,
+    ) -> Result<LeaseGrantResponse, KvError> {
+        s.lease_grant(
+            &LeaseGrantRequest {
+                ttl_seconds: ttl,
+                id,
+            },
+            index,
+            0x694d_0000_0000_0000 | index as i64,
+        )
+    }
+
+    fn put_leased(s: &mut KvStore, k: &str, lease: i64) -> Result<PutResponse, KvError> {
+        s.put(&PutRequest {
+            key: b(k),
+            value: b("v"),
+            lease,
+            ..PutRequest::default()
+        })
+    }
+
+    #[test]
+    fn grant_assigns_ids_and_refuses_duplicates_and_huge_ttls() {
+        let mut s = store();
+        let g = grant(&mut s, 0, 10, 5).unwrap();
+        assert_eq!((g.id, g.ttl_seconds), (0x694d_0000_0000_0005, 10));
+        // The automatic id is taken: the next free one is used.
+        let mut other = store();
+        grant(&mut other, 0x694d_0000_0000_0005, 10, 1).unwrap();
+        assert_eq!(
+            grant(&mut other, 0, 10, 5).unwrap().id,
+            0x694d_0000_0000_0006
+        );
+        assert!(matches!(
+            grant(&mut s, g.id, 10, 6),
+            Err(KvError::Api(ApiError::LeaseExists))
+        ));
+        assert!(matches!(
+            grant(&mut s, 0, MAX_LEASE_TTL_SECONDS + 1, 7),
+            Err(KvError::Api(ApiError::LeaseTtlTooLarge))
+        ));
+        assert!(matches!(
+            grant(&mut s, 0, 0, 8),
+            Err(KvError::Api(ApiError::BadRequest(_)))
+        ));
+        assert_eq!(s.revision(), 1, "granting writes no key revision");
+        assert_eq!(s.leases().len(), 1);
+    }
+
+    #[test]
+    fn revoke_deletes_only_the_attached_keys_at_one_revision() {
+        let mut s = store();
+        let lease = grant(&mut s, 7, 10, 2).unwrap().id;
+        put_leased(&mut s, "a", lease).unwrap();
+        put_leased(&mut s, "b", lease).unwrap();
+        put_leased(&mut s, "c", 0).unwrap();
+        put_leased(&mut s, "moved", lease).unwrap();
+        put_leased(&mut s, "moved", 0).unwrap(); // re-put without the lease detaches it
+        assert_eq!(s.lease_keys(lease), vec![b("a"), b("b")]);
+        s.delete_range(&DeleteRangeRequest {
+            key: b("b"),
+            ..DeleteRangeRequest::default()
+        })
+        .unwrap();
+        assert_eq!(s.lease_keys(lease), vec![b("a")]);
+        put_leased(&mut s, "b", lease).unwrap();
+        let before = s.revision();
+        let revoked = s.lease_revoke(lease).unwrap();
+        assert_eq!(
+            revoked.header.revision,
+            before + 1,
+            "one revision for every key"
+        );
+        for gone in ["a", "b"] {
+            assert!(get(&s, gone, 0).unwrap().kvs.is_empty(), "{gone} survived");
+        }
+        for kept in ["c", "moved"] {
+            assert_eq!(get(&s, kept, 0).unwrap().kvs.len(), 1, "{kept} deleted");
+        }
+        assert!(s.lease(lease).is_none());
+        assert!(matches!(
+            s.lease_revoke(lease),
+            Err(KvError::Api(ApiError::LeaseNotFound))
+        ));
+        assert!(matches!(
+            put_leased(&mut s, "x", lease),
+            Err(KvError::Api(ApiError::LeaseNotFound))
+        ));
+        // A lease with no keys revokes without a new revision.
+        let empty = grant(&mut s, 8, 10, 3).unwrap().id;
+        let at = s.revision();
+        assert_eq!(s.lease_revoke(empty).unwrap().header.revision, at);
+    }
+
+    #[test]
+    fn an_expiry_decided_before_a_keep_alive_applies_does_nothing() {
+        let mut s = store();
+        let lease = grant(&mut s, 7, 10, 2).unwrap().id;
+        put_leased(&mut s, "a", lease).unwrap();
+        s.lease_keep_alive(lease, 9).unwrap();
+        assert!(s.lease_expire(lease, 8).unwrap().is_none(), "lost the race");
+        assert_eq!(get(&s, "a", 0).unwrap().kvs.len(), 1);
+        assert!(s.lease_expire(lease, 9).unwrap().is_some());
+        assert!(get(&s, "a", 0).unwrap().kvs.is_empty());
+        assert!(matches!(
+            s.lease_expire(lease, 10),
+            Err(KvError::Api(ApiError::LeaseNotFound))
+        ));
+        assert!(matches!(
+            s.lease_keep_alive(lease, 11),
+            Err(KvError::Api(ApiError::LeaseNotFound))
+        ));
+    }
+
+    #[test]
+    fn leases_and_attachments_survive_a_reopen() {
+        let disk = crate::storage::disk::SimDisk::new(3);
+        let backend = Backend::open(
+            std::sync::Arc::new(disk.clone()),
+            std::path::Path::new("/db"),
+        )
+        .unwrap();
+        let mut s = KvStore::open(backend).unwrap();
+        let l1 = grant(&mut s, 1, 30, 2).unwrap().id;
+        let l2 = grant(&mut s, 2, 60, 3).unwrap().id;
+        put_leased(&mut s, "a", l1).unwrap();
+        put_leased(&mut s, "b", l2).unwrap();
+        put_leased(&mut s, "b", l1).unwrap();
+        put_leased(&mut s, "c", l2).unwrap();
+        s.delete_range(&DeleteRangeRequest {
+            key: b("c"),
+            ..DeleteRangeRequest::default()
+        })
+        .unwrap();
+        s.lease_checkpoint(&[(l1, 12), (l2, 500), (99, 4)]);
+        let s = checkpoint_and_reopen(s, &disk);
+        assert_eq!(s.lease_keys(l1), vec![b("a"), b("b")]);
+        assert!(s.lease_keys(l2).is_empty());
+        let l1 = s.lease(l1).unwrap();
+        assert_eq!(
+            (l1.ttl_seconds, l1.remaining_ttl_seconds, l1.refreshed_index),
+            (30, 12, 2)
+        );
+        assert_eq!(
+            s.lease(l2).unwrap().remaining_ttl_seconds,
+            60,
+            "clamped to the TTL"
+        );
+        assert!(s.lease(99).is_none());
+    }
+
+    #[test]
+    fn txn_puts_attach_and_their_lease_must_exist() {
+        let mut s = store();
+        let lease = grant(&mut s, 5, 10, 2).unwrap().id;
+        let txn = TxnRequest {
+            compare: vec![],
+            success: vec![RequestOp::Put(PutRequest {
+                key: b("t"),
+                lease,
+                ..PutRequest::default()
+            })],
+            failure: vec![],
+        };
+        s.txn(&txn).unwrap();
+        assert_eq!(s.lease_keys(lease), vec![b("t")]);
+        assert_eq!(get(&s, "t", 0).unwrap().kvs[0].lease, lease);
+        // ignore_lease keeps the attachment.
+        s.put(&PutRequest {
+            key: b("t"),
+            value: b("w"),
+            ignore_lease: true,
+            ..PutRequest::default()
+        })
+        .unwrap();
+        assert_eq!(s.lease_keys(lease), vec![b("t")]);
+    }
 }
