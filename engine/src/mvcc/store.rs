@@ -450,12 +450,14 @@ impl KvStore {
         }
     }
 
-    /// Records the leader's remaining TTLs (seconds), so a member that
-    /// restarts does not count them from the full TTL again. Unknown leases
-    /// are skipped; values are kept within 1..=ttl.
-    pub fn lease_checkpoint(&mut self, remaining: &[(i64, i64)]) {
+    /// Records the leader's remaining TTLs (seconds), measured when it had
+    /// applied `decided_index`, so a member that restarts does not count
+    /// them from the full TTL again. Unknown leases, and leases kept alive
+    /// after `decided_index`, are skipped; values are kept within 1..=ttl.
+    pub fn lease_checkpoint(&mut self, decided_index: u64, remaining: &[(i64, i64)]) {
         for &(id, left) in remaining {
-            if let Some(lease) = self.leases.get_mut(id) {
+            let lease = self.leases.get_mut(id);
+            if let Some(lease) = lease.filter(|l| l.refreshed_index <= decided_index) {
                 lease.remaining_ttl_seconds = left.clamp(1, lease.ttl_seconds);
                 let lease = *lease;
                 self.store_lease(lease);

@@ -35,6 +35,16 @@ impl LeaseClock {
         self.expiring.remove(&id);
     }
 
+    /// Moves lease `id`'s deadline to `deadline` if that is earlier (a
+    /// leader's checkpointed countdown). The leader rounds its remaining
+    /// time up and this member applies the checkpoint after the leader
+    /// measured it, so the result is never earlier than the leader's own.
+    pub(crate) fn shorten(&mut self, id: i64, deadline: Instant) {
+        if self.deadlines.get(&id).is_some_and(|&d| deadline < d) {
+            self.refresh(id, deadline);
+        }
+    }
+
     /// Lease `id` is gone.
     pub(crate) fn forget(&mut self, id: i64) {
         if let Some(old) = self.deadlines.remove(&id) {

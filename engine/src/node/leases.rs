@@ -35,6 +35,23 @@ impl Driver {
             (ProposalBody::Client(Request::LeaseKeepAlive(k)), Err(ApiError::LeaseNotFound)) => {
                 self.leases.forget(k.id)
             }
+            (
+                ProposalBody::LeaseCheckpoint {
+                    decided_index,
+                    remaining,
+                },
+                Ok(_),
+            ) => {
+                // The leader's countdown, where it is the newer fact: this
+                // member may be replaying entries after a restart, whose
+                // grants and keep-alives restarted its clock at full TTL.
+                for &(id, left) in remaining {
+                    let current = self.state.lease(id);
+                    if current.is_some_and(|l| l.refreshed_index <= *decided_index) {
+                        self.leases.shorten(id, now + seconds_duration(left.max(1)));
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -72,7 +89,10 @@ impl Driver {
                 .leases
                 .checkpoint(now, self.config.max_leases_per_checkpoint);
             if !remaining.is_empty() {
-                self.propose_internal(ProposalBody::LeaseCheckpoint(remaining));
+                self.propose_internal(ProposalBody::LeaseCheckpoint {
+                    decided_index,
+                    remaining,
+                });
             }
         }
     }

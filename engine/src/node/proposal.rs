@@ -36,8 +36,15 @@ pub enum ProposalBody {
         /// The leader's applied index when it decided.
         decided_index: u64,
     },
-    /// The leader's remaining TTLs, in seconds, by lease id.
-    LeaseCheckpoint(Vec<(i64, i64)>),
+    /// The leader's remaining TTLs, in seconds, by lease id, as of its
+    /// applied index `decided_index` (a lease kept alive after that index
+    /// keeps its newer countdown).
+    LeaseCheckpoint {
+        /// The leader's applied index when it measured.
+        decided_index: u64,
+        /// (lease id, remaining seconds).
+        remaining: Vec<(i64, i64)>,
+    },
 }
 
 use crate::wire::{Decode, Encode, Reader, WireError};
@@ -51,7 +58,7 @@ impl Proposal {
     /// `version u8 | origin u64 | request_id u64 | tag u8 | body`, the body
     /// in the wire codec (tag 0 request, 1 publish, 2 add, 3 remove,
     /// 4 promote, 5 lease expiry `id i64 | decided_index u64`, 6 lease
-    /// checkpoint `count u32 | (id i64 | remaining i64)*`).
+    /// checkpoint `decided_index u64 | count u32 | (id i64 | remaining i64)*`).
     pub fn encode(&self) -> Bytes {
         let mut buf = BytesMut::new();
         buf.put_u8(PROPOSAL_VERSION);
@@ -83,8 +90,12 @@ impl Proposal {
                 buf.put_i64(*id);
                 buf.put_u64(*decided_index);
             }
-            ProposalBody::LeaseCheckpoint(remaining) => {
+            ProposalBody::LeaseCheckpoint {
+                decided_index,
+                remaining,
+            } => {
                 buf.put_u8(6);
+                buf.put_u64(*decided_index);
                 crate::wire::codec::put_count(&mut buf, remaining.len());
                 for (id, left) in remaining {
                     buf.put_i64(*id);
@@ -117,9 +128,12 @@ impl Proposal {
                 id: r.i64("lease id")?,
                 decided_index: r.u64("decided index")?,
             },
-            6 => ProposalBody::LeaseCheckpoint(r.list("lease checkpoint", 16, |r| {
-                Ok((r.i64("lease id")?, r.i64("remaining ttl")?))
-            })?),
+            6 => ProposalBody::LeaseCheckpoint {
+                decided_index: r.u64("decided index")?,
+                remaining: r.list("lease checkpoint", 16, |r| {
+                    Ok((r.i64("lease id")?, r.i64("remaining ttl")?))
+                })?,
+            },
             tag => {
                 return Err(WireError::Malformed {
                     what: "proposal body",
@@ -163,8 +177,14 @@ mod tests {
                 id: 0x694d_0000_0000_0001,
                 decided_index: 12,
             },
-            ProposalBody::LeaseCheckpoint(vec![(1, 5), (2, 9)]),
-            ProposalBody::LeaseCheckpoint(vec![]),
+            ProposalBody::LeaseCheckpoint {
+                decided_index: 40,
+                remaining: vec![(1, 5), (2, 9)],
+            },
+            ProposalBody::LeaseCheckpoint {
+                decided_index: 0,
+                remaining: vec![],
+            },
         ];
         for body in bodies {
             let proposal = Proposal {

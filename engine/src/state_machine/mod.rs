@@ -262,6 +262,11 @@ impl StateMachine {
         self.kv.leases()
     }
 
+    /// Lease `id`, if it exists.
+    pub fn lease(&self, id: i64) -> Option<crate::mvcc::Lease> {
+        self.kv.lease(id)
+    }
+
     fn lease_list(&self) -> LeaseLeasesResponse {
         LeaseLeasesResponse {
             header: ResponseHeader::default(),
@@ -326,8 +331,11 @@ impl StateMachine {
                     Err(err) => Err(err),
                 }
             }
-            ProposalBody::LeaseCheckpoint(remaining) => {
-                self.kv.lease_checkpoint(remaining);
+            ProposalBody::LeaseCheckpoint {
+                decided_index,
+                remaining,
+            } => {
+                self.kv.lease_checkpoint(*decided_index, remaining);
                 Ok(Response::LeaseLeases(self.lease_list()))
             }
             ProposalBody::AddMember(_)

@@ -994,7 +994,14 @@ mod leases {
             ..DeleteRangeRequest::default()
         })
         .unwrap();
-        s.lease_checkpoint(&[(l1, 12), (l2, 500), (99, 4)]);
+        s.lease_checkpoint(3, &[(l1, 12), (l2, 500), (99, 4)]);
+        assert_eq!(
+            s.lease(l2).unwrap().remaining_ttl_seconds,
+            60,
+            "clamped to the TTL"
+        );
+        s.lease_keep_alive(l2, 4).unwrap();
+        s.lease_checkpoint(3, &[(l2, 7)]); // measured before that keep-alive
         let s = checkpoint_and_reopen(s, &disk);
         assert_eq!(s.lease_keys(l1), vec![b("a"), b("b")]);
         assert!(s.lease_keys(l2).is_empty());
@@ -1005,8 +1012,8 @@ mod leases {
         );
         assert_eq!(
             s.lease(l2).unwrap().remaining_ttl_seconds,
-            60,
-            "clamped to the TTL"
+            0,
+            "kept alive after the second checkpoint was measured"
         );
         assert!(s.lease(99).is_none());
     }
