@@ -5,8 +5,9 @@
 #   ci/sim.sh --broken KIND [flags...]    the same campaign against a deliberately
 #                                          broken build; it must FAIL, or the harness is
 #                                          blind. KIND: stale-reads (linearizable reads
-#                                          served locally) or watch-resume (a resumed
-#                                          watch skips a revision)
+#                                          served locally), watch-resume (a resumed
+#                                          watch skips a revision) or local-keepalive
+#                                          (lease keep-alives acknowledged without raft)
 # Defaults: seeds 1..101, 60 simulated seconds each, every fault, jobs = cores.
 # The simulator build lives in target/sim so it never rebuilds the normal
 # target dir; the broken builds share target/sim-broken (their dependencies are
@@ -19,15 +20,15 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 mode=run
 case "${1:-}" in
   --replay) mode=replay; seed="${2:?--replay needs a SEED}"; shift 2 ;;
-  --broken) mode=broken; kind="${2:?--broken needs stale-reads or watch-resume}"; shift 2 ;;
+  --broken) mode=broken; kind="${2:?--broken needs stale-reads, watch-resume or local-keepalive}"; shift 2 ;;
 esac
 
 target=target/sim
 features=()
 if [ "$mode" = broken ]; then
   case "$kind" in
-    stale-reads|watch-resume) ;;
-    *) echo "ci/sim.sh: unknown broken build $kind (stale-reads, watch-resume)" >&2; exit 2 ;;
+    stale-reads|watch-resume|local-keepalive) ;;
+    *) echo "ci/sim.sh: unknown broken build $kind (stale-reads, watch-resume, local-keepalive)" >&2; exit 2 ;;
   esac
   target="target/sim-broken"
   features=(--features "broken-$kind")

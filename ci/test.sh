@@ -44,9 +44,11 @@ ci/sim.sh --seeds 1..301 --check-determinism 5
 
 step "simulation finds deliberately broken builds"
 # Test-only features; each campaign must fail: reads answered without
-# ReadIndex, and a watch that skips a revision when it resumes.
+# ReadIndex, a watch that skips a revision when it resumes, and lease
+# keep-alives acknowledged by any member without raft.
 ci/sim.sh --broken stale-reads --seeds 1..21
 ci/sim.sh --broken watch-resume --seeds 1..41
+ci/sim.sh --broken local-keepalive --seeds 1..41
 
 step "fuzz smoke: every target for 15 s (libFuzzer + ASan)"
 # The corpora already ran through the same functions as ordinary tests

@@ -249,3 +249,45 @@ async fn a_member_that_catches_up_by_snapshot_knows_the_leases() {
     cluster.assert_converged().await;
     assert_same_leases(&cluster).await;
 }
+
+/// Found by keel-sim: a member partitioned while a lease was kept alive
+/// caught up by snapshot, kept its stale countdown, became leader and
+/// expired the lease under its holder.
+#[tokio::test(start_paused = true)]
+async fn a_member_that_missed_keep_alives_takes_the_snapshots_countdown() {
+    let cluster = Cluster::with_settings(3, 16, 20, 5, 2 << 30);
+    let leader = cluster.leader().await;
+    let lagging = cluster.other_than(leader);
+    let lease = grant(&cluster, leader, 10).await;
+    put_leased(&cluster, leader, "held", lease.id).await;
+    let ids = cluster.ids();
+    cluster.net.isolate(lagging, &ids);
+    // Twenty seconds of keep-alives, each followed by enough writes for a
+    // checkpoint (so the snapshot holds it) and log compaction, that the
+    // lagging member never sees.
+    let mut last_keep_alive = Instant::now();
+    for round in 0..10 {
+        sleep(Duration::from_secs(2)).await;
+        last_keep_alive = Instant::now();
+        assert!(keep_alive(&cluster, leader, lease.id).await.is_ok());
+        for i in 0..30 {
+            cluster.put(leader, &format!("k{round}-{i}"), "v").await;
+        }
+    }
+    cluster.net.heal();
+    let lagging_handle = cluster.handle(lagging).clone();
+    wait_until(|| lagging_handle.status().snapshots_installed > 0).await;
+    let moved = cluster
+        .request(
+            leader,
+            Request::MoveLeader(MoveLeaderRequest { target_id: lagging }),
+        )
+        .await;
+    assert!(matches!(moved, Ok(Response::MoveLeader(_))), "{moved:?}");
+    wait_until(|| lagging_handle.status().leader_id == lagging).await;
+    tokio::time::sleep_until(last_keep_alive + Duration::from_millis(9_500)).await;
+    assert_eq!(cluster.get(lagging, "held", false).await, Some(b("v")));
+    assert!(time_to_live(&cluster, lagging, lease.id).await.ttl_seconds >= 1);
+    cluster.assert_converged().await;
+    assert_same_leases(&cluster).await;
+}

@@ -287,3 +287,63 @@ pub struct WatchRecord {
     /// Every event, in the order received.
     pub events: Vec<WatchedEvent>,
 }
+
+/// What one lease user did with one lease it was granted: the key it
+/// attached, every keep-alive, read and revoke, with their times.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeaseRecord {
+    /// The lease user.
+    pub user: u32,
+    /// The lease's id.
+    pub id: i64,
+    /// The TTL it was granted with, in seconds.
+    pub ttl_seconds: i64,
+    /// The key put with the lease (no other client writes it).
+    pub key: String,
+    /// When the grant was sent.
+    pub granted_at: Nanos,
+    /// Completion time and revision of the put, if it was acknowledged.
+    pub put: Option<(Nanos, u64)>,
+    /// Everything done with the lease afterwards, in order.
+    pub events: Vec<LeaseEvent>,
+}
+
+/// One operation on a lease, with its invoke and completion times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseEvent {
+    /// When it was sent.
+    pub invoke: Nanos,
+    /// When its answer (or error) arrived.
+    pub complete: Nanos,
+    /// What it was and what came back.
+    pub kind: LeaseEventKind,
+}
+
+/// What a lease operation was and what it returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseEventKind {
+    /// A keep-alive: acknowledged, refused because the lease is gone, or
+    /// failed (timeout, no leader: indeterminate, it may have applied).
+    KeepAlive(LeaseAnswer),
+    /// A read of the key: the answer's header revision, and the lease the
+    /// key carried if it was there.
+    Read {
+        /// Header revision of the answer.
+        revision: u64,
+        /// The key's lease, if the key was present.
+        present_with_lease: Option<i64>,
+    },
+    /// A revoke by the user.
+    Revoke(LeaseAnswer),
+}
+
+/// How a lease operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseAnswer {
+    /// It applied (with the answer's header revision).
+    Acked(u64),
+    /// The cluster said the lease does not exist.
+    NotFound,
+    /// Unknown: it may or may not have applied.
+    Failed,
+}

@@ -18,6 +18,8 @@ pub mod history;
 #[cfg(madsim)]
 pub mod cluster;
 #[cfg(madsim)]
+pub mod lease_user;
+#[cfg(madsim)]
 pub mod scenario;
 #[cfg(madsim)]
 pub mod timeline;

@@ -5,9 +5,11 @@
 use crate::check::{self, CheckReport};
 use crate::cluster::{Cluster, EngineKnobs, client_endpoints};
 use crate::faults::{FaultKind, FaultPlan};
-use crate::history::{Change, History, OpKind, Outcome, StoreLog};
+use crate::history::{Change, History, LeaseRecord, OpKind, Outcome, StoreLog};
+use crate::lease_user::{self, LEASE_KEY_PREFIX, MAX_TTL_SECONDS};
 use crate::timeline::Timeline;
 use crate::workload::{self, PREFIX, SharedHistory};
+use bytes::Bytes;
 use keel_engine::api::*;
 use keel_engine::storage::disk::SimDiskFaults;
 use keel_server::client::{Client, ClientOptions};
@@ -616,6 +618,49 @@ async fn converge(
     Some(final_revision)
 }
 
+/// After the faults, with nobody keeping anything alive: within the
+/// longest TTL plus a few election timeouts every lease has expired on the
+/// leader's word and every leased key is gone from every member.
+async fn leases_all_expire(cluster: &Cluster, timeline: &Timeline, violations: &mut Vec<String>) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(MAX_TTL_SECONDS as u64 + 10);
+    let leased_keys = Request::Range(RangeRequest {
+        key: Bytes::from_static(LEASE_KEY_PREFIX.as_bytes()),
+        range_end: Bytes::from(vec![LEASE_KEY_PREFIX.as_bytes()[0] + 1]),
+        serializable: true,
+        count_only: true,
+        ..RangeRequest::default()
+    });
+    let last = loop {
+        let mut left = Vec::new();
+        for i in 0..cluster.size() {
+            let Some(node) = cluster.node(i) else {
+                left.push(format!("{} is down", cluster.name(i)));
+                continue;
+            };
+            match node.request(Request::LeaseLeases).await {
+                Ok(Response::LeaseLeases(l)) if l.leases.is_empty() => {}
+                other => left.push(format!("{} leases: {other:?}", cluster.name(i))),
+            }
+            match node.request(leased_keys.clone()).await {
+                Ok(Response::Range(r)) if r.count == 0 => {}
+                other => left.push(format!("{} leased keys: {other:?}", cluster.name(i))),
+            }
+        }
+        if left.is_empty() {
+            timeline.event("every lease expired");
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            break left.join("; ");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    violations.push(format!(
+        "lease liveness: leases left {}s after the faults stopped: {last}",
+        MAX_TTL_SECONDS + 10
+    ));
+}
+
 async fn scenario(options: SeedOptions) -> SeedReport {
     let timeline = Timeline::new();
     let nodes = options
@@ -713,6 +758,23 @@ async fn scenario(options: SeedOptions) -> SeedReport {
         )));
     }
 
+    let mut lease_users = Vec::new();
+    for u in 0..2usize {
+        let mut endpoints = client_endpoints(nodes);
+        endpoints.rotate_left((u + 2) % nodes);
+        let host = madsim::runtime::Handle::current()
+            .create_node()
+            .name(format!("lease-user{u}"))
+            .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 3, u as u8 + 1)))
+            .build();
+        lease_users.push(host.spawn(lease_user::run_lease_user(
+            u as u32,
+            endpoints,
+            timeline.clone(),
+            stop,
+        )));
+    }
+
     let kinds: Vec<FaultKind> = plan
         .enabled
         .iter()
@@ -738,8 +800,22 @@ async fn scenario(options: SeedOptions) -> SeedReport {
             watch_records.push(record);
         }
     }
+    let mut lease_records: Vec<LeaseRecord> = Vec::new();
+    for user in lease_users {
+        if let Ok(records) = user.await {
+            lease_records.extend(records);
+        }
+    }
 
     let final_revision = converge(&cluster, &history, &timeline, &mut violations).await;
+    if final_revision.is_some() {
+        leases_all_expire(&cluster, &timeline, &mut violations).await;
+    }
+    violations.extend(
+        check::leases::check(&lease_records)
+            .iter()
+            .map(|v| v.to_string()),
+    );
     sampler.abort();
     invariants.lock().sample(&cluster);
     violations.append(&mut invariants.lock().violations);
@@ -774,6 +850,9 @@ async fn scenario(options: SeedOptions) -> SeedReport {
     }
     for op in &history.ops {
         fnv(&mut hash, op.to_string().as_bytes());
+    }
+    for record in &lease_records {
+        fnv(&mut hash, format!("{record:?}").as_bytes());
     }
     SeedReport {
         seed: options.seed,

@@ -63,6 +63,9 @@ impl Driver {
             Request::LeaseTimeToLive(_) | Request::LeaseLeases => {
                 self.reads.push((request, reply), deadline)
             }
+            Request::LeaseKeepAlive(k) if cfg!(feature = "broken-local-keepalive") => {
+                self.keep_alive_locally(k, reply)
+            }
             Request::MoveLeader(m) => self.move_leader(m.target_id, reply, deadline),
             Request::MemberAdd(add) => self.propose_member_add(add, reply, deadline),
             Request::MemberRemove(remove) => self.propose_member_remove(remove.id, reply, deadline),

@@ -10,6 +10,12 @@
 //!
 //! Guarantee: a lease whose latest grant or keep-alive was sent at time T is
 //! not revoked by expiry before T + TTL on any member's clock.
+//!
+//! Each deadline remembers the raft index of the refresh it counts from, so
+//! a snapshot carrying a newer refresh than the member ever applied (it was
+//! partitioned while keep-alives went on) restarts the countdown instead of
+//! keeping the stale one (found by keel-sim: such a member became leader
+//! and expired a lease that was being kept alive).
 
 use crate::mvcc::Lease;
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,16 +25,18 @@ use tokio::time::Instant;
 /// One member's lease deadlines.
 #[derive(Debug, Default)]
 pub(crate) struct LeaseClock {
-    deadlines: BTreeMap<i64, Instant>,
+    /// Per lease: the deadline and the raft index of the refresh it counts from.
+    deadlines: BTreeMap<i64, (Instant, u64)>,
     by_deadline: BTreeSet<(Instant, i64)>,
     /// Leases whose expiry this member proposed, with when.
     expiring: BTreeMap<i64, Instant>,
 }
 
 impl LeaseClock {
-    /// Restarts lease `id`'s countdown: it expires at `deadline`.
-    pub(crate) fn refresh(&mut self, id: i64, deadline: Instant) {
-        if let Some(old) = self.deadlines.insert(id, deadline) {
+    /// Restarts lease `id`'s countdown from the refresh (grant or
+    /// keep-alive) applied at `refreshed_index`: it expires at `deadline`.
+    pub(crate) fn refresh(&mut self, id: i64, deadline: Instant, refreshed_index: u64) {
+        if let Some((old, _)) = self.deadlines.insert(id, (deadline, refreshed_index)) {
             self.by_deadline.remove(&(old, id));
         }
         self.by_deadline.insert((deadline, id));
@@ -40,14 +48,16 @@ impl LeaseClock {
     /// time up and this member applies the checkpoint after the leader
     /// measured it, so the result is never earlier than the leader's own.
     pub(crate) fn shorten(&mut self, id: i64, deadline: Instant) {
-        if self.deadlines.get(&id).is_some_and(|&d| deadline < d) {
-            self.refresh(id, deadline);
+        if let Some(&(current, refreshed_index)) = self.deadlines.get(&id) {
+            if deadline < current {
+                self.refresh(id, deadline, refreshed_index);
+            }
         }
     }
 
     /// Lease `id` is gone.
     pub(crate) fn forget(&mut self, id: i64) {
-        if let Some(old) = self.deadlines.remove(&id) {
+        if let Some((old, _)) = self.deadlines.remove(&id) {
             self.by_deadline.remove(&(old, id));
         }
         self.expiring.remove(&id);
@@ -60,10 +70,11 @@ impl LeaseClock {
     }
 
     /// Makes the clock match the replicated leases (after opening the store
-    /// or installing a snapshot): leases it does not know yet count down
-    /// from their checkpointed remaining TTL (or the full TTL) from `now`;
-    /// deadlines of leases that no longer exist are dropped; known
-    /// deadlines stay.
+    /// or installing a snapshot): a lease it does not know yet, or whose
+    /// latest refresh it never applied, counts down from its checkpointed
+    /// remaining TTL (or the full TTL) from `now`; deadlines of leases that
+    /// no longer exist are dropped; deadlines already counting from the
+    /// latest refresh stay.
     pub(crate) fn sync_with(&mut self, leases: &[Lease], now: Instant) {
         let live: BTreeSet<i64> = leases.iter().map(|l| l.id).collect();
         let gone: Vec<i64> = self
@@ -76,12 +87,20 @@ impl LeaseClock {
             self.forget(id);
         }
         for lease in leases {
-            if !self.deadlines.contains_key(&lease.id) {
+            let current = self
+                .deadlines
+                .get(&lease.id)
+                .is_some_and(|&(_, from)| from >= lease.refreshed_index);
+            if !current {
                 let seconds = match lease.remaining_ttl_seconds {
                     0 => lease.ttl_seconds,
                     left => left,
                 };
-                self.refresh(lease.id, now + seconds_duration(seconds));
+                self.refresh(
+                    lease.id,
+                    now + seconds_duration(seconds),
+                    lease.refreshed_index,
+                );
             }
         }
     }
@@ -122,7 +141,7 @@ impl LeaseClock {
 
     /// Whole seconds left for `id` at `now`, rounded up (0 once past).
     pub(crate) fn remaining_seconds(&self, id: i64, now: Instant) -> Option<i64> {
-        let deadline = self.deadlines.get(&id)?;
+        let (deadline, _) = self.deadlines.get(&id)?;
         let left = deadline.saturating_duration_since(now);
         let whole = left.as_secs() as i64;
         Some(if left.subsec_nanos() > 0 {
@@ -165,8 +184,8 @@ mod tests {
     async fn expired_leases_are_proposed_once_per_retry_interval() {
         let now = Instant::now();
         let mut clock = LeaseClock::default();
-        clock.refresh(1, now + Duration::from_secs(1));
-        clock.refresh(2, now + Duration::from_secs(5));
+        clock.refresh(1, now + Duration::from_secs(1), 1);
+        clock.refresh(2, now + Duration::from_secs(5), 1);
         let retry = Duration::from_secs(2);
         assert!(clock.take_expired(now, retry, 10).is_empty());
         let later = now + Duration::from_secs(1);
@@ -181,7 +200,7 @@ mod tests {
             "retried"
         );
         // A keep-alive that applies moves the deadline and clears the mark.
-        clock.refresh(1, later + Duration::from_secs(10));
+        clock.refresh(1, later + Duration::from_secs(10), 2);
         assert!(clock.take_expired(later + retry, retry, 10).is_empty());
         let much_later = now + Duration::from_secs(30);
         assert_eq!(
@@ -195,7 +214,7 @@ mod tests {
     async fn remaining_rounds_up_and_sync_keeps_known_deadlines() {
         let now = Instant::now();
         let mut clock = LeaseClock::default();
-        clock.refresh(1, now + Duration::from_millis(2500));
+        clock.refresh(1, now + Duration::from_millis(2500), 1);
         assert_eq!(clock.remaining_seconds(1, now), Some(3));
         assert_eq!(
             clock.remaining_seconds(1, now + Duration::from_secs(9)),
@@ -214,8 +233,16 @@ mod tests {
             "checkpointed remaining"
         );
         assert_eq!(clock.remaining_seconds(3, now), Some(60), "full TTL");
+        // A snapshot with a keep-alive this member never applied restarts
+        // the countdown; one with nothing newer keeps it.
+        let mut newer = lease(3, 60, 0);
+        newer.refreshed_index = 9;
+        let later = now + Duration::from_secs(20);
+        clock.sync_with(&[lease(1, 60, 0), newer], later);
+        assert_eq!(clock.remaining_seconds(3, later), Some(60), "newer refresh");
+        assert_eq!(clock.remaining_seconds(1, later), Some(0), "nothing newer");
         clock.sync_with(&[lease(3, 60, 0)], now);
         assert_eq!(clock.remaining_seconds(1, now), None, "gone leases dropped");
-        assert_eq!(clock.checkpoint(now, 10), vec![(3, 60)]);
+        assert_eq!(clock.checkpoint(later, 10), vec![(3, 60)]);
     }
 }

@@ -17,14 +17,18 @@ impl Driver {
         result: &Result<Response, ApiError>,
     ) {
         let now = Instant::now();
+        let applied = self.state.applied_index();
+        let refreshed = |id: i64| self.state.lease(id).map_or(applied, |l| l.refreshed_index);
         match (body, result) {
             (ProposalBody::Client(Request::LeaseGrant(_)), Ok(Response::LeaseGrant(g))) => {
+                let from = refreshed(g.id);
                 self.leases
-                    .refresh(g.id, now + seconds_duration(g.ttl_seconds));
+                    .refresh(g.id, now + seconds_duration(g.ttl_seconds), from);
             }
             (ProposalBody::Client(Request::LeaseKeepAlive(_)), Ok(Response::LeaseKeepAlive(k))) => {
+                let from = refreshed(k.id);
                 self.leases
-                    .refresh(k.id, now + seconds_duration(k.ttl_seconds));
+                    .refresh(k.id, now + seconds_duration(k.ttl_seconds), from);
             }
             (ProposalBody::Client(Request::LeaseRevoke(r)), _) => self.leases.forget(r.id),
             (ProposalBody::LeaseExpire { id, .. }, Ok(_)) => self.leases.forget(*id),
@@ -122,6 +126,28 @@ impl Driver {
             }
         }
         Ok(response)
+    }
+
+    /// The deliberately broken keep-alive (feature `broken-local-keepalive`):
+    /// this member restarts only its own countdown and answers at once.
+    pub(crate) fn keep_alive_locally(
+        &mut self,
+        k: LeaseKeepAliveRequest,
+        reply: super::driver::Reply,
+    ) {
+        let result = match self.state.lease(k.id) {
+            None => Err(ApiError::LeaseNotFound),
+            Some(lease) => {
+                let deadline = Instant::now() + seconds_duration(lease.ttl_seconds);
+                self.leases.refresh(k.id, deadline, lease.refreshed_index);
+                Ok(Response::LeaseKeepAlive(LeaseKeepAliveResponse {
+                    header: ResponseHeader::default(),
+                    id: k.id,
+                    ttl_seconds: lease.ttl_seconds,
+                }))
+            }
+        };
+        let _ = reply.send(result.map(|r| self.finish_header(r)));
     }
 
     /// Raises a grant's TTL to the cluster's minimum (etcd's rule), before

@@ -9,11 +9,15 @@
 //!   the state at its revision, and that the order respects real time
 //!   (serializable reads excepted: they are checked against the sequential
 //!   order only).
+//! * [`leases`]: a lease is alive while acknowledged keep-alives promise
+//!   it, and its key is never readable after it ends.
+//! * [`watch`]: every watcher's stream against the committed log.
 //! * [`wgl`]: a Wing–Gong–Lowe search per key that trusts no revision at
 //!   all, only values; run on histories small enough to search.
 //!
 //! Both report [`Violation`]s; an empty list is a pass.
 
+pub mod leases;
 pub mod revisions;
 pub mod watch;
 pub mod wgl;
@@ -47,6 +51,9 @@ pub enum ViolationKind {
     /// A watcher's events differ from the committed log (a gap, a
     /// duplicate, an event out of order or never committed).
     WatchMismatch,
+    /// A lease ended while acknowledged keep-alives promised it, or its
+    /// key was readable after it ended.
+    LeaseBroken,
 }
 
 /// One broken guarantee, with the operation that shows it.

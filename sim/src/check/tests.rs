@@ -517,3 +517,134 @@ fn gaps_duplicates_reordering_and_inventions_in_a_watch_are_rejected() {
         assert_eq!(found[0].kind, ViolationKind::WatchMismatch);
     }
 }
+
+mod leases {
+    use super::S;
+    use crate::check::{ViolationKind, leases};
+    use crate::history::*;
+
+    const ID: i64 = 0x694d_0000_0000_0001;
+
+    /// A 5 s lease granted at 0 s whose key was put (revision 10) at 0.1 s.
+    fn record(events: Vec<(u64, u64, LeaseEventKind)>) -> LeaseRecord {
+        LeaseRecord {
+            user: 0,
+            id: ID,
+            ttl_seconds: 5,
+            key: "l0-1".into(),
+            granted_at: 0,
+            put: Some((S / 10, 10)),
+            events: events
+                .into_iter()
+                .map(|(invoke, complete, kind)| LeaseEvent {
+                    invoke,
+                    complete,
+                    kind,
+                })
+                .collect(),
+        }
+    }
+
+    fn keep_alive(answer: LeaseAnswer) -> LeaseEventKind {
+        LeaseEventKind::KeepAlive(answer)
+    }
+
+    fn read(revision: u64, present: bool) -> LeaseEventKind {
+        LeaseEventKind::Read {
+            revision,
+            present_with_lease: present.then_some(ID),
+        }
+    }
+
+    fn broken(events: Vec<(u64, u64, LeaseEventKind)>) -> bool {
+        let found = leases::check(&[record(events)]);
+        assert!(found.iter().all(|v| v.kind == ViolationKind::LeaseBroken));
+        !found.is_empty()
+    }
+
+    #[test]
+    fn a_lease_kept_alive_then_abandoned_then_expired_passes() {
+        assert!(!broken(vec![
+            (S, S + 1, read(11, true)),
+            (2 * S, 2 * S + 1, keep_alive(LeaseAnswer::Acked(11))),
+            (4 * S, 4 * S + 1, keep_alive(LeaseAnswer::Acked(11))),
+            (6 * S, 6 * S + 1, read(11, true)),
+            // The last refresh was sent at 4 s: gone after 9 s is fine.
+            (9 * S + 1, 9 * S + 2, read(12, false)),
+            (10 * S, 10 * S + 1, keep_alive(LeaseAnswer::NotFound)),
+            (11 * S, 11 * S + 1, read(13, false)),
+        ]));
+    }
+
+    #[test]
+    fn an_expiry_before_the_promise_ends_is_caught() {
+        // Kept alive at 4 s with a 5 s TTL, yet gone at 8 s.
+        assert!(broken(vec![
+            (4 * S, 4 * S + 1, keep_alive(LeaseAnswer::Acked(11))),
+            (8 * S, 8 * S + 1, read(12, false)),
+        ]));
+        assert!(broken(vec![
+            (4 * S, 4 * S + 1, keep_alive(LeaseAnswer::Acked(11))),
+            (8 * S, 8 * S + 1, keep_alive(LeaseAnswer::NotFound)),
+        ]));
+        // A TTL reset to the grant time after a failover shows up the same way.
+        assert!(broken(vec![
+            (3 * S, 3 * S + 1, keep_alive(LeaseAnswer::Acked(11))),
+            (6 * S, 6 * S + 1, read(12, false)),
+        ]));
+    }
+
+    #[test]
+    fn a_revoke_ends_the_promise() {
+        assert!(!broken(vec![
+            (S, S + 1, keep_alive(LeaseAnswer::Acked(11))),
+            (
+                2 * S,
+                2 * S + 1,
+                LeaseEventKind::Revoke(LeaseAnswer::Acked(12))
+            ),
+            (2 * S + 2, 2 * S + 3, read(12, false)),
+            (3 * S, 3 * S + 1, keep_alive(LeaseAnswer::NotFound)),
+        ]));
+    }
+
+    #[test]
+    fn a_key_readable_after_its_lease_ended_is_caught() {
+        assert!(broken(vec![
+            (S, S + 1, LeaseEventKind::Revoke(LeaseAnswer::Acked(12))),
+            (2 * S, 2 * S + 1, read(13, true)),
+        ]));
+        assert!(broken(vec![
+            (6 * S, 6 * S + 1, read(12, false)),
+            (7 * S, 7 * S + 1, read(14, true)),
+        ]));
+        // A stale read from before the end is fine.
+        assert!(!broken(vec![
+            (6 * S, 6 * S + 1, read(12, false)),
+            (7 * S, 7 * S + 1, read(11, true)),
+        ]));
+    }
+
+    #[test]
+    fn a_keep_alive_acknowledged_after_the_lease_was_gone_is_caught() {
+        assert!(broken(vec![
+            (6 * S, 6 * S + 1, keep_alive(LeaseAnswer::NotFound)),
+            (7 * S, 7 * S + 1, keep_alive(LeaseAnswer::Acked(12))),
+        ]));
+    }
+
+    #[test]
+    fn a_key_with_another_lease_is_caught_and_an_unsure_put_proves_nothing() {
+        let mut other = record(vec![(S, S + 1, read(11, true))]);
+        if let LeaseEventKind::Read {
+            present_with_lease, ..
+        } = &mut other.events[0].kind
+        {
+            *present_with_lease = Some(7);
+        }
+        assert!(!leases::check(&[other]).is_empty());
+        let mut unsure = record(vec![(S, S + 1, read(11, false))]);
+        unsure.put = None;
+        assert!(leases::check(&[unsure]).is_empty());
+    }
+}
