@@ -4,6 +4,7 @@
 use super::error::{CtlError, ExitCode};
 use super::go_parse::parse_duration;
 use super::kv_args::{DelArgs, GetArgs, PutArgs, WatchArgs};
+use super::lease::LeaseCommand;
 use super::output::{OutputFormat, PrintOptions};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Parser, Subcommand};
@@ -65,6 +66,9 @@ pub enum Command {
     /// Alarm related commands
     #[command(subcommand)]
     Alarm(AlarmCommand),
+    /// Lease related commands
+    #[command(subcommand)]
+    Lease(LeaseCommand),
     /// Prints the version of keelctl
     Version,
 }

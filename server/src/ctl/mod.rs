@@ -8,9 +8,10 @@ pub mod cli;
 pub mod error;
 pub mod go_parse;
 pub mod kv_args;
+pub mod lease;
 pub mod output;
 pub mod run;
 pub mod txn_input;
 
 pub use error::{CtlError, ExitCode};
-pub use run::{Invocation, run};
+pub use run::{InterruptSource, Invocation, run};
