@@ -1,11 +1,16 @@
-//! keelctl's lease commands against a one-member Keel cluster, replaying
-//! the session `fixtures/etcdctl/capture-lease.sh` ran against etcd 3.4.23:
+//! keelctl's lease, lock and elect commands against a one-member Keel
+//! cluster, replaying the session `fixtures/etcdctl/capture-lease.sh` ran
+//! against etcd 3.4.23:
 //! stdout, stderr and exit status must equal what etcdctl printed, byte for
 //! byte, once the values that differ by nature are mapped to etcd's —
 //! cluster and member ids, lease ids (each grant's id is read from both
 //! outputs), the remaining TTL (compared as `N`, and checked to be within a
 //! second or two of the granted TTL) and how many renewals a keep-alive
-//! printed before its lease was revoked (repeated lines collapsed).
+//! printed before its lease was revoked (repeated lines collapsed), the
+//! session lease in lock and election keys (`NAME/ID`). Contenders run
+//! concurrently in this process, interrupted through
+//! `Invocation::interrupt`; the real binary is used where a process must
+//! die (SIGKILL: its lease expires) or catch SIGINT.
 
 mod common;
 
@@ -19,6 +24,46 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+/// Standard output as a command streams it, readable while it runs.
+#[derive(Clone, Default)]
+struct Streamed(Arc<Mutex<Vec<u8>>>);
+
+impl Streamed {
+    fn bytes(&self) -> Vec<u8> {
+        self.0.lock().unwrap().clone()
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes()).into_owned()
+    }
+
+    /// Waits (at most `within`) until something was printed.
+    async fn printed(&self, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        while self.bytes().is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "nothing printed within {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.text()
+    }
+}
+
+impl std::io::Write for Streamed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 /// etcd's ids and endpoint in the lease fixtures.
 const ETCD_CLUSTER_ID: u64 = 8373857289935975120;
@@ -69,20 +114,40 @@ struct Cluster {
 
 impl Cluster {
     async fn ctl(&self, args: &[&str]) -> Output {
+        self.ctl_until(args, None, Streamed::default()).await
+    }
+
+    /// Runs `args`; what it prints as it goes is in `streamed` meanwhile
+    /// (and in the output's stdout at the end); `interrupt` resolving is
+    /// SIGINT.
+    async fn ctl_until(
+        &self,
+        args: &[&str],
+        interrupt: Option<oneshot::Receiver<()>>,
+        streamed: Streamed,
+    ) -> Output {
         let mut all: Vec<OsString> = vec!["--endpoints".into(), self.endpoint.clone().into()];
         all.extend(args.iter().map(OsString::from));
         let mut input: &[u8] = b"";
-        let mut prompts = Vec::new();
+        let mut prompts = streamed.clone();
+        let interrupt = interrupt.map(|signal| -> keel_server::ctl::InterruptSource {
+            Box::new(move || {
+                Box::pin(async move {
+                    let _ = signal.await;
+                })
+            })
+        });
         let mut output = run(Invocation {
             args: all,
             env: BTreeMap::new(),
             stdin: &mut input,
             prompts: &mut prompts,
-            interrupt: None,
+            interrupt,
         })
         .await;
-        prompts.extend_from_slice(&output.stdout);
-        output.stdout = prompts;
+        let mut stdout = streamed.bytes();
+        stdout.extend_from_slice(&output.stdout);
+        output.stdout = stdout;
         output
     }
 
@@ -423,5 +488,246 @@ async fn keelctl_lease_prints_what_etcdctl_printed_for_the_same_commands() {
         );
         c.compare(name, &output, repeats_collapsed);
     }
+    daemon.shutdown().await;
+}
+
+/// Lock and election keys end in the session's lease id: `NAME/ID`.
+fn lease_keys_blanked(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = ["L0/", "L1/", "L2/", "E1/"]
+        .iter()
+        .filter_map(|prefix| rest.find(prefix).map(|at| at + prefix.len()))
+        .min()
+    {
+        out.push_str(&rest[..at]);
+        out.push_str("ID");
+        rest = rest[at..].trim_start_matches(|c: char| c.is_ascii_hexdigit());
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A trigger for one contender's SIGINT.
+fn interrupter() -> (oneshot::Sender<()>, Option<oneshot::Receiver<()>>) {
+    let (send, receive) = oneshot::channel();
+    (send, Some(receive))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keelctl_lock_and_elect_print_what_etcdctl_printed() {
+    let (daemon, c, dir) = start().await;
+    c.check("lock_no_args", &["lock"]).await;
+    c.check("elect_no_args", &["elect"]).await;
+    c.check("elect_too_many_args", &["elect", "a", "b", "c"])
+        .await;
+    c.check("elect_no_proposal", &["elect", "e1"]).await;
+    c.check("elect_listen_with_proposal", &["elect", "-l", "e1", "p"])
+        .await;
+
+    // The lease session of capture-lease.sh left the revision at 3.
+    assert_eq!(c.ctl(&["put", "k1", "v1"]).await.exit_code, 0);
+    assert_eq!(c.ctl(&["del", "k1"]).await.exit_code, 0);
+    // A command runs with ETCD_LOCK_KEY and ETCD_LOCK_REV set (its output
+    // goes to keelctl's stdout; here to a file).
+    let seen = dir.path().join("lock-env");
+    let script = format!(
+        "echo \"$ETCD_LOCK_KEY $ETCD_LOCK_REV\" > {}",
+        seen.display()
+    );
+    let ran = c.ctl(&["lock", "L0", "--", "sh", "-c", &script]).await;
+    assert_eq!(ran.exit_code, expected_exit("lock_exec_env"));
+    assert_eq!(ran.stderr_text(), "");
+    assert_eq!(
+        lease_keys_blanked(&std::fs::read_to_string(&seen).unwrap()),
+        lease_keys_blanked(&fixture_text("lock_exec_env", "out"))
+    );
+    c.check(
+        "lock_exec_fails",
+        &["lock", "L0", "--", "sh", "-c", "exit 3"],
+    )
+    .await;
+    c.check(
+        "lock_exec_not_found",
+        &["lock", "L0", "nonexistent-command-x"],
+    )
+    .await;
+    let released = c.ctl(&["get", "--prefix", "L0"]).await;
+    assert_eq!(released.stdout_text(), "", "each run released the lock");
+
+    // Two holders of one lock: the second acquires once the first is
+    // interrupted.
+    let (stop_first, first_interrupt) = interrupter();
+    let (stop_second, second_interrupt) = interrupter();
+    let (first_printed, second_printed) = (Streamed::default(), Streamed::default());
+    let (first, second, ()) = tokio::join!(
+        c.ctl_until(&["lock", "L1"], first_interrupt, first_printed.clone()),
+        async {
+            first_printed.printed(Duration::from_secs(5)).await;
+            c.ctl_until(&["lock", "L1"], second_interrupt, second_printed.clone())
+                .await
+        },
+        async {
+            first_printed.printed(Duration::from_secs(5)).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let waiting = c.ctl(&["get", "--prefix", "--keys-only", "L1"]).await;
+            assert_eq!(waiting.stdout_text().matches("L1/").count(), 2);
+            assert_eq!(second_printed.text(), "", "the second waits");
+            stop_first.send(()).unwrap();
+            second_printed.printed(Duration::from_secs(5)).await;
+            stop_second.send(()).unwrap();
+        }
+    );
+    c.compare("lock_first", &first, lease_keys_blanked);
+    c.compare("lock_second", &second, lease_keys_blanked);
+    assert_ne!(first.stdout_text(), second.stdout_text());
+
+    // A holder whose lease is revoked: "session expired"; a waiter then
+    // acquires.
+    let (_keep, no_interrupt) = interrupter();
+    let (stop_waiter, waiter_interrupt) = interrupter();
+    let (holder_printed, waiter_printed) = (Streamed::default(), Streamed::default());
+    let (holder, waiter, ()) = tokio::join!(
+        c.ctl_until(
+            &["lock", "--ttl", "3", "L2"],
+            no_interrupt,
+            holder_printed.clone()
+        ),
+        async {
+            holder_printed.printed(Duration::from_secs(5)).await;
+            c.ctl_until(&["lock", "L2"], waiter_interrupt, waiter_printed.clone())
+                .await
+        },
+        async {
+            let key = holder_printed.printed(Duration::from_secs(5)).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            assert_eq!(waiter_printed.text(), "");
+            let lease = key.trim().trim_start_matches("L2/").to_string();
+            let revoked = c.ctl(&["lease", "revoke", &lease]).await;
+            assert_eq!(revoked.exit_code, 0, "{}", revoked.stderr_text());
+            waiter_printed.printed(Duration::from_secs(5)).await;
+            stop_waiter.send(()).unwrap();
+        }
+    );
+    c.compare("lock_session_expired", &holder, lease_keys_blanked);
+    assert_eq!(waiter.exit_code, 0, "{}", waiter.stderr_text());
+
+    // Election: an observer, a leader, a second candidate that leads once
+    // the first resigns.
+    let (stop_observer, observer_interrupt) = interrupter();
+    let (stop_alpha, alpha_interrupt) = interrupter();
+    let (stop_beta, beta_interrupt) = interrupter();
+    let observed = Streamed::default();
+    let (alpha_printed, beta_printed) = (Streamed::default(), Streamed::default());
+    let (observer, alpha, beta, ()) = tokio::join!(
+        c.ctl_until(&["elect", "-l", "E1"], observer_interrupt, observed.clone()),
+        async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            c.ctl_until(
+                &["elect", "E1", "alpha"],
+                alpha_interrupt,
+                alpha_printed.clone(),
+            )
+            .await
+        },
+        async {
+            alpha_printed.printed(Duration::from_secs(5)).await;
+            c.ctl_until(
+                &["elect", "E1", "beta"],
+                beta_interrupt,
+                beta_printed.clone(),
+            )
+            .await
+        },
+        async {
+            alpha_printed.printed(Duration::from_secs(5)).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            assert_eq!(beta_printed.text(), "", "beta waits for alpha");
+            assert_eq!(lease_keys_blanked(&observed.text()), "E1/ID\nalpha\n");
+            stop_alpha.send(()).unwrap();
+            beta_printed.printed(Duration::from_secs(5)).await;
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !observed.text().contains("beta") {
+                assert!(Instant::now() < deadline, "the observer saw beta");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            stop_beta.send(()).unwrap();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            stop_observer.send(()).unwrap();
+        }
+    );
+    c.compare("elect_first", &alpha, lease_keys_blanked);
+    c.compare("elect_second", &beta, lease_keys_blanked);
+    c.compare("elect_observe", &observer, lease_keys_blanked);
+    daemon.shutdown().await;
+}
+
+/// The real binary: a holder killed with SIGKILL keeps the lock until its
+/// lease expires (TTL 2 s), then the waiter acquires; a holder sent SIGINT
+/// releases at once and exits 0. Processes are stopped by PID.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keelctl_lock_process_killed_or_interrupted() {
+    let (daemon, c, _dir) = start().await;
+    let spawn = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_keelctl"))
+            .arg("--endpoints")
+            .arg(&c.endpoint)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let keys = || async { c.ctl(&["get", "--prefix", "--keys-only", "K"]).await };
+    let wait_keys = |count: usize| async move {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let found = keys().await.stdout_text().matches("K/").count();
+            if found == count {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{found} keys, not {count}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+
+    let mut killed = spawn(&["lock", "--ttl", "2", "K"]);
+    wait_keys(1).await;
+    let (stop_waiter, waiter_interrupt) = interrupter();
+    let waiter_printed = Streamed::default();
+    let killed_at = Instant::now();
+    let (waiter, ()) = tokio::join!(
+        c.ctl_until(&["lock", "K"], waiter_interrupt, waiter_printed.clone()),
+        async {
+            wait_keys(2).await;
+            // SIGKILL: no release; the lock is freed by the lease's expiry.
+            killed.kill().unwrap();
+            let _ = killed.wait();
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            assert_eq!(waiter_printed.text(), "", "the lease has not expired yet");
+            waiter_printed.printed(Duration::from_secs(5)).await;
+            assert!(killed_at.elapsed() >= Duration::from_millis(1500));
+            stop_waiter.send(()).unwrap();
+        }
+    );
+    assert_eq!(waiter.exit_code, 0, "{}", waiter.stderr_text());
+    wait_keys(0).await;
+
+    // SIGINT: the binary releases the lock and exits 0.
+    let interrupted = spawn(&["lock", "K"]);
+    wait_keys(1).await;
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &interrupted.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let finished = interrupted.wait_with_output().unwrap();
+    assert_eq!(finished.status.code(), Some(0), "{finished:?}");
+    let printed = String::from_utf8_lossy(&finished.stdout).into_owned();
+    assert!(
+        printed.starts_with("K/") && printed.ends_with("\n\n"),
+        "{printed:?}"
+    );
+    wait_keys(0).await;
     daemon.shutdown().await;
 }

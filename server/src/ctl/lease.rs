@@ -3,14 +3,14 @@
 //! loop (renew every TTL/3; give up once the lease is gone or no renewal
 //! succeeded for a whole TTL).
 
+use super::concurrency::KeepAlive;
 use super::error::{CtlError, ExitCode};
 use super::go_parse::parse_int;
 use super::output::{self, Output};
 use super::run::{Session, unexpected};
-use crate::client::ClientError;
 use keel_engine::api::*;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::Instant;
 
 /// `lease ...`.
 #[derive(clap::Subcommand, Debug)]
@@ -71,9 +71,6 @@ fn one_lease_id(args: &[String], missing: &str) -> Result<i64, CtlError> {
         _ => Err(CtlError::bad_args(missing)),
     }
 }
-
-/// clientv3's wait between keep-alive attempts after a failure.
-const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 impl Session<'_> {
     /// Runs one `lease` subcommand.
@@ -176,53 +173,25 @@ impl Session<'_> {
     /// etcdctl's `expired or revoked.` line and exits 0. Runs until
     /// interrupted otherwise.
     async fn keep_alive(self, id: i64) -> Result<Output, CtlError> {
-        let client = self.client_for(self.globals.endpoints.clone())?;
+        let client = Arc::new(self.client_for(self.globals.endpoints.clone())?);
         let print = self.print();
         // clientv3 waits dial timeout + 1 s for the first answer.
-        let mut deadline = Instant::now() + self.globals.dial_timeout + Duration::from_secs(1);
-        let request = Request::LeaseKeepAlive(LeaseKeepAliveRequest { id });
-        loop {
-            let attempt_deadline = deadline.min(Instant::now() + self.globals.command_timeout);
-            let pause = match client
-                .request_until(request.clone(), attempt_deadline)
-                .await
-            {
-                Ok(Response::LeaseKeepAlive(response)) if response.ttl_seconds > 0 => {
-                    let printed = output::print_lease_keep_alive(print, &response);
-                    if printed.exit_code != 0 {
-                        return Ok(printed);
-                    }
-                    if self
-                        .prompts
-                        .write_all(&printed.stdout)
-                        .and_then(|()| self.prompts.flush())
-                        .is_err()
-                    {
-                        // Standard output is gone (`keelctl ... | head`).
-                        return Ok(Output::default());
-                    }
-                    let ttl = Duration::from_secs(response.ttl_seconds.unsigned_abs());
-                    deadline = Instant::now() + ttl;
-                    ttl / 3
-                }
-                Ok(Response::LeaseKeepAlive(_))
-                | Err(ClientError::Api(ApiError::LeaseNotFound)) => {
-                    break;
-                }
-                Ok(other) => return Err(unexpected(&other)),
-                Err(error) => {
-                    tracing::debug!("lease keep-alive failed: {error}");
-                    RETRY_PAUSE
-                }
-            };
-            let next = Instant::now() + pause;
-            if next >= deadline {
-                // No renewal can land in time: clientv3 gives up at the
-                // deadline.
-                tokio::time::sleep_until(deadline).await;
-                break;
+        let first = self.globals.dial_timeout + Duration::from_secs(1);
+        let mut renewals = KeepAlive::new(client, id, first);
+        while let Some(renewed) = renewals.next().await {
+            let printed = output::print_lease_keep_alive(print, &renewed);
+            if printed.exit_code != 0 {
+                return Ok(printed);
             }
-            tokio::time::sleep_until(next).await;
+            if self
+                .prompts
+                .write_all(&printed.stdout)
+                .and_then(|()| self.prompts.flush())
+                .is_err()
+            {
+                // Standard output is gone (`keelctl ... | head`).
+                return Ok(Output::default());
+            }
         }
         Ok(output::print_lease_keep_alive_ended(print, id))
     }

@@ -82,7 +82,6 @@ pub(super) struct Session<'a> {
     /// Standard output for commands that print as they go.
     pub(super) prompts: &'a mut dyn Write,
     /// See [`Invocation::interrupt`].
-    #[allow(dead_code)] // read by lock and elect (next commit)
     pub(super) interrupt: Option<InterruptSource>,
 }
 
@@ -156,6 +155,8 @@ impl Session<'_> {
             Command::MoveLeader(args) => self.move_leader(args).await,
             Command::Alarm(alarm) => self.alarm(alarm).await,
             Command::Lease(lease) => self.lease(lease).await,
+            Command::Lock(lock) => self.lock(lock).await,
+            Command::Elect(elect) => self.elect(elect).await,
             Command::Version => Ok(output::print_version(env!("CARGO_PKG_VERSION"))),
         }
     }
