@@ -70,6 +70,7 @@ impl Cluster {
             env: BTreeMap::new(),
             stdin: &mut input,
             prompts: &mut prompts,
+            interrupt: None,
         })
         .await;
         prompts.extend_from_slice(&output.stdout);

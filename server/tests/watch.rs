@@ -306,6 +306,7 @@ async fn keelctl(
             env: Default::default(),
             stdin: &mut stdin,
             prompts: &mut streamed,
+            interrupt: None,
         }),
     )
     .await

@@ -26,12 +26,37 @@ fn main() -> std::process::ExitCode {
         env,
         stdin: &mut stdin,
         prompts: &mut prompts,
+        interrupt: Some(Box::new(interrupt_signals)),
     }));
     // A closed stdout or stderr (`keelctl ... | head`) is not worth a panic.
     let _ = std::io::stdout().write_all(&output.stdout);
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().write_all(&output.stderr);
     std::process::ExitCode::from(u8::try_from(output.exit_code).unwrap_or(1))
+}
+
+/// SIGINT or SIGTERM, caught from now on (only `lock` and `elect` ask, as
+/// etcdctl catches them only there). A signal whose handler cannot be
+/// installed keeps killing the process, as it would without this.
+#[cfg(not(madsim))]
+fn interrupt_signals() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    async fn next(signal: Option<Signal>) {
+        match signal {
+            Some(mut signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    Box::pin(async move {
+        tokio::select! {
+            () = next(interrupt) => {}
+            () = next(terminate) => {}
+        }
+    })
 }
 
 /// The simulator never runs keelctl; this keeps the crate building under it.

@@ -4,6 +4,8 @@
 use super::error::{CtlError, ExitCode};
 use super::go_parse::parse_duration;
 use super::kv_args::{DelArgs, GetArgs, PutArgs, WatchArgs};
+use super::lease::LeaseCommand;
+use super::lock::{ElectArgs, LockArgs};
 use super::output::{OutputFormat, PrintOptions};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Parser, Subcommand};
@@ -65,6 +67,13 @@ pub enum Command {
     /// Alarm related commands
     #[command(subcommand)]
     Alarm(AlarmCommand),
+    /// Lease related commands
+    #[command(subcommand)]
+    Lease(LeaseCommand),
+    /// Acquires a named lock
+    Lock(LockArgs),
+    /// Observes and participates in leader election
+    Elect(ElectArgs),
     /// Prints the version of keelctl
     Version,
 }
@@ -306,6 +315,11 @@ fn clap_error(error: clap::Error) -> Parsed {
             return Parsed::Help(error.render().to_string());
         }
         ErrorKind::UnknownArgument => match context(ContextKind::InvalidArg) {
+            // pflag names the first unknown letter of a shorthand group.
+            Some(flag) if !flag.starts_with("--") && flag.len() > 1 => {
+                let letter = flag[1..].chars().next().unwrap_or('-');
+                format!("unknown shorthand flag: '{letter}' in {flag}")
+            }
             Some(flag) => format!("unknown flag: {}", flag.split('=').next().unwrap_or(&flag)),
             None => first_line(&error),
         },
@@ -412,6 +426,10 @@ mod tests {
         assert_eq!(error.message, "unknown command \"bogus\" for \"keelctl\"");
         let error = run_globals(&["get", "--bogus", "x"], &[]).unwrap_err();
         assert_eq!(error.message, "unknown flag: --bogus");
+        let error = run_globals(&["lock", "l", "sh", "-c", "x"], &[]).unwrap_err();
+        assert_eq!(error.message, "unknown shorthand flag: 'c' in -c");
+        let error = run_globals(&["lease", "grant", "-5"], &[]).unwrap_err();
+        assert_eq!(error.message, "unknown shorthand flag: '5' in -5");
         let error = run_globals(&["--dial-timeout", "5", "get", "x"], &[]).unwrap_err();
         assert_eq!(
             error.message,

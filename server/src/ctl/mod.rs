@@ -5,12 +5,15 @@
 //! tests drive the same code in-process.
 
 pub mod cli;
+pub mod concurrency;
 pub mod error;
 pub mod go_parse;
 pub mod kv_args;
+pub mod lease;
+pub mod lock;
 pub mod output;
 pub mod run;
 pub mod txn_input;
 
 pub use error::{CtlError, ExitCode};
-pub use run::{Invocation, run};
+pub use run::{InterruptSource, Invocation, run};

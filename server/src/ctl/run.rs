@@ -14,7 +14,9 @@ use bytes::Bytes;
 use keel_engine::api::*;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::future::Future;
 use std::io::{BufRead, Write};
+use std::pin::Pin;
 use tokio::time::Instant;
 
 /// One keelctl invocation's inputs.
@@ -25,9 +27,20 @@ pub struct Invocation<'a> {
     pub env: BTreeMap<String, String>,
     /// Standard input (txn, `put` without a value).
     pub stdin: &'a mut dyn BufRead,
-    /// Where `txn -i` prompts go as they are needed (standard output).
+    /// Standard output for what is printed as it happens (`txn -i` prompts,
+    /// watch events, keep-alive renewals, lock and elect keys).
     pub prompts: &'a mut dyn Write,
+    /// How `lock` and `elect` learn of SIGINT and SIGTERM, which they catch
+    /// to release what they hold. etcdctl catches them in those commands
+    /// only (every other command dies of them), so this is called only when
+    /// such a command starts; its future resolves at the signal. `None`:
+    /// never interrupted.
+    pub interrupt: Option<InterruptSource>,
 }
+
+/// Starts listening for an interruption; the future resolves when it
+/// comes. See [`Invocation::interrupt`].
+pub type InterruptSource = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()>>>>;
 
 /// Runs one invocation and returns what to print and the exit status;
 /// nothing here exits the process.
@@ -45,6 +58,7 @@ pub async fn run(invocation: Invocation<'_>) -> Output {
         globals,
         stdin: invocation.stdin,
         prompts: invocation.prompts,
+        interrupt: invocation.interrupt,
     };
     let mut output = session
         .execute(command)
@@ -59,37 +73,43 @@ pub async fn run(invocation: Invocation<'_>) -> Output {
     output
 }
 
-struct Session<'a> {
-    globals: Globals,
-    stdin: &'a mut dyn BufRead,
-    prompts: &'a mut dyn Write,
+/// One invocation's settings and streams, shared by the commands.
+pub(super) struct Session<'a> {
+    /// The global flags.
+    pub(super) globals: Globals,
+    /// Standard input.
+    pub(super) stdin: &'a mut dyn BufRead,
+    /// Standard output for commands that print as they go.
+    pub(super) prompts: &'a mut dyn Write,
+    /// See [`Invocation::interrupt`].
+    pub(super) interrupt: Option<InterruptSource>,
 }
 
 /// etcdctl's exit status for a failed request.
-fn request_error(error: ClientError) -> CtlError {
+pub(super) fn request_error(error: ClientError) -> CtlError {
     match error {
         ClientError::BadEndpoint(message) => CtlError::new(ExitCode::BadConnection, message),
         other => CtlError::error(other.to_string()),
     }
 }
 
-fn unexpected(response: &Response) -> CtlError {
+pub(super) fn unexpected(response: &Response) -> CtlError {
     CtlError::error(format!("unexpected response from the server: {response:?}"))
 }
 
 impl Session<'_> {
-    fn print(&self) -> PrintOptions {
+    pub(super) fn print(&self) -> PrintOptions {
         self.globals.print
     }
 
-    fn client_for(&self, endpoints: Vec<String>) -> Result<Client, CtlError> {
+    pub(super) fn client_for(&self, endpoints: Vec<String>) -> Result<Client, CtlError> {
         let mut options = ClientOptions::new(endpoints);
         options.dial_timeout = self.globals.dial_timeout;
         options.command_timeout = self.globals.command_timeout;
         Client::new(options).map_err(request_error)
     }
 
-    async fn send(&self, request: Request) -> Result<Response, CtlError> {
+    pub(super) async fn send(&self, request: Request) -> Result<Response, CtlError> {
         let client = self.client_for(self.globals.endpoints.clone())?;
         client.request(request).await.map_err(request_error)
     }
@@ -134,6 +154,9 @@ impl Session<'_> {
             Command::Endpoint(EndpointCommand::Health(args)) => self.endpoint_health(args).await,
             Command::MoveLeader(args) => self.move_leader(args).await,
             Command::Alarm(alarm) => self.alarm(alarm).await,
+            Command::Lease(lease) => self.lease(lease).await,
+            Command::Lock(lock) => self.lock(lock).await,
+            Command::Elect(elect) => self.elect(elect).await,
             Command::Version => Ok(output::print_version(env!("CARGO_PKG_VERSION"))),
         }
     }

@@ -22,6 +22,8 @@ pub enum Json {
     Signed(i64),
     /// A boolean.
     Bool(bool),
+    /// `null` (a nil slice or pointer without `omitempty`).
+    Null,
 }
 
 impl Json {
@@ -64,6 +66,7 @@ impl Json {
                 let _ = write!(out, "{number}");
             }
             Json::Bool(value) => out.push_str(if *value { "true" } else { "false" }),
+            Json::Null => out.push_str("null"),
         }
     }
 }
@@ -172,6 +175,21 @@ impl ObjectBuilder {
     pub fn value(mut self, name: &'static str, value: Option<Json>) -> Self {
         if let Some(value) = value {
             self.0.push((name, value));
+        }
+        self
+    }
+
+    /// Adds a value whatever it is (fields without `omitempty`).
+    pub fn always(mut self, name: &'static str, value: Json) -> Self {
+        self.0.push((name, value));
+        self
+    }
+
+    /// Adds a `ResponseHeader`'s fields to this object itself, as Go does
+    /// for an embedded `*pb.ResponseHeader` (clientv3's lease responses).
+    pub fn header_fields(mut self, header: &ResponseHeader) -> Self {
+        if let Json::Object(fields) = self::header(header) {
+            self.0.extend(fields);
         }
         self
     }

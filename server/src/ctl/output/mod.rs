@@ -9,12 +9,14 @@ mod cluster;
 pub mod go_format;
 pub mod json;
 mod kv;
+mod lease;
 mod maintenance;
 pub mod table;
 mod watch;
 
 pub use cluster::*;
 pub use kv::*;
+pub use lease::*;
 pub use maintenance::*;
 pub use watch::*;
 

@@ -835,3 +835,173 @@ fn fields_and_protobuf_are_refused_clearly() {
     assert_eq!(output.exit_code, 4);
     assert!(output.stderr_text().contains("not supported by keelctl"));
 }
+
+/// The lease session's ids (`capture-lease.sh`).
+const LEASE_CLUSTER_ID: u64 = 8_373_857_289_935_975_120;
+const LEASE_MEMBER_ID: u64 = 15_620_605_431_212_779_891;
+const LEASE_A: i64 = 0x2973_a232_6a3e_6f09;
+const LEASE_B: i64 = 0x2973_a232_6a3e_6f0b;
+
+fn lease_header(revision: i64) -> ResponseHeader {
+    ResponseHeader {
+        cluster_id: LEASE_CLUSTER_ID,
+        member_id: LEASE_MEMBER_ID,
+        revision,
+        raft_term: 2,
+    }
+}
+
+#[test]
+fn lease_grant_and_revoke() {
+    let grant = |id, ttl_seconds| LeaseGrantResponse {
+        header: lease_header(1),
+        id,
+        ttl_seconds,
+    };
+    assert_stdout(
+        &print_lease_grant(simple(), &grant(LEASE_A, 100)),
+        fixture!("lease_grant.out"),
+    );
+    assert_stdout(
+        &print_lease_grant(json(), &grant(LEASE_B, 200)),
+        fixture!("lease_grant_json.out"),
+    );
+    assert_stdout(
+        &print_lease_grant(simple(), &grant(0x2973_a232_6a3e_6f13, 2)),
+        fixture!("lease_grant_min.out"),
+    );
+    let revoke = LeaseRevokeResponse {
+        header: lease_header(3),
+    };
+    assert_stdout(
+        &print_lease_revoke(simple(), LEASE_A, &revoke),
+        fixture!("lease_revoke.out"),
+    );
+    assert_stdout(
+        &print_lease_revoke(json(), LEASE_B, &revoke),
+        fixture!("lease_revoke_json.out"),
+    );
+    assert_error(
+        &print_lease_grant(table(), &grant(LEASE_A, 100)),
+        "Error: table not supported as output format\n",
+        4,
+    );
+}
+
+#[test]
+fn lease_time_to_live() {
+    let ttl = |id, ttl_seconds, granted, keys: &[&str]| LeaseTimeToLiveResponse {
+        header: lease_header(2),
+        id,
+        ttl_seconds,
+        granted_ttl_seconds: granted,
+        keys: keys.iter().map(|k| k.to_string().into()).collect(),
+    };
+    let a = ttl(LEASE_A, 99, 100, &[]);
+    assert_stdout(
+        &print_lease_time_to_live(simple(), &a, false),
+        fixture!("lease_timetolive.out"),
+    );
+    assert_stdout(
+        &print_lease_time_to_live(json(), &a, false),
+        fixture!("lease_timetolive_json.out"),
+    );
+    let a_keys = ttl(LEASE_A, 99, 100, &["k1"]);
+    assert_stdout(
+        &print_lease_time_to_live(simple(), &a_keys, true),
+        fixture!("lease_timetolive_keys.out"),
+    );
+    assert_stdout(
+        &print_lease_time_to_live(json(), &a_keys, true),
+        fixture!("lease_timetolive_keys_json.out"),
+    );
+    let b = ttl(LEASE_B, 199, 200, &[]);
+    assert_stdout(
+        &print_lease_time_to_live(simple(), &b, true),
+        fixture!("lease_timetolive_no_keys.out"),
+    );
+    assert_stdout(
+        &print_lease_time_to_live(json(), &b, true),
+        fixture!("lease_timetolive_no_keys_json.out"),
+    );
+    let mut missing = ttl(0x1234, -1, 0, &[]);
+    missing.header.revision = 1;
+    assert_stdout(
+        &print_lease_time_to_live(simple(), &missing, false),
+        fixture!("lease_timetolive_not_found.out"),
+    );
+    assert_stdout(
+        &print_lease_time_to_live(json(), &missing, true),
+        fixture!("lease_timetolive_not_found_json.out"),
+    );
+    // Several keys print space-separated, as Go's `%v` of a []string.
+    let two = ttl(LEASE_A, 5, 10, &["a", "b c"]);
+    assert_stdout(
+        &print_lease_time_to_live(simple(), &two, true),
+        "lease 2973a2326a3e6f09 granted with TTL(10s), remaining(5s), attached keys([a b c])\n",
+    );
+    assert_error(
+        &print_lease_time_to_live(table(), &a, false),
+        fixture!("lease_timetolive_table.err"),
+        4,
+    );
+}
+
+#[test]
+fn lease_list_and_keep_alive() {
+    let list = LeaseLeasesResponse {
+        header: lease_header(2),
+        leases: vec![LEASE_A, LEASE_B],
+    };
+    assert_stdout(
+        &print_lease_list(simple(), &list),
+        fixture!("lease_list.out"),
+    );
+    assert_stdout(
+        &print_lease_list(json(), &list),
+        fixture!("lease_list_json.out"),
+    );
+    assert_error(
+        &print_lease_list(table(), &list),
+        fixture!("lease_list_table.err"),
+        4,
+    );
+    let none = LeaseLeasesResponse {
+        header: lease_header(1),
+        leases: vec![],
+    };
+    assert_stdout(
+        &print_lease_list(simple(), &none),
+        fixture!("lease_list_none.out"),
+    );
+    assert_stdout(
+        &print_lease_list(json(), &none),
+        fixture!("lease_list_none_json.out"),
+    );
+    let renewed = LeaseKeepAliveResponse {
+        header: lease_header(2),
+        id: LEASE_A,
+        ttl_seconds: 100,
+    };
+    assert_stdout(
+        &print_lease_keep_alive(simple(), &renewed),
+        fixture!("lease_keep_alive_once.out"),
+    );
+    assert_stdout(
+        &print_lease_keep_alive(json(), &renewed),
+        fixture!("lease_keep_alive_once_json.out"),
+    );
+    assert_stdout(
+        &print_lease_keep_alive_ended(simple(), 0x1234),
+        fixture!("lease_keep_alive_not_found.out"),
+    );
+    assert_stdout(&print_lease_keep_alive_ended(json(), 0x1234), "");
+}
+
+#[test]
+fn lease_ids_print_as_gos_016x() {
+    assert_eq!(lease_id_hex(0x1234), "0000000000001234");
+    assert_eq!(lease_id_hex(LEASE_A), "2973a2326a3e6f09");
+    assert_eq!(lease_id_hex(-1), "-000000000000001");
+    assert_eq!(lease_id_hex(i64::MIN), "-8000000000000000");
+}
