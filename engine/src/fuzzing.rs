@@ -203,6 +203,26 @@ pub enum KvOp {
         /// How far back.
         back: u8,
     },
+    /// Grant lease number `l` (of a small space; refused if it exists).
+    LeaseGrant {
+        /// Lease number.
+        l: u8,
+    },
+    /// Put key `k` = `v` attached to lease number `l` (refused if the
+    /// lease does not exist).
+    PutLeased {
+        /// Key number.
+        k: u8,
+        /// Value.
+        v: u8,
+        /// Lease number.
+        l: u8,
+    },
+    /// Revoke lease number `l`: its keys go at one revision.
+    LeaseRevoke {
+        /// Lease number.
+        l: u8,
+    },
     /// Write everything durably.
     Checkpoint,
     /// Power loss and reopen: the store comes back as of its last checkpoint.
@@ -213,23 +233,46 @@ fn key(k: u8) -> Bytes {
     Bytes::from(format!("k{:03}", k % 32))
 }
 
-/// What the model keeps per key: value, create revision, version.
-type ModelKv = (Bytes, i64, i64);
+fn lease_id(l: u8) -> i64 {
+    i64::from(l % 8) + 1
+}
+
+/// What the model keeps per key: value, create revision, version, lease.
+type ModelKv = (Bytes, i64, i64, i64);
 
 #[derive(Clone, Default)]
 struct Model {
     keys: BTreeMap<Bytes, ModelKv>,
+    leases: std::collections::BTreeSet<i64>,
     revision: i64,
     compacted: i64,
 }
 
 impl Model {
     fn put(&mut self, key: Bytes, value: Bytes) {
+        self.put_leased(key, value, 0);
+    }
+
+    fn put_leased(&mut self, key: Bytes, value: Bytes, lease: i64) {
         self.revision += 1;
         let revision = self.revision;
-        let entry = self.keys.entry(key).or_insert((Bytes::new(), revision, 0));
+        let entry = self
+            .keys
+            .entry(key)
+            .or_insert((Bytes::new(), revision, 0, 0));
         entry.0 = value;
         entry.2 += 1;
+        entry.3 = lease;
+    }
+
+    /// Revokes `lease`: its keys go at one revision (none: no revision).
+    fn revoke(&mut self, lease: i64) {
+        self.leases.remove(&lease);
+        let before = self.keys.len();
+        self.keys.retain(|_, kv| kv.3 != lease);
+        if self.keys.len() != before {
+            self.revision += 1;
+        }
     }
 
     fn delete(&mut self, from: &Bytes, end: Option<&Bytes>) -> i64 {
@@ -292,9 +335,12 @@ pub fn kv_ops(data: &[u8]) -> Result<usize, String> {
                 assert_eq!(response.header.revision, model.revision);
                 if prev_kv {
                     assert_eq!(
-                        response
-                            .prev_kv
-                            .map(|kv| (kv.value, kv.create_revision, kv.version)),
+                        response.prev_kv.map(|kv| (
+                            kv.value,
+                            kv.create_revision,
+                            kv.version,
+                            kv.lease
+                        )),
                         before
                     );
                 }
@@ -374,7 +420,10 @@ pub fn kv_ops(data: &[u8]) -> Result<usize, String> {
                 let got: Vec<(Bytes, ModelKv)> = response
                     .kvs
                     .into_iter()
-                    .map(|kv| (kv.key, (kv.value, kv.create_revision, kv.version)))
+                    .map(|kv| {
+                        let fields = (kv.value, kv.create_revision, kv.version, kv.lease);
+                        (kv.key, fields)
+                    })
                     .collect();
                 assert_eq!(got, expected);
                 assert_eq!(response.header.revision, model.revision);
@@ -390,6 +439,64 @@ pub fn kv_ops(data: &[u8]) -> Result<usize, String> {
                     Err(other) => return Err(other.to_string()),
                 }
             }
+            KvOp::LeaseGrant { l } => {
+                let grant = LeaseGrantRequest {
+                    ttl_seconds: 10,
+                    id: lease_id(l),
+                };
+                match store.lease_grant(&grant, ran as u64, 0) {
+                    Ok(granted) => {
+                        assert!(model.leases.insert(granted.id), "granted twice");
+                        assert_eq!(granted.id, lease_id(l));
+                    }
+                    Err(KvError::Api(ApiError::LeaseExists)) => {
+                        assert!(model.leases.contains(&lease_id(l)))
+                    }
+                    Err(other) => return Err(other.to_string()),
+                }
+                assert_eq!(store.revision(), model.revision);
+            }
+            KvOp::PutLeased { k, v, l } => {
+                let put = PutRequest {
+                    key: key(k),
+                    value: Bytes::from(vec![v]),
+                    lease: lease_id(l),
+                    ..PutRequest::default()
+                };
+                match store.put(&put) {
+                    Ok(response) => {
+                        assert!(model.leases.contains(&lease_id(l)));
+                        model.put_leased(key(k), Bytes::from(vec![v]), lease_id(l));
+                        assert_eq!(response.header.revision, model.revision);
+                    }
+                    Err(KvError::Api(ApiError::LeaseNotFound)) => {
+                        assert!(!model.leases.contains(&lease_id(l)))
+                    }
+                    Err(other) => return Err(other.to_string()),
+                }
+            }
+            KvOp::LeaseRevoke { l } => match store.lease_revoke(lease_id(l)) {
+                Ok(response) => {
+                    assert!(model.leases.contains(&lease_id(l)));
+                    model.revoke(lease_id(l));
+                    assert_eq!(response.header.revision, model.revision);
+                    assert!(store.lease_keys(lease_id(l)).is_empty());
+                    let all = store
+                        .range(&RangeRequest {
+                            key: Bytes::from_static(b"\0"),
+                            range_end: Bytes::from_static(b"\0"),
+                            keys_only: true,
+                            ..RangeRequest::default()
+                        })
+                        .map_err(|e| e.to_string())?;
+                    let keys: Vec<Bytes> = all.kvs.into_iter().map(|kv| kv.key).collect();
+                    assert_eq!(keys, model.keys.keys().cloned().collect::<Vec<_>>());
+                }
+                Err(KvError::Api(ApiError::LeaseNotFound)) => {
+                    assert!(!model.leases.contains(&lease_id(l)))
+                }
+                Err(other) => return Err(other.to_string()),
+            },
             KvOp::Checkpoint => {
                 store
                     .backend_mut()
@@ -403,6 +510,17 @@ pub fn kv_ops(data: &[u8]) -> Result<usize, String> {
                 store = open(&sim)?;
                 model = durable.clone();
                 assert_eq!(store.revision(), model.revision.max(model.compacted));
+                let leases: Vec<i64> = store.leases().iter().map(|l| l.id).collect();
+                assert_eq!(leases, model.leases.iter().copied().collect::<Vec<_>>());
+                for &lease in &model.leases {
+                    let attached: Vec<Bytes> = model
+                        .keys
+                        .iter()
+                        .filter(|(_, kv)| kv.3 == lease)
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    assert_eq!(store.lease_keys(lease), attached, "lease {lease}");
+                }
             }
         }
     }
