@@ -110,6 +110,27 @@ fn requests() -> Vec<(&'static str, Request)> {
             }),
         ),
         ("status", Request::Status),
+        (
+            "lease_grant",
+            Request::LeaseGrant(LeaseGrantRequest {
+                ttl_seconds: 10,
+                id: 0,
+            }),
+        ),
+        (
+            "lease_keep_alive",
+            Request::LeaseKeepAlive(LeaseKeepAliveRequest {
+                id: 0x694d_0000_0000_0001,
+            }),
+        ),
+        (
+            "lease_time_to_live",
+            Request::LeaseTimeToLive(LeaseTimeToLiveRequest {
+                id: 0x694d_0000_0000_0001,
+                keys: true,
+            }),
+        ),
+        ("lease_list", Request::LeaseLeases),
     ]
 }
 
