@@ -70,6 +70,8 @@ impl Cluster {
             env: BTreeMap::new(),
             stdin: &mut input,
             prompts: &mut prompts,
+            stderr: None,
+            stdin_lines: None,
             interrupt: None,
         })
         .await;

@@ -3,7 +3,7 @@
 
 #[cfg(not(madsim))]
 fn main() -> std::process::ExitCode {
-    use keel_server::ctl::{Invocation, run};
+    use keel_server::ctl::{Invocation, lines_in_background, run};
     use std::io::Write;
 
     let args = std::env::args_os().skip(1).collect();
@@ -18,14 +18,19 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    let stdin = std::io::stdin();
-    let mut stdin = stdin.lock();
+    // Not locked for the whole run: `watch -i` reads stdin on a thread.
+    let mut stdin = std::io::BufReader::new(std::io::stdin());
     let mut prompts = std::io::stdout();
+    let mut stderr = std::io::stderr();
     let output = runtime.block_on(run(Invocation {
         args,
         env,
         stdin: &mut stdin,
         prompts: &mut prompts,
+        stderr: Some(&mut stderr),
+        stdin_lines: Some(Box::new(|| {
+            lines_in_background(std::io::BufReader::new(std::io::stdin()))
+        })),
         interrupt: Some(Box::new(interrupt_signals)),
     }));
     // A closed stdout or stderr (`keelctl ... | head`) is not worth a panic.

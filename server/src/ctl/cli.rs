@@ -3,10 +3,11 @@
 
 use super::error::{CtlError, ExitCode};
 use super::go_parse::parse_duration;
-use super::kv_args::{DelArgs, GetArgs, PutArgs, WatchArgs};
+use super::kv_args::{DelArgs, GetArgs, PutArgs};
 use super::lease::LeaseCommand;
 use super::lock::{ElectArgs, LockArgs};
 use super::output::{OutputFormat, PrintOptions};
+use super::watch_args::{EnvKey, WatchArgs, exec_after_separator};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Parser, Subcommand};
 use std::collections::BTreeMap;
@@ -202,22 +203,36 @@ pub enum Parsed {
 }
 
 /// The `KEELCTL_*` variables keelctl reads.
-const KNOWN_VARIABLES: [&str; 5] = [
+const KNOWN_VARIABLES: [&str; 7] = [
     "KEELCTL_ENDPOINTS",
     "KEELCTL_DIAL_TIMEOUT",
     "KEELCTL_COMMAND_TIMEOUT",
     "KEELCTL_WRITE_OUT",
     "KEELCTL_HEX",
+    "KEELCTL_WATCH_KEY",
+    "KEELCTL_WATCH_RANGE_END",
 ];
 
 /// Parses `args` (without the program name) and the environment `env`. A
 /// global flag that is also set by its variable is an error (etcdctl's
-/// rule); unknown `KEELCTL_*` variables are warnings.
+/// rule); unknown `KEELCTL_*` variables are warnings. `watch` also gets
+/// what followed its `--` (which clap drops) and `KEELCTL_WATCH_KEY` and
+/// `KEELCTL_WATCH_RANGE_END`.
 pub fn parse(args: Vec<OsString>, env: &BTreeMap<String, String>) -> Parsed {
-    let cli = match Cli::try_parse_from(std::iter::once(OsString::from("keelctl")).chain(args)) {
+    let exec = exec_after_separator(&args);
+    let mut cli = match Cli::try_parse_from(std::iter::once(OsString::from("keelctl")).chain(args))
+    {
         Ok(cli) => cli,
         Err(error) => return clap_error(error),
     };
+    if let Command::Watch(watch) = &mut cli.command {
+        watch.exec = exec;
+        let variable = |name: &str| env.get(name).cloned().unwrap_or_default();
+        watch.env = EnvKey {
+            key: variable("KEELCTL_WATCH_KEY"),
+            range_end: variable("KEELCTL_WATCH_RANGE_END"),
+        };
+    }
     let mut warnings = Vec::new();
     for (name, value) in env.range(String::from("KEELCTL_")..) {
         if !name.starts_with("KEELCTL_") {

@@ -24,6 +24,36 @@ pub fn parse_int(text: &str, base: u32) -> Result<i64, String> {
     }
 }
 
+/// `strconv.ParseInt(text, 0, 64)` (pflag's `Int64` flags): the base
+/// from the prefix — `0x` hex, `0o` or a leading `0` octal, `0b` binary,
+/// otherwise decimal — with Go's error text. (Go's `_` digit separators
+/// are refused.)
+pub fn parse_int_any_base(text: &str) -> Result<i64, String> {
+    let (sign, unsigned) = match text.as_bytes().first() {
+        Some(b'-' | b'+') => text.split_at(1),
+        _ => ("", text),
+    };
+    let lower = unsigned.to_ascii_lowercase();
+    let (base, digits) = if lower.starts_with("0x") {
+        (16, &unsigned[2..])
+    } else if lower.starts_with("0o") {
+        (8, &unsigned[2..])
+    } else if lower.starts_with("0b") {
+        (2, &unsigned[2..])
+    } else if unsigned.len() > 1 && unsigned.starts_with('0') {
+        (8, &unsigned[1..])
+    } else {
+        (10, unsigned)
+    };
+    parse_int(&format!("{sign}{digits}"), base).map_err(|_| {
+        let error = match parse_digits(digits, base) {
+            Err(NumError::Syntax) => NumError::Syntax,
+            _ => NumError::Range,
+        };
+        go_error("ParseInt", text, error)
+    })
+}
+
 /// `strconv.ParseUint(text, base, 64)`, with Go's error text.
 pub fn parse_uint(text: &str, base: u32) -> Result<u64, String> {
     parse_digits(text, base).map_err(|e| go_error("ParseUint", text, e))
@@ -245,6 +275,23 @@ mod tests {
         assert_eq!(
             parse_int("", 10),
             Err(r#"strconv.ParseInt: parsing "": invalid syntax"#.into())
+        );
+        assert_eq!(parse_int_any_base("0x2"), Ok(2));
+        assert_eq!(parse_int_any_base("03"), Ok(3));
+        assert_eq!(parse_int_any_base("-0b11"), Ok(-3));
+        assert_eq!(parse_int_any_base("0"), Ok(0));
+        assert_eq!(parse_int_any_base("17"), Ok(17));
+        assert_eq!(
+            parse_int_any_base("09"),
+            Err(r#"strconv.ParseInt: parsing "09": invalid syntax"#.into())
+        );
+        assert_eq!(
+            parse_int_any_base("0x"),
+            Err(r#"strconv.ParseInt: parsing "0x": invalid syntax"#.into())
+        );
+        assert_eq!(
+            parse_int_any_base("0x8000000000000000"),
+            Err(r#"strconv.ParseInt: parsing "0x8000000000000000": value out of range"#.into())
         );
         assert_eq!(parse_uint("bdae9bbc11dd390d", 16), Ok(0xbdae9bbc11dd390d));
         assert_eq!(

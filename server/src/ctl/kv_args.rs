@@ -230,7 +230,7 @@ fn check_prefix_from_key(prefix: bool, from_key: bool) -> Result<(), CtlError> {
 /// The key and range end for `args` (key, optional end) and the flags, as
 /// clientv3 builds them: an empty key with `--prefix` or `--from-key` means
 /// every key.
-fn key_and_end(args: &[Vec<u8>], prefix: bool, from_key: bool) -> (Bytes, Bytes) {
+pub(super) fn key_and_end(args: &[Vec<u8>], prefix: bool, from_key: bool) -> (Bytes, Bytes) {
     let key = args.first().cloned().unwrap_or_default();
     let all_keys = || (Bytes::from_static(&[0]), Bytes::from_static(&[0]));
     if prefix {
@@ -250,62 +250,7 @@ fn key_and_end(args: &[Vec<u8>], prefix: bool, from_key: bool) -> (Bytes, Bytes)
     (Bytes::from(key), Bytes::from(end))
 }
 
-/// `watch [options] [key or prefix] [range_end]`.
-#[derive(clap::Args, Debug)]
-pub struct WatchArgs {
-    /// Interactive mode
-    #[arg(short = 'i', long)]
-    pub interactive: bool,
-    /// Watch on a prefix if prefix is set
-    #[arg(long)]
-    pub prefix: bool,
-    /// Revision to start watching
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
-    pub rev: i64,
-    /// get the previous key-value pair before the event happens
-    #[arg(long)]
-    pub prev_kv: bool,
-    /// get periodic watch progress notification from server
-    #[arg(long)]
-    pub progress_notify: bool,
-    /// key and optional range_end
-    pub args: Vec<OsString>,
-}
-
-impl WatchArgs {
-    /// The watch etcdctl would open.
-    pub fn request(&self) -> Result<keel_engine::api::WatchCreateRequest, CtlError> {
-        if self.interactive {
-            return Err(CtlError::bad_feature(
-                "interactive watch (-i) is not supported by keelctl yet",
-            ));
-        }
-        let args = bytes_args(&self.args);
-        if args.is_empty() || args.len() > 2 {
-            return Err(CtlError::new(ExitCode::BadArgs, "bad number of arguments"));
-        }
-        if args.len() == 2 && self.prefix {
-            return Err(CtlError::new(
-                ExitCode::BadArgs,
-                "`range_end` and `--prefix` are mutually exclusive",
-            ));
-        }
-        let (key, range_end) = match args.get(1) {
-            Some(end) => (Bytes::from(args[0].clone()), Bytes::from(end.clone())),
-            None => key_and_end(&args, self.prefix, false),
-        };
-        Ok(keel_engine::api::WatchCreateRequest {
-            key,
-            range_end,
-            start_revision: self.rev,
-            prev_kv: self.prev_kv,
-            progress_notify: self.progress_notify,
-            ..keel_engine::api::WatchCreateRequest::default()
-        })
-    }
-}
-
-fn bytes_args(args: &[OsString]) -> Vec<Vec<u8>> {
+pub(super) fn bytes_args(args: &[OsString]) -> Vec<Vec<u8>> {
     args.iter().map(|a| a.clone().into_vec()).collect()
 }
 

@@ -200,22 +200,35 @@ async fn run_command(command: &[OsString], mutex: &Mutex<'_>) -> Result<(), CtlE
     let Some((program, args)) = command.split_first() else {
         return Ok(());
     };
-    let mut child = std::process::Command::new(program)
+    let mut child = std::process::Command::new(program);
+    child
         .args(args)
         .env("ETCD_LOCK_KEY", OsString::from_vec(mutex.key().to_vec()))
-        .env("ETCD_LOCK_REV", mutex.header().revision.to_string())
+        .env("ETCD_LOCK_REV", mutex.header().revision.to_string());
+    run_to_exit(&mut child, program)
+        .await
+        .map_err(CtlError::error)
+}
+
+/// Starts `command` (whose program is `program`) and waits for it to exit,
+/// polling so that the tasks beside it (session renewals, other watches)
+/// keep running; the failure in Go's `exec.Cmd.Run` words.
+pub(super) async fn run_to_exit(
+    command: &mut std::process::Command,
+    program: &OsString,
+) -> Result<(), String> {
+    let mut child = command
         .spawn()
-        .map_err(|error| CtlError::error(spawn_error(program, &error)))?;
-    // Polled, not waited on: the session's renewals run on this thread.
+        .map_err(|error| spawn_error(program, &error))?;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) => tokio::time::sleep(CHILD_POLL).await,
-            Err(error) => return Err(CtlError::error(error.to_string())),
+            Err(error) => return Err(error.to_string()),
         }
     };
     match exit_error(&status) {
-        Some(message) => Err(CtlError::error(message)),
+        Some(message) => Err(message),
         None => Ok(()),
     }
 }

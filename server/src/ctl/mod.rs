@@ -14,6 +14,10 @@ pub mod lock;
 pub mod output;
 pub mod run;
 pub mod txn_input;
+pub mod watch;
+pub mod watch_args;
+pub mod watch_input;
 
 pub use error::{CtlError, ExitCode};
-pub use run::{InterruptSource, Invocation, run};
+pub use run::{InterruptSource, Invocation, LineSource, run};
+pub use watch::{LineReceiver, lines_in_background};

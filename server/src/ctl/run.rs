@@ -6,9 +6,9 @@ use super::cli::{
 };
 use super::error::{CtlError, ExitCode};
 use super::go_parse::{parse_int, parse_uint};
-use super::kv_args::WatchArgs;
 use super::output::{self, EndpointHealth, EndpointStatus, Output, OutputFormat, PrintOptions};
 use super::txn_input::read_txn;
+use super::watch::LineReceiver;
 use crate::client::{Client, ClientError, ClientOptions};
 use bytes::Bytes;
 use keel_engine::api::*;
@@ -30,6 +30,15 @@ pub struct Invocation<'a> {
     /// Standard output for what is printed as it happens (`txn -i` prompts,
     /// watch events, keep-alive renewals, lock and elect keys).
     pub prompts: &'a mut dyn Write,
+    /// Standard error for what is printed as it happens (a watch's
+    /// cancellation, `watch -i`'s rejected lines). `None`: collected, and
+    /// put before the output's stderr.
+    pub stderr: Option<&'a mut dyn Write>,
+    /// `watch -i`'s lines as they arrive; called once, when `watch -i`
+    /// starts, so no other command's stdin is taken from it. `None`: they
+    /// are read from `stdin`, where all of them must be already (the
+    /// session ends at its end, as etcdctl's does).
+    pub stdin_lines: Option<LineSource>,
     /// How `lock` and `elect` learn of SIGINT and SIGTERM, which they catch
     /// to release what they hold. etcdctl catches them in those commands
     /// only (every other command dies of them), so this is called only when
@@ -37,6 +46,10 @@ pub struct Invocation<'a> {
     /// never interrupted.
     pub interrupt: Option<InterruptSource>,
 }
+
+/// Starts reading `watch -i`'s lines; see [`Invocation::stdin_lines`]
+/// and [`super::watch::lines_in_background`].
+pub type LineSource = Box<dyn FnOnce() -> LineReceiver>;
 
 /// Starts listening for an interruption; the future resolves when it
 /// comes. See [`Invocation::interrupt`].
@@ -54,21 +67,37 @@ pub async fn run(invocation: Invocation<'_>) -> Output {
         Parsed::Help(text) => return Output::stdout(text),
         Parsed::Error(error) => return output::print_error(&error),
     };
+    let mut warned: Vec<u8> = Vec::new();
+    for warning in &warnings {
+        warned.extend_from_slice(warning.as_bytes());
+        warned.push(b'\n');
+    }
+    let mut collected = Vec::new();
+    let streamed = invocation.stderr.is_some();
+    let stderr: &mut dyn Write = match invocation.stderr {
+        Some(stderr) => {
+            // Printed first, as etcdctl warns before it runs the command.
+            let _ = stderr.write_all(&warned).and_then(|()| stderr.flush());
+            stderr
+        }
+        None => &mut collected,
+    };
     let session = Session {
         globals,
         stdin: invocation.stdin,
         prompts: invocation.prompts,
+        stderr,
+        stdin_lines: invocation.stdin_lines,
         interrupt: invocation.interrupt,
     };
     let mut output = session
         .execute(command)
         .await
         .unwrap_or_else(|error| output::print_error(&error));
-    if !warnings.is_empty() {
-        let mut stderr: Vec<u8> = warnings.join("\n").into_bytes();
-        stderr.push(b'\n');
-        stderr.extend_from_slice(&output.stderr);
-        output.stderr = stderr;
+    if !streamed {
+        warned.extend_from_slice(&collected);
+        warned.extend_from_slice(&output.stderr);
+        output.stderr = warned;
     }
     output
 }
@@ -81,6 +110,10 @@ pub(super) struct Session<'a> {
     pub(super) stdin: &'a mut dyn BufRead,
     /// Standard output for commands that print as they go.
     pub(super) prompts: &'a mut dyn Write,
+    /// Standard error for commands that print as they go.
+    pub(super) stderr: &'a mut dyn Write,
+    /// See [`Invocation::stdin_lines`].
+    pub(super) stdin_lines: Option<LineSource>,
     /// See [`Invocation::interrupt`].
     pub(super) interrupt: Option<InterruptSource>,
 }
@@ -159,40 +192,6 @@ impl Session<'_> {
             Command::Elect(elect) => self.elect(elect).await,
             Command::Version => Ok(output::print_version(env!("CARGO_PKG_VERSION"))),
         }
-    }
-
-    /// Streams events to standard output until the server cancels the
-    /// watch (etcdctl runs until interrupted).
-    async fn watch(self, args: WatchArgs) -> Result<Output, CtlError> {
-        let create = args.request()?;
-        let client = self.client_for(self.globals.endpoints.clone())?;
-        let mut watcher = client.watch(create);
-        while let Some(next) = watcher.next().await {
-            let response = next.map_err(request_error)?;
-            if response.created || (response.is_progress_notify() && !args.progress_notify) {
-                continue;
-            }
-            if response.canceled {
-                let line = format!("watch was canceled ({})\n", response.cancel_reason);
-                let _ = self.prompts.write_all(line.as_bytes());
-                let _ = self.prompts.flush();
-                return Err(CtlError::new(
-                    ExitCode::Interrupted,
-                    "watch is canceled by the server",
-                ));
-            }
-            let text = output::watch_response(self.print(), &response);
-            if self
-                .prompts
-                .write_all(&text)
-                .and_then(|()| self.prompts.flush())
-                .is_err()
-            {
-                // Standard output is gone (`keelctl watch ... | head`).
-                return Ok(Output::default());
-            }
-        }
-        Ok(Output::default())
     }
 
     async fn txn(mut self, txn: TxnArgs) -> Result<Output, CtlError> {

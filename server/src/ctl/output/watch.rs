@@ -5,13 +5,19 @@ use super::kv::simple_kv;
 use super::{OutputFormat, PrintOptions};
 use keel_engine::api::{EventKind, WatchResponse};
 
-/// The bytes etcdctl prints for one response: in the simple format each
-/// event as `PUT`/`DELETE`, the previous key and value if asked for, then
-/// the key and value; a progress notification as `progress notify: REV`.
-/// JSON: the Go struct, one object per line. Table is not a watch format
-/// in etcdctl either: it prints like simple.
+/// The bytes etcdctl prints for one response: a progress notification
+/// first as `progress notify: REV` (in every format); then in the simple
+/// format each event as `PUT`/`DELETE`, the previous key and value if
+/// asked for, then the key and value; in JSON the Go struct, one object per
+/// line. Table is not a watch format in etcdctl either: it prints like
+/// simple.
 pub fn watch_response(options: PrintOptions, response: &WatchResponse) -> Vec<u8> {
     let mut out = Vec::new();
+    if response.is_progress_notify() {
+        out.extend_from_slice(
+            format!("progress notify: {}\n", response.header.revision).as_bytes(),
+        );
+    }
     if options.format == OutputFormat::Json {
         let events = response
             .events
@@ -30,19 +36,14 @@ pub fn watch_response(options: PrintOptions, response: &WatchResponse) -> Vec<u8
             .collect();
         let object = ObjectBuilder::new()
             .value("Header", Some(json::header(&response.header)))
-            .array("Events", events)
+            // clientv3 makes the slice: `[]`, never `null` or left out.
+            .always("Events", json::Json::Array(events))
             .signed_always("CompactRevision", response.compact_revision)
             .bool_always("Canceled", response.canceled)
             .bool_always("Created", response.created)
             .build();
         out.extend_from_slice(object.render().as_bytes());
         out.push(b'\n');
-        return out;
-    }
-    if response.is_progress_notify() {
-        out.extend_from_slice(
-            format!("progress notify: {}\n", response.header.revision).as_bytes(),
-        );
         return out;
     }
     for event in &response.events {
