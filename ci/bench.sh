@@ -5,7 +5,7 @@
 # Workloads: put, range (l and s), watch (saturating and at 500 puts/s),
 # lease-keepalive (100 clients and 1).
 # Prints throughput and latency per workload and each member's RSS.
-#   ci/bench.sh            full run (~5 minutes)
+#   ci/bench.sh            full run (~2.5 minutes on the 2-vCPU VM, builds aside)
 #   TOTAL=20000 ci/bench.sh   shorter run
 set -euo pipefail
 cd "$(dirname "$0")/.."
