@@ -2,8 +2,10 @@
 # Keel beside etcd 3.4 on this machine, same workloads, one run.
 # Three members of each on 127.0.0.1 (etcd 3.4.23 from Debian; its load
 # generator is ci/etcd-bench, ours is keel-bench, both the same shapes).
+# Workloads: put, range (l and s), watch (saturating and at 500 puts/s),
+# lease-keepalive (100 clients and 1).
 # Prints throughput and latency per workload and each member's RSS.
-#   ci/bench.sh            full run (~3 minutes)
+#   ci/bench.sh            full run (~2.5 minutes on the 2-vCPU VM, builds aside)
 #   TOTAL=20000 ci/bench.sh   shorter run
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +44,18 @@ workloads() { # $1: load generator, $2: endpoints
   "$gen" --endpoints "$eps" --clients 100 --conns 10 range 00000042 --consistency s --total "$TOTAL" | grep -E "Requests/sec|50%|99%"
   echo "put (1 client)"
   "$gen" --endpoints "$eps" --clients 1 --conns 1 put --total $((TOTAL / 20)) --key-size 8 --val-size 256 --key-space 10000 | grep -E "Requests/sec|50%|99%"
+  # watch: Requests/sec is events delivered per second (all watchers); the
+  # latency is put sent -> event received; "Events:" has the exactly-once
+  # check (the generator exits 1 if any event was missing or duplicated).
+  local watch=(watch --watchers 100 --key-size 8 --val-size 256 --key-space 1000)
+  echo "watch, puts as fast as they go (100 watchers, 10 putters, 10 conns)"
+  "$gen" --endpoints "$eps" --clients 10 --conns 10 "${watch[@]}" --put-total $((TOTAL / 10)) | grep -E "Puts:|Events:|Requests/sec|slowest|50%|90%|99%"
+  echo "watch, 500 puts/s (100 watchers, 10 putters, 10 conns)"
+  "$gen" --endpoints "$eps" --clients 10 --conns 10 "${watch[@]}" --put-total $((TOTAL / 100)) --put-rate 500 | grep -E "Puts:|Events:|Requests/sec|slowest|50%|90%|99%"
+  echo "lease-keepalive (100 clients, 10 conns)"
+  "$gen" --endpoints "$eps" --clients 100 --conns 10 lease-keepalive --total "$TOTAL" | grep -E "Requests/sec|slowest|50%|90%|99%"
+  echo "lease-keepalive (1 client)"
+  "$gen" --endpoints "$eps" --clients 1 --conns 1 lease-keepalive --total $((TOTAL / 20)) | grep -E "Requests/sec|slowest|50%|90%|99%"
 }
 
 echo "== etcd $(etcd --version | head -1 | awk '{print $3}')"
