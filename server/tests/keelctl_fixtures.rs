@@ -13,9 +13,15 @@ use keel_server::ctl::{Invocation, run};
 use keel_server::daemon::{ClusterState, Daemon};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+use common::etcdctl::{fixture_text, fixtures};
+
+/// The exit status etcdctl had for `name`, from `index.txt`.
+fn expected_exit(name: &str) -> i32 {
+    common::etcdctl::expected_exit_in("index.txt", name)
+}
 
 /// etcd's ids in the fixtures.
 const ETCD_CLUSTER_ID: u64 = 15118495548433857066;
@@ -23,30 +29,6 @@ const ETCD_MEMBER_ID: u64 = 13668033151171901709;
 /// The endpoints the fixtures name.
 const ETCD_ENDPOINT: &str = "127.0.0.1:23791";
 const ETCD_DEAD_ENDPOINT: &str = "127.0.0.1:23799";
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/etcdctl")
-}
-
-/// The exit status etcdctl had for `name`, from `index.txt`.
-fn expected_exit(name: &str) -> i32 {
-    let index = std::fs::read_to_string(fixtures().join("index.txt")).unwrap();
-    let prefix = format!("{name} exit=");
-    let line = index
-        .lines()
-        .find(|line| line.starts_with(&prefix))
-        .unwrap_or_else(|| panic!("{name} is not in index.txt"));
-    line[prefix.len()..]
-        .split(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-fn fixture_text(name: &str, suffix: &str) -> String {
-    std::fs::read_to_string(fixtures().join(format!("{name}.{suffix}"))).unwrap_or_default()
-}
 
 struct Cluster {
     endpoint: String,

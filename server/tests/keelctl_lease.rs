@@ -21,11 +21,17 @@ use keel_server::ctl::{Invocation, run};
 use keel_server::daemon::{ClusterState, Daemon};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
+
+use common::etcdctl::{blank_number, fixture_text, fixtures};
+
+/// The exit status etcdctl had for `name`, from `index-lease.txt`.
+fn expected_exit(name: &str) -> i32 {
+    common::etcdctl::expected_exit_in("index-lease.txt", name)
+}
 
 /// Standard output as a command streams it, readable while it runs.
 #[derive(Clone, Default)]
@@ -69,30 +75,6 @@ impl std::io::Write for Streamed {
 const ETCD_CLUSTER_ID: u64 = 8373857289935975120;
 const ETCD_MEMBER_ID: u64 = 15620605431212779891;
 const ETCD_ENDPOINT: &str = "127.0.0.1:23794";
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/etcdctl")
-}
-
-fn fixture_text(name: &str, suffix: &str) -> String {
-    std::fs::read_to_string(fixtures().join(format!("{name}.{suffix}"))).unwrap_or_default()
-}
-
-/// The exit status etcdctl had for `name`, from `index-lease.txt`.
-fn expected_exit(name: &str) -> i32 {
-    let index = std::fs::read_to_string(fixtures().join("index-lease.txt")).unwrap();
-    let prefix = format!("{name} exit=");
-    let line = index
-        .lines()
-        .find(|line| line.starts_with(&prefix))
-        .unwrap_or_else(|| panic!("{name} is not in index-lease.txt"));
-    line[prefix.len()..]
-        .split(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
 
 /// The lease etcd granted as `label` (A, B, ...), from `lease-ids.txt`.
 fn etcd_lease(label: &str) -> i64 {
@@ -218,20 +200,6 @@ fn number_after(text: &str, marker: &str) -> Option<i64> {
         .take_while(|c| c.is_ascii_digit() || *c == '-')
         .collect();
     digits.parse().ok()
-}
-
-/// Replaces the number after each `marker` with `N`.
-fn blank_number(text: &str, marker: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find(marker) {
-        let after = at + marker.len();
-        out.push_str(&rest[..after]);
-        out.push('N');
-        rest = rest[after..].trim_start_matches(|c: char| c.is_ascii_digit());
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The remaining TTL varies run to run: compared as `N`.

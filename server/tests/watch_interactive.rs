@@ -20,51 +20,19 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Time between two directives of a session (capture-watch.sh: 0.3 s).
-const STEP: Duration = Duration::from_millis(300);
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/etcdctl")
-}
-
-fn fixture_text(name: &str, suffix: &str) -> String {
-    std::fs::read_to_string(fixtures().join(format!("{name}.{suffix}"))).unwrap_or_default()
-}
+use common::etcdctl::{blank_number, fixture_text};
 
 /// The exit status etcdctl had for `name`, from `index-watch.txt`.
 fn expected_exit(name: &str) -> i32 {
-    let index = std::fs::read_to_string(fixtures().join("index-watch.txt")).unwrap();
-    let prefix = format!("{name} exit=");
-    let line = index
-        .lines()
-        .find(|line| line.starts_with(&prefix))
-        .unwrap_or_else(|| panic!("{name} is not in index-watch.txt"));
-    line[prefix.len()..]
-        .split(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    common::etcdctl::expected_exit_in("index-watch.txt", name)
 }
 
-/// Replaces the number after each `marker` with `N`.
-fn blank_number(text: &str, marker: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find(marker) {
-        let after = at + marker.len();
-        out.push_str(&rest[..after]);
-        out.push('N');
-        rest = rest[after..].trim_start_matches(|c: char| c.is_ascii_digit());
-    }
-    out.push_str(rest);
-    out
-}
+/// Time between two directives of a session (capture-watch.sh: 0.3 s).
+const STEP: Duration = Duration::from_millis(300);
 
 struct Cluster {
     endpoint: String,

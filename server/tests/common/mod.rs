@@ -2,6 +2,8 @@
 //! a different subset of them).
 #![allow(dead_code)]
 
+pub mod etcdctl;
+
 use keel_engine::node::NodeConfig;
 use keel_engine::storage::wal::WalOptions;
 use keel_server::client_port::ClientPortOptions;
