@@ -128,6 +128,14 @@ fn bad_values_are_refused_with_etcds_messages() {
         ),
         (&["--initial-cluster", "a"], "is not name=url"),
         (
+            &["--listen-client-urls", "https://127.0.0.1:2379"],
+            "https:// URLs need TLS, which this version of keel does not serve yet",
+        ),
+        (
+            &["--initial-cluster", "default=https://127.0.0.1:2380"],
+            "https:// URLs need TLS",
+        ),
+        (
             &["--initial-cluster-state", "old"],
             "valid values are \"new\", \"existing\"",
         ),
