@@ -449,7 +449,9 @@ async fn keelctl_lease_prints_what_etcdctl_printed_for_the_same_commands() {
         assert_eq!(revoked.exit_code, 0, "{}", revoked.stderr_text());
         let renewals = output.stdout_text().matches("TTL").count();
         assert!(
-            (3..=4).contains(&renewals),
+            // 3 or 4 on an idle machine; a loaded CI machine may fit one
+            // renewal fewer into the window.
+            (2..=4).contains(&renewals),
             "{name}: {renewals} renewals in 2.5 s of a 3 s lease"
         );
         assert!(
@@ -673,7 +675,10 @@ async fn keelctl_lock_process_killed_or_interrupted() {
             // SIGKILL: no release; the lock is freed by the lease's expiry.
             killed.kill().unwrap();
             let _ = killed.wait();
-            tokio::time::sleep(Duration::from_millis(1000)).await;
+            // The last renewal was at most TTL/3 before the kill, so the
+            // 2 s lease lives at least ~1.3 s more: 0.5 s leaves room for
+            // a loaded machine's late wake-up.
+            tokio::time::sleep(Duration::from_millis(500)).await;
             assert_eq!(waiter_printed.text(), "", "the lease has not expired yet");
             waiter_printed.printed(Duration::from_secs(5)).await;
             assert!(killed_at.elapsed() >= Duration::from_millis(1500));
