@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: the daemon's flags, environment and config file;
 //! - [`url`]: etcd-style URLs and what they bind to;
+//! - [`tls`]: rustls (ring) for `https://` listeners, peers and clients;
 //! - [`peer`]: the TCP peer transport and the peer listener;
 //! - [`client_port`]: the client listener (binary protocol, plus plain HTTP
 //!   `GET /health` and `GET /version` for load balancers);
@@ -22,4 +23,5 @@ pub mod ctl;
 pub mod daemon;
 pub mod fuzzing;
 pub mod peer;
+pub mod tls;
 pub mod url;

@@ -91,6 +91,36 @@ pub fn endpoint_address(endpoint: &str) -> Result<String, UrlError> {
     Url::parse(&format!("http://{endpoint}")).map(|u| u.socket_address())
 }
 
+/// Where a client connects: the address to dial, the host its certificate
+/// must name, and whether TLS is used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `host:port` to dial.
+    pub address: String,
+    /// The host as written (a DNS name or an IP address), for TLS.
+    pub host: String,
+    /// Whether the connection uses TLS.
+    pub tls: bool,
+}
+
+/// An endpoint given as `host:port` or as a URL: `https://` uses TLS,
+/// `http://` does not, and a bare `host:port` uses TLS when `tls_default`
+/// (etcdctl's rule: it does when any TLS flag is given).
+pub fn endpoint(text: &str, tls_default: bool) -> Result<Endpoint, UrlError> {
+    let url = if text.contains("://") {
+        Url::parse(text)?
+    } else {
+        let mut url = Url::parse(&format!("http://{text}"))?;
+        url.tls = tls_default;
+        url
+    };
+    Ok(Endpoint {
+        address: url.socket_address(),
+        host: url.host,
+        tls: url.tls,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +155,12 @@ mod tests {
             endpoint_address("http://localhost:2379").unwrap(),
             "127.0.0.1:2379"
         );
+        let tls = endpoint("https://localhost:2379", false).unwrap();
+        assert_eq!(
+            (tls.address.as_str(), tls.host.as_str(), tls.tls),
+            ("127.0.0.1:2379", "localhost", true)
+        );
+        assert!(endpoint("127.0.0.1:2379", true).unwrap().tls);
+        assert!(!endpoint("http://127.0.0.1:2379", true).unwrap().tls);
     }
 }

@@ -117,6 +117,8 @@ fn options(i: usize, n: usize, knobs: EngineKnobs) -> DaemonOptions {
         client_port: ClientPortOptions::default(),
         peer_transport: PeerTransportOptions::default(),
         join_timeout: Duration::from_secs(10),
+        client_tls: Default::default(),
+        peer_tls: Default::default(),
     }
 }
 

@@ -1,6 +1,8 @@
 //! One client connection: a writer task, a reader task, and the requests in
 //! flight between them, matched by id.
 
+use crate::tls::Dialer;
+use crate::url::Endpoint;
 use keel_engine::api::{ApiError, Request, Response, WatchCreateRequest};
 use keel_engine::wire::frame::FrameKind;
 use keel_engine::wire::handshake::{Role, decode_reply, encode_hello};
@@ -13,7 +15,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 /// Frames waiting to be written before senders wait.
@@ -47,14 +48,20 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Dials `address` and speaks the handshake.
-    pub async fn dial(address: &str, max_frame_bytes: usize) -> Result<Connection, WireError> {
-        let stream = TcpStream::connect(address)
+    /// Dials `endpoint` (with TLS if it asks for it) and speaks the
+    /// handshake.
+    pub async fn dial(
+        endpoint: &Endpoint,
+        dialer: &Dialer,
+        max_frame_bytes: usize,
+    ) -> Result<Connection, WireError> {
+        // Requests are small frames: without TCP_NODELAY (the dialer sets
+        // it), Nagle's algorithm meets the server's delayed ACK and holds
+        // them up to 40 ms.
+        let stream = dialer
+            .dial(&endpoint.address, &endpoint.host, endpoint.tls)
             .await
             .map_err(|e| WireError::Io(e.to_string()))?;
-        // Requests are small frames: without TCP_NODELAY, Nagle's algorithm
-        // meets the server's delayed ACK and holds them up to 40 ms.
-        let _ = stream.set_nodelay(true);
         let (mut reader, mut writer) = tokio::io::split(stream);
         write_handshake(&mut writer, &encode_hello(Role::Client)).await?;
         decode_reply(&read_handshake(&mut reader).await?)?;

@@ -17,6 +17,8 @@ mod watch;
 
 pub use watch::Watcher;
 
+use crate::tls::{ClientTlsFiles, Dialer};
+use crate::url::Endpoint;
 use connection::{CallError, Connection};
 use keel_engine::api::*;
 use keel_engine::wire::WireError;
@@ -28,7 +30,8 @@ use tokio::time::Instant;
 /// How a client reaches the cluster.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientOptions {
-    /// `host:port` or `http://host:port`, tried in order.
+    /// `host:port`, `http://host:port` or `https://host:port` (TLS), tried
+    /// in order.
     pub endpoints: Vec<String>,
     /// Longest wait to open a connection to one endpoint.
     pub dial_timeout: Duration,
@@ -36,6 +39,9 @@ pub struct ClientOptions {
     pub command_timeout: Duration,
     /// Largest frame accepted from the server.
     pub max_frame_bytes: usize,
+    /// TLS for `https://` endpoints (and bare `host:port` ones when any
+    /// setting is given, as etcdctl does).
+    pub tls: ClientTlsFiles,
 }
 
 impl ClientOptions {
@@ -46,6 +52,7 @@ impl ClientOptions {
             dial_timeout: Duration::from_secs(2),
             command_timeout: Duration::from_secs(5),
             max_frame_bytes: 64 << 20,
+            tls: ClientTlsFiles::default(),
         }
     }
 }
@@ -68,6 +75,9 @@ pub enum ClientError {
     /// The server broke the protocol.
     #[error("protocol error: {0}")]
     Protocol(WireError),
+    /// The TLS settings are unusable (a missing or bad file).
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// Whether sending `request` twice is harmless (it only reads, or repeats
@@ -94,7 +104,7 @@ pub fn is_read_only(request: &Request) -> bool {
 struct Current {
     /// Index into the endpoints of the connection in use, or an address the
     /// cluster pointed at (a leader).
-    address: String,
+    address: Endpoint,
     next_endpoint: usize,
     connection: Option<Arc<Connection>>,
 }
@@ -102,7 +112,8 @@ struct Current {
 /// A client of a Keel cluster.
 pub struct Client {
     options: ClientOptions,
-    addresses: Vec<String>,
+    addresses: Vec<Endpoint>,
+    dialer: Dialer,
     current: Mutex<Current>,
 }
 
@@ -112,14 +123,28 @@ impl Client {
         if options.endpoints.is_empty() {
             return Err(ClientError::BadEndpoint("no endpoints".into()));
         }
+        let tls_default = options.tls.any();
         let addresses = options
             .endpoints
             .iter()
             .map(|e| {
-                crate::url::endpoint_address(e)
+                crate::url::endpoint(e, tls_default)
                     .map_err(|err| ClientError::BadEndpoint(err.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let dialer = if addresses.iter().any(|a| a.tls) || tls_default {
+            let files = &options.tls;
+            let config = crate::tls::client_config(
+                files.ca_file.as_deref(),
+                files.cert_file.as_deref(),
+                files.key_file.as_deref(),
+                files.insecure_skip_verify,
+            )
+            .map_err(|e| ClientError::Tls(e.to_string()))?;
+            Dialer::with_tls(config)
+        } else {
+            Dialer::plain()
+        };
         Ok(Client {
             current: Mutex::new(Current {
                 address: addresses[0].clone(),
@@ -128,6 +153,7 @@ impl Client {
             }),
             options,
             addresses,
+            dialer,
         })
     }
 
@@ -215,7 +241,7 @@ impl Client {
             }
             match tokio::time::timeout(
                 budget,
-                Connection::dial(&address, self.options.max_frame_bytes),
+                Connection::dial(&address, &self.dialer, self.options.max_frame_bytes),
             )
             .await
             {
@@ -225,8 +251,8 @@ impl Client {
                     current.connection = Some(Arc::clone(&connection));
                     return Ok(connection);
                 }
-                Ok(Err(err)) => tracing::debug!(%address, "dial failed: {err}"),
-                Err(_) => tracing::debug!(%address, "dial timed out"),
+                Ok(Err(err)) => tracing::debug!(address = %address.address, "dial failed: {err}"),
+                Err(_) => tracing::debug!(address = %address.address, "dial timed out"),
             }
         }
         current.next_endpoint = (current.next_endpoint + 1) % self.addresses.len();
@@ -274,7 +300,7 @@ impl Client {
     }
 
     /// The client address of member `id`, from the member list.
-    async fn client_address_of(&self, connection: &Arc<Connection>, id: u64) -> Option<String> {
+    async fn client_address_of(&self, connection: &Arc<Connection>, id: u64) -> Option<Endpoint> {
         let list = Request::MemberList(MemberListRequest {
             linearizable: false,
         });
@@ -284,7 +310,7 @@ impl Client {
                 .iter()
                 .find(|m| m.id == id)
                 .and_then(|m| m.client_urls.first())
-                .and_then(|url| crate::url::endpoint_address(url).ok()),
+                .and_then(|url| crate::url::endpoint(url, self.options.tls.any()).ok()),
             _ => None,
         }
     }

@@ -15,6 +15,7 @@ mod watch;
 
 pub use watch::WatchOptions;
 
+use crate::tls::ServerConfig;
 use keel_engine::api::{ApiError, Response, WatchResponse};
 use keel_engine::node::NodeHandle;
 use keel_engine::wire::frame::FrameKind;
@@ -59,9 +60,15 @@ impl Default for ClientPortOptions {
     }
 }
 
-/// Serves client connections until the task is dropped.
-pub async fn serve_clients(listener: TcpListener, node: NodeHandle, options: ClientPortOptions) {
-    crate::accept::accept_loop(listener, "client", move |reader, writer| {
+/// Serves client connections until the task is dropped; with `tls` (an
+/// `https://` listener) inside TLS, the same frames either way.
+pub async fn serve_clients(
+    listener: TcpListener,
+    node: NodeHandle,
+    options: ClientPortOptions,
+    tls: Option<Arc<ServerConfig>>,
+) {
+    crate::accept::accept_loop(listener, "client", tls, move |reader, writer| {
         serve_client(reader, writer, node.clone(), options.clone())
     })
     .await

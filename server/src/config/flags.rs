@@ -99,11 +99,55 @@ pub const FLAGS: &[Flag] = &[
         help: "Configures log level. Only supports debug, info, warn, error, panic, or fatal.",
     },
     Flag {
+        name: "cert-file",
+        default: "",
+        help: "Path to the client server TLS cert file.",
+    },
+    Flag {
+        name: "key-file",
+        default: "",
+        help: "Path to the client server TLS key file.",
+    },
+    Flag {
+        name: "client-cert-auth",
+        default: "false",
+        help: "Enable client cert authentication.",
+    },
+    Flag {
+        name: "trusted-ca-file",
+        default: "",
+        help: "Path to the client server TLS trusted CA cert file.",
+    },
+    Flag {
+        name: "peer-cert-file",
+        default: "",
+        help: "Path to the peer server TLS cert file.",
+    },
+    Flag {
+        name: "peer-key-file",
+        default: "",
+        help: "Path to the peer server TLS key file.",
+    },
+    Flag {
+        name: "peer-client-cert-auth",
+        default: "false",
+        help: "Enable peer client cert authentication.",
+    },
+    Flag {
+        name: "peer-trusted-ca-file",
+        default: "",
+        help: "Path to the peer server TLS trusted CA file.",
+    },
+    Flag {
         name: "config-file",
         default: "",
         help: "Path to the server configuration file. Other flags and environment variables are ignored if provided.",
     },
 ];
+
+/// The flags that are booleans: `--flag` alone means `--flag=true`, as
+/// with etcd's (Go's) boolean flags; a value needs `=`.
+pub const BOOLEAN_FLAGS: &[&str] = &["client-cert-auth", "peer-client-cert-auth"];
 
 /// The environment variable of `flag` with `prefix` (`KEEL_` or `ETCD_`).
 pub fn variable(prefix: &str, flag: &str) -> String {
@@ -124,13 +168,18 @@ fn command() -> Command {
         } else {
             format!("{} [default: {}]", flag.help, flag.default)
         };
-        command = command.arg(
-            Arg::new(flag.name)
-                .long(flag.name)
-                .value_name("value")
-                .help(help)
-                .action(ArgAction::Set),
-        );
+        let mut arg = Arg::new(flag.name)
+            .long(flag.name)
+            .value_name("value")
+            .help(help)
+            .action(ArgAction::Set);
+        if BOOLEAN_FLAGS.contains(&flag.name) {
+            arg = arg
+                .num_args(0..=1)
+                .require_equals(true)
+                .default_missing_value("true");
+        }
+        command = command.arg(arg);
     }
     command
 }
@@ -232,6 +281,41 @@ pub fn from_yaml(
         let Some(key) = key.as_str().map(str::to_string) else {
             return Err(file_error("setting names must be strings".into()));
         };
+        if let Some(prefix) = match key.as_str() {
+            "client-transport-security" => Some(""),
+            "peer-transport-security" => Some("peer-"),
+            _ => None,
+        } {
+            // etcd's file nests the TLS settings: `client-transport-security:
+            // {cert-file: ..., key-file: ..., client-cert-auth: true,
+            // trusted-ca-file: ...}`, the same under `peer-transport-security`.
+            let serde_norway::Value::Mapping(section) = value else {
+                return Err(file_error(format!("{key}: expected a mapping")));
+            };
+            for (inner, value) in section {
+                let Some(inner) = inner.as_str() else {
+                    return Err(file_error(format!("{key}: setting names must be strings")));
+                };
+                let flag = format!("{prefix}{inner}");
+                let known = [
+                    "cert-file",
+                    "key-file",
+                    "client-cert-auth",
+                    "trusted-ca-file",
+                ];
+                let Some(text) = scalar(&key, value).map_err(file_error)? else {
+                    continue;
+                };
+                if known.contains(&inner) {
+                    settings.insert(flag, text);
+                } else {
+                    warnings.push(format!(
+                        "config file {path}: unrecognized setting {key}.{inner}"
+                    ));
+                }
+            }
+            continue;
+        }
         let text = match value {
             serde_norway::Value::String(s) => s,
             serde_norway::Value::Number(n) => n.to_string(),
@@ -246,4 +330,15 @@ pub fn from_yaml(
         }
     }
     Ok(settings)
+}
+
+/// A single YAML value as text (`None` for null).
+fn scalar(key: &str, value: serde_norway::Value) -> Result<Option<String>, String> {
+    Ok(Some(match value {
+        serde_norway::Value::String(s) => s,
+        serde_norway::Value::Number(n) => n.to_string(),
+        serde_norway::Value::Bool(b) => b.to_string(),
+        serde_norway::Value::Null => return Ok(None),
+        _ => return Err(format!("{key}: expected a single value")),
+    }))
 }

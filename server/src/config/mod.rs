@@ -16,6 +16,7 @@ mod flags;
 use crate::client_port::ClientPortOptions;
 use crate::daemon::{ClusterState, DaemonOptions};
 use crate::peer::PeerTransportOptions;
+use crate::tls::TlsFiles;
 use crate::url::Url;
 pub use flags::{FLAGS, Flag};
 use keel_engine::node::NodeConfig;
@@ -106,7 +107,7 @@ pub fn parse_server_config(
             "using the config file {path}; other flags and environment variables are ignored"
         ));
     }
-    let config = build(&settings)?;
+    let config = build(&settings, &mut warnings)?;
     Ok((config, warnings))
 }
 
@@ -143,19 +144,11 @@ fn urls(
         .map(|u| Url::parse(u).map_err(|e| invalid(flag, value, e.why)))
         .collect();
     let parsed = parsed?;
-    if parsed.iter().any(|u| u.tls) {
-        return Err(invalid(flag, value, NO_TLS_YET));
-    }
     if parsed.is_empty() {
         return Err(invalid(flag, value, "at least one URL is needed"));
     }
     Ok(parsed)
 }
-
-/// Why an `https://` URL is refused: serving it as plain TCP would hand an
-/// operator who asked for encryption an unencrypted port.
-const NO_TLS_YET: &str =
-    "https:// URLs need TLS, which this version of keel does not serve yet; use http:// URLs";
 
 /// `name=url,name=url` into pairs.
 fn initial_cluster(value: &str) -> Result<Vec<(String, String)>, ConfigError> {
@@ -168,10 +161,7 @@ fn initial_cluster(value: &str) -> Result<Vec<(String, String)>, ConfigError> {
                 format!("{entry:?} is not name=url"),
             )
         })?;
-        let parsed = Url::parse(url).map_err(|e| invalid("initial-cluster", value, e.why))?;
-        if parsed.tls {
-            return Err(invalid("initial-cluster", value, NO_TLS_YET));
-        }
+        Url::parse(url).map_err(|e| invalid("initial-cluster", value, e.why))?;
         if name.is_empty() {
             return Err(invalid("initial-cluster", value, "a member needs a name"));
         }
@@ -183,7 +173,86 @@ fn initial_cluster(value: &str) -> Result<Vec<(String, String)>, ConfigError> {
     Ok(out)
 }
 
-fn build(settings: &BTreeMap<String, String>) -> Result<ServerConfig, ConfigError> {
+/// A boolean flag's value, Go's `strconv.ParseBool` words.
+fn boolean(settings: &BTreeMap<String, String>, flag: &str) -> Result<bool, ConfigError> {
+    match get(settings, flag, "false").trim() {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        other => Err(invalid(
+            flag,
+            other,
+            "strconv.ParseBool: parsing: invalid syntax",
+        )),
+    }
+}
+
+/// One side's TLS flags (`prefix` is `""` or `"peer-"`); a certificate
+/// without its key (or the reverse) and client-cert-auth without a CA are
+/// refused here, the files themselves are read when the member starts.
+fn tls_files(settings: &BTreeMap<String, String>, prefix: &str) -> Result<TlsFiles, ConfigError> {
+    let path = |name: &str| {
+        settings
+            .get(&format!("{prefix}{name}"))
+            .filter(|v| !v.trim().is_empty())
+            .map(PathBuf::from)
+    };
+    let files = TlsFiles {
+        cert_file: path("cert-file"),
+        key_file: path("key-file"),
+        trusted_ca_file: path("trusted-ca-file"),
+        client_cert_auth: boolean(settings, &format!("{prefix}client-cert-auth"))?,
+    };
+    if files.cert_file.is_some() != files.key_file.is_some() {
+        return Err(ConfigError::Inconsistent(format!(
+            "--{prefix}cert-file and --{prefix}key-file must be given together"
+        )));
+    }
+    if files.client_cert_auth && files.trusted_ca_file.is_none() {
+        return Err(ConfigError::Inconsistent(format!(
+            "--{prefix}client-cert-auth needs --{prefix}trusted-ca-file (the CA that signs \
+             the certificates to accept)"
+        )));
+    }
+    Ok(files)
+}
+
+/// etcd's rules for https:// URLs: an https listener (or advertised URL)
+/// needs its side's certificate and key; an http one ignores them, with a
+/// warning, as etcd does.
+fn check_tls_urls(
+    side: &str,
+    prefix: &str,
+    files: &TlsFiles,
+    urls: &[&Url],
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    for url in urls {
+        if url.tls && !files.has_cert() {
+            return Err(ConfigError::Inconsistent(format!(
+                "TLS key/cert (--{prefix}cert-file, --{prefix}key-file) must be provided for \
+                 {side} url {url} with HTTPS scheme"
+            )));
+        }
+        if !url.tls && files.has_cert() {
+            warnings.push(format!(
+                "scheme is HTTP while key and cert files are present; ignoring key and cert \
+                 files for {side} url {url}"
+            ));
+        }
+        if !url.tls && files.client_cert_auth {
+            warnings.push(format!(
+                "scheme is HTTP while --{prefix}client-cert-auth is enabled; ignoring client \
+                 cert auth for {side} url {url}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn build(
+    settings: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<ServerConfig, ConfigError> {
     let name = get(settings, "name", "default").to_string();
     let data_dir = PathBuf::from(match settings.get("data-dir") {
         Some(dir) => dir.clone(),
@@ -204,6 +273,36 @@ fn build(settings: &BTreeMap<String, String>) -> Result<ServerConfig, ConfigErro
         .collect::<Vec<_>>()
         .join(",");
     let cluster = initial_cluster(get(settings, "initial-cluster", &default_cluster))?;
+    let client_tls = tls_files(settings, "")?;
+    let peer_tls = tls_files(settings, "peer-")?;
+    let client_urls: Vec<&Url> = listen_client_urls.iter().collect();
+    check_tls_urls("client", "", &client_tls, &client_urls, warnings)?;
+    let peer_urls: Vec<&Url> = listen_peer_urls.iter().collect();
+    check_tls_urls("peer", "peer-", &peer_tls, &peer_urls, warnings)?;
+    if let Some(url) = advertise_client_urls.iter().find(|u| u.tls) {
+        if !listen_client_urls.iter().any(|u| u.tls) {
+            return Err(ConfigError::Inconsistent(format!(
+                "--advertise-client-urls has {url}, but no --listen-client-urls is https://"
+            )));
+        }
+    }
+    if let Some(url) = advertise_peer_urls.iter().find(|u| u.tls) {
+        if !listen_peer_urls.iter().any(|u| u.tls) {
+            return Err(ConfigError::Inconsistent(format!(
+                "--initial-advertise-peer-urls has {url}, but no --listen-peer-urls is https://"
+            )));
+        }
+    }
+    // Peers with https:// URLs are dialed with TLS, which needs the CA that
+    // signs their certificates (this build has no system roots).
+    if let Some((name, url)) = cluster.iter().find(|(_, u)| u.starts_with("https://")) {
+        if peer_tls.trusted_ca_file.is_none() {
+            return Err(ConfigError::Inconsistent(format!(
+                "--initial-cluster has {name}={url}: dialing https:// peers needs \
+                 --peer-trusted-ca-file"
+            )));
+        }
+    }
     let state = match get(settings, "initial-cluster-state", "new") {
         "new" => ClusterState::New,
         "existing" => ClusterState::Existing,
@@ -286,6 +385,8 @@ fn build(settings: &BTreeMap<String, String>) -> Result<ServerConfig, ConfigErro
         },
         peer_transport: PeerTransportOptions::default(),
         join_timeout: Duration::from_secs(60),
+        client_tls,
+        peer_tls,
     };
     Ok(ServerConfig { daemon, log_level })
 }

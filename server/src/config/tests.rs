@@ -129,11 +129,36 @@ fn bad_values_are_refused_with_etcds_messages() {
         (&["--initial-cluster", "a"], "is not name=url"),
         (
             &["--listen-client-urls", "https://127.0.0.1:2379"],
-            "https:// URLs need TLS, which this version of keel does not serve yet",
+            "TLS key/cert (--cert-file, --key-file) must be provided for client url \
+             https://127.0.0.1:2379 with HTTPS scheme",
+        ),
+        (
+            &["--listen-peer-urls", "https://127.0.0.1:2380"],
+            "TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url",
+        ),
+        (
+            &["--cert-file", "c.pem"],
+            "--cert-file and --key-file must be given together",
+        ),
+        (
+            &["--peer-key-file", "k.pem"],
+            "--peer-cert-file and --peer-key-file must be given together",
+        ),
+        (
+            &["--client-cert-auth"],
+            "--client-cert-auth needs --trusted-ca-file",
+        ),
+        (
+            &["--peer-client-cert-auth=yes"],
+            "invalid value \"yes\" for flag --peer-client-cert-auth",
         ),
         (
             &["--initial-cluster", "default=https://127.0.0.1:2380"],
-            "https:// URLs need TLS",
+            "dialing https:// peers needs --peer-trusted-ca-file",
+        ),
+        (
+            &["--advertise-client-urls", "https://127.0.0.1:2379"],
+            "no --listen-client-urls is https://",
         ),
         (
             &["--initial-cluster-state", "old"],
@@ -160,6 +185,83 @@ fn bad_values_are_refused_with_etcds_messages() {
     ));
     assert!(
         matches!(parse(&["--help"], &[]), Err(ConfigError::Info(text)) if text.contains("--initial-cluster"))
+    );
+}
+
+#[test]
+fn tls_flags_follow_etcds_rules() {
+    // https and http listeners mixed; the files are read only at start.
+    let (c, warnings) = parse(
+        &[
+            "--listen-client-urls",
+            "https://127.0.0.1:2379,http://127.0.0.1:22379",
+            "--advertise-client-urls",
+            "https://127.0.0.1:2379",
+            "--cert-file",
+            "server.pem",
+            "--key-file",
+            "server-key.pem",
+            "--client-cert-auth",
+            "--trusted-ca-file",
+            "ca.pem",
+            "--listen-peer-urls",
+            "https://127.0.0.1:2380",
+            "--initial-advertise-peer-urls",
+            "https://127.0.0.1:2380",
+            "--initial-cluster",
+            "default=https://127.0.0.1:2380",
+        ],
+        &[
+            ("ETCD_PEER_CERT_FILE", "peer.pem"),
+            ("KEEL_PEER_KEY_FILE", "peer-key.pem"),
+            ("KEEL_PEER_TRUSTED_CA_FILE", "ca.pem"),
+            ("ETCD_PEER_CLIENT_CERT_AUTH", "true"),
+        ],
+    )
+    .unwrap();
+    let client = &c.daemon.client_tls;
+    assert_eq!(client.cert_file, Some(PathBuf::from("server.pem")));
+    assert_eq!(client.key_file, Some(PathBuf::from("server-key.pem")));
+    assert_eq!(client.trusted_ca_file, Some(PathBuf::from("ca.pem")));
+    assert!(client.client_cert_auth);
+    let peer = &c.daemon.peer_tls;
+    assert_eq!(peer.cert_file, Some(PathBuf::from("peer.pem")));
+    assert!(peer.client_cert_auth);
+    assert_eq!(
+        c.daemon
+            .listen_client_urls
+            .iter()
+            .map(|u| u.tls)
+            .collect::<Vec<_>>(),
+        vec![true, false]
+    );
+    assert!(
+        warnings.iter().any(
+            |w| w.contains("ignoring key and cert files for client url http://127.0.0.1:22379")
+        ),
+        "{warnings:?}"
+    );
+    // `--client-cert-auth=false` is a boolean's explicit value.
+    let (c, _) = parse(&["--client-cert-auth=false"], &[]).unwrap();
+    assert!(!c.daemon.client_tls.client_cert_auth);
+    // etcd's config file nests the TLS settings.
+    let yaml = "listen-client-urls: https://127.0.0.1:2379\nclient-transport-security:\n  cert-file: /etc/keel/server.pem\n  key-file: /etc/keel/server-key.pem\n  client-cert-auth: true\n  trusted-ca-file: /etc/keel/ca.pem\n  auto-tls: false\npeer-transport-security:\n  trusted-ca-file: /etc/keel/ca.pem\n";
+    let read = |_: &Path| Ok(yaml.to_string());
+    let (c, warnings) =
+        parse_server_config(&args(&["--config-file", "f.yml"]), &env(&[]), &read).unwrap();
+    assert_eq!(
+        c.daemon.client_tls.cert_file,
+        Some(PathBuf::from("/etc/keel/server.pem"))
+    );
+    assert!(c.daemon.client_tls.client_cert_auth);
+    assert_eq!(
+        c.daemon.peer_tls.trusted_ca_file,
+        Some(PathBuf::from("/etc/keel/ca.pem"))
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("client-transport-security.auto-tls"))
     );
 }
 

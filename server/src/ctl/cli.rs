@@ -8,10 +8,12 @@ use super::lease::LeaseCommand;
 use super::lock::{ElectArgs, LockArgs};
 use super::output::{OutputFormat, PrintOptions};
 use super::watch_args::{EnvKey, WatchArgs, exec_after_separator};
+use crate::tls::ClientTlsFiles;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Parser, Subcommand};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// A simple command line client for Keel (etcdctl's commands and output).
@@ -22,7 +24,7 @@ use std::time::Duration;
     disable_help_subcommand = true
 )]
 pub struct Cli {
-    /// gRPC-style endpoints, `host:port` or `http://host:port` [default: 127.0.0.1:2379]
+    /// gRPC-style endpoints, `host:port`, `http://host:port` or `https://host:port` (TLS) [default: 127.0.0.1:2379]
     #[arg(long, global = true, value_delimiter = ',')]
     pub endpoints: Vec<String>,
     /// dial timeout for client connections [default: 2s]
@@ -37,6 +39,18 @@ pub struct Cli {
     /// print byte strings as hex encoded strings
     #[arg(long, global = true)]
     pub hex: bool,
+    /// verify certificates of TLS-enabled secure servers using this CA bundle
+    #[arg(long, global = true)]
+    pub cacert: Option<String>,
+    /// identify secure client using this TLS certificate file
+    #[arg(long, global = true)]
+    pub cert: Option<String>,
+    /// identify secure client using this TLS key file
+    #[arg(long, global = true)]
+    pub key: Option<String>,
+    /// skip server certificate verification (CAUTION: this option should be enabled only for testing purposes)
+    #[arg(long, global = true)]
+    pub insecure_skip_tls_verify: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -181,6 +195,9 @@ pub struct Globals {
     pub command_timeout: Duration,
     /// How to print.
     pub print: PrintOptions,
+    /// TLS settings (`--cacert`, `--cert`, `--key`,
+    /// `--insecure-skip-tls-verify`).
+    pub tls: ClientTlsFiles,
 }
 
 /// What parsing the command line gave: a command to run, or output to
@@ -189,8 +206,9 @@ pub struct Globals {
 pub enum Parsed {
     /// Run `command` with `globals`; `warnings` go to stderr first.
     Run {
-        /// The combined global settings.
-        globals: Globals,
+        /// The combined global settings (boxed: they dwarf the other
+        /// variants).
+        globals: Box<Globals>,
         /// The command.
         command: Command,
         /// Lines for stderr (unrecognized `KEELCTL_*` variables).
@@ -203,8 +221,12 @@ pub enum Parsed {
 }
 
 /// The `KEELCTL_*` variables keelctl reads.
-const KNOWN_VARIABLES: [&str; 7] = [
+const KNOWN_VARIABLES: [&str; 11] = [
     "KEELCTL_ENDPOINTS",
+    "KEELCTL_CACERT",
+    "KEELCTL_CERT",
+    "KEELCTL_KEY",
+    "KEELCTL_INSECURE_SKIP_TLS_VERIFY",
     "KEELCTL_DIAL_TIMEOUT",
     "KEELCTL_COMMAND_TIMEOUT",
     "KEELCTL_WRITE_OUT",
@@ -246,7 +268,7 @@ pub fn parse(args: Vec<OsString>, env: &BTreeMap<String, String>) -> Parsed {
     }
     match globals(&cli, env) {
         Ok(globals) => Parsed::Run {
-            globals,
+            globals: Box::new(globals),
             command: cli.command,
             warnings,
         },
@@ -299,23 +321,40 @@ fn globals(cli: &Cli, env: &BTreeMap<String, String>) -> Result<Globals, CtlErro
         Some(text) => OutputFormat::parse(&text)?,
         None => OutputFormat::parse(cli.write_out.as_deref().unwrap_or("simple"))?,
     };
-    let hex = match from_env("KEELCTL_HEX", cli.hex)? {
-        Some(text) => match text.as_str() {
-            "1" | "t" | "T" | "true" | "TRUE" | "True" => true,
-            "0" | "f" | "F" | "false" | "FALSE" | "False" | "" => false,
-            _ => {
-                return Err(CtlError::error(format!(
-                    "invalid value \"{text}\" for KEELCTL_HEX (expected true or false)"
-                )));
-            }
-        },
-        None => cli.hex,
+    let boolean = |variable: &str, given: bool| -> Result<bool, CtlError> {
+        match from_env(variable, given)? {
+            Some(text) => match text.as_str() {
+                "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+                "0" | "f" | "F" | "false" | "FALSE" | "False" | "" => Ok(false),
+                _ => Err(CtlError::error(format!(
+                    "invalid value \"{text}\" for {variable} (expected true or false)"
+                ))),
+            },
+            None => Ok(given),
+        }
+    };
+    let hex = boolean("KEELCTL_HEX", cli.hex)?;
+    let path = |variable: &str, given: &Option<String>| -> Result<Option<PathBuf>, CtlError> {
+        Ok(from_env(variable, given.is_some())?
+            .or_else(|| given.clone())
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from))
+    };
+    let tls = ClientTlsFiles {
+        ca_file: path("KEELCTL_CACERT", &cli.cacert)?,
+        cert_file: path("KEELCTL_CERT", &cli.cert)?,
+        key_file: path("KEELCTL_KEY", &cli.key)?,
+        insecure_skip_verify: boolean(
+            "KEELCTL_INSECURE_SKIP_TLS_VERIFY",
+            cli.insecure_skip_tls_verify,
+        )?,
     };
     Ok(Globals {
         endpoints,
         dial_timeout,
         command_timeout,
         print: PrintOptions { format, hex },
+        tls,
     })
 }
 
@@ -367,7 +406,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         match parse(args(words), &env) {
-            Parsed::Run { globals, .. } => Ok(globals),
+            Parsed::Run { globals, .. } => Ok(*globals),
             Parsed::Error(error) => Err(error),
             Parsed::Help(_) => panic!("help"),
         }
@@ -419,6 +458,50 @@ mod tests {
                 .starts_with("conflicting environment variable \"KEELCTL_ENDPOINTS\" is shadowed")
         );
         assert_eq!(error.exit, ExitCode::Error);
+    }
+
+    #[test]
+    fn tls_flags_and_their_variables() {
+        let globals = run_globals(
+            &[
+                "--cacert=/ca.pem",
+                "--cert",
+                "/c.pem",
+                "--insecure-skip-tls-verify",
+                "version",
+            ],
+            &[("KEELCTL_KEY", "/k.pem")],
+        )
+        .unwrap();
+        assert_eq!(
+            globals.tls,
+            ClientTlsFiles {
+                ca_file: Some(PathBuf::from("/ca.pem")),
+                cert_file: Some(PathBuf::from("/c.pem")),
+                key_file: Some(PathBuf::from("/k.pem")),
+                insecure_skip_verify: true,
+            }
+        );
+        let globals = run_globals(
+            &["version"],
+            &[("KEELCTL_INSECURE_SKIP_TLS_VERIFY", "true")],
+        )
+        .unwrap();
+        assert!(globals.tls.insecure_skip_verify && globals.tls.ca_file.is_none());
+        let error =
+            run_globals(&["--cacert=/a", "version"], &[("KEELCTL_CACERT", "/b")]).unwrap_err();
+        assert!(
+            error
+                .message
+                .starts_with("conflicting environment variable \"KEELCTL_CACERT\" is shadowed")
+        );
+        assert!(
+            run_globals(
+                &["version"],
+                &[("KEELCTL_INSECURE_SKIP_TLS_VERIFY", "maybe")]
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub async fn run(invocation: Invocation<'_>) -> Output {
             globals,
             command,
             warnings,
-        } => (globals, command, warnings),
+        } => (*globals, command, warnings),
         Parsed::Help(text) => return Output::stdout(text),
         Parsed::Error(error) => return output::print_error(&error),
     };
@@ -121,7 +121,9 @@ pub(super) struct Session<'a> {
 /// etcdctl's exit status for a failed request.
 pub(super) fn request_error(error: ClientError) -> CtlError {
     match error {
-        ClientError::BadEndpoint(message) => CtlError::new(ExitCode::BadConnection, message),
+        ClientError::BadEndpoint(message) | ClientError::Tls(message) => {
+            CtlError::new(ExitCode::BadConnection, message)
+        }
         other => CtlError::error(other.to_string()),
     }
 }
@@ -139,6 +141,7 @@ impl Session<'_> {
         let mut options = ClientOptions::new(endpoints);
         options.dial_timeout = self.globals.dial_timeout;
         options.command_timeout = self.globals.command_timeout;
+        options.tls = self.globals.tls.clone();
         Client::new(options).map_err(request_error)
     }
 

@@ -7,6 +7,12 @@
 //! added with `member add` first). The identity is written into the data
 //! directory (`member`) on first start and read back on every restart,
 //! when the `--initial-*` settings are ignored, as etcd ignores them.
+//!
+//! TLS: each `https://` listener serves TLS with the certificate of its
+//! side (`--cert-file`/`--key-file` for clients, `--peer-*` for peers);
+//! `http://` listeners stay plain, so the two can be mixed as etcd allows.
+//! Every TLS file is loaded before anything binds: a missing or bad file
+//! stops the start with [`DaemonError::Tls`].
 
 mod identity;
 
@@ -15,6 +21,7 @@ use crate::peer::{
     PeerIdentity, PeerListenerOptions, PeerTransport, PeerTransportOptions, fetch_cluster_info,
     serve_peers,
 };
+use crate::tls::{Dialer, ServerConfig, TlsError, TlsFiles};
 use crate::url::Url;
 pub use identity::Identity;
 use keel_engine::api::{Member, MemberListRequest, Request, Response};
@@ -70,6 +77,13 @@ pub struct DaemonOptions {
     pub peer_transport: PeerTransportOptions,
     /// How long to keep asking peers for the cluster when joining.
     pub join_timeout: Duration,
+    /// Client-port TLS (`--cert-file`, `--key-file`, `--trusted-ca-file`,
+    /// `--client-cert-auth`), used by `https://` client URLs.
+    pub client_tls: TlsFiles,
+    /// Peer TLS (`--peer-cert-file`, `--peer-key-file`,
+    /// `--peer-trusted-ca-file`, `--peer-client-cert-auth`), used by
+    /// `https://` peer URLs, listening and dialing.
+    pub peer_tls: TlsFiles,
 }
 
 /// Why a member could not start.
@@ -92,6 +106,50 @@ pub enum DaemonError {
     /// The member's data or node failed.
     #[error(transparent)]
     Node(#[from] NodeError),
+    /// A TLS certificate, key or CA could not be loaded.
+    #[error("{side} TLS: {error}")]
+    Tls {
+        /// `client` or `peer`.
+        side: &'static str,
+        /// What is wrong.
+        error: TlsError,
+    },
+}
+
+/// The TLS settings `Daemon::start` loads before binding.
+struct Tls {
+    client: Option<Arc<ServerConfig>>,
+    peer: Option<Arc<ServerConfig>>,
+    dialer: Dialer,
+}
+
+/// Loads what the `https://` URLs of `options` need.
+fn load_tls(options: &DaemonOptions) -> Result<Tls, DaemonError> {
+    let tls_error = |side| move |error| DaemonError::Tls { side, error };
+    let client = if options.listen_client_urls.iter().any(|u| u.tls) {
+        Some(crate::tls::server_config(&options.client_tls).map_err(tls_error("client"))?)
+    } else {
+        None
+    };
+    let peer = if options.listen_peer_urls.iter().any(|u| u.tls) {
+        Some(crate::tls::server_config(&options.peer_tls).map_err(tls_error("peer"))?)
+    } else {
+        None
+    };
+    // Peers are dialed with TLS wherever their URL says https; the CA is
+    // what makes that possible, so it alone decides whether we can.
+    let dialer = if options.peer_tls.trusted_ca_file.is_some() {
+        Dialer::with_tls(
+            crate::tls::peer_client_config(&options.peer_tls).map_err(tls_error("peer"))?,
+        )
+    } else {
+        Dialer::plain()
+    };
+    Ok(Tls {
+        client,
+        peer,
+        dialer,
+    })
 }
 
 /// A running member.
@@ -148,13 +206,13 @@ fn local_addresses(listeners: &[TcpListener]) -> Vec<String> {
         .collect()
 }
 
-/// Socket addresses of members' first peer URLs.
-fn address_book(members: &[Member]) -> BTreeMap<u64, String> {
+/// Members' first peer URLs.
+fn address_book(members: &[Member]) -> BTreeMap<u64, Url> {
     members
         .iter()
         .filter_map(|m| {
             let url = m.peer_urls.first()?;
-            Some((m.id, Url::parse(url).ok()?.socket_address()))
+            Some((m.id, Url::parse(url).ok()?))
         })
         .collect()
 }
@@ -163,16 +221,19 @@ impl Daemon {
     /// Starts the member: binds its listeners (failing fast if a port is
     /// taken), establishes its identity and data, starts its node, serves.
     pub async fn start(options: DaemonOptions, disk: Arc<dyn Disk>) -> Result<Daemon, DaemonError> {
+        let tls = load_tls(&options)?;
         let client_listeners = bind(&options.listen_client_urls).await?;
         let peer_listeners = bind(&options.listen_peer_urls).await?;
         let client_addresses = local_addresses(&client_listeners);
         let peer_addresses = local_addresses(&peer_listeners);
 
-        let (identity, bootstrap, known_members, first_start) = establish(&options, &disk).await?;
+        let (identity, bootstrap, known_members, first_start) =
+            establish(&options, &disk, &tls.dialer).await?;
         let transport = PeerTransport::new(
             identity.member_id,
             identity.cluster_id,
             options.peer_transport.clone(),
+            tls.dialer.clone(),
         );
         transport.set_addresses(address_book(&known_members));
         let mut config = options.node.clone();
@@ -203,19 +264,24 @@ impl Daemon {
             max_frame_bytes: options.peer_transport.max_frame_bytes,
             ..PeerListenerOptions::default()
         };
-        for listener in peer_listeners {
+        for (listener, url) in peer_listeners.into_iter().zip(&options.listen_peer_urls) {
             tasks.push(tokio::spawn(serve_peers(
                 listener,
                 node.clone(),
                 peer_identity,
                 peer_options.clone(),
+                tls.peer.clone().filter(|_| url.tls),
             )));
         }
-        for listener in client_listeners {
+        for (listener, url) in client_listeners
+            .into_iter()
+            .zip(&options.listen_client_urls)
+        {
             tasks.push(tokio::spawn(serve_clients(
                 listener,
                 node.clone(),
                 options.client_port.clone(),
+                tls.client.clone().filter(|_| url.tls),
             )));
         }
         let seeds = peer_seeds(&options, &known_members);
@@ -223,6 +289,7 @@ impl Daemon {
             node.clone(),
             transport,
             seeds,
+            tls.dialer,
             identity.cluster_id,
             options.peer_transport.max_frame_bytes,
         )));
@@ -287,6 +354,7 @@ impl Daemon {
 async fn establish(
     options: &DaemonOptions,
     disk: &Arc<dyn Disk>,
+    dialer: &Dialer,
 ) -> Result<(Identity, Bootstrap, Vec<Member>, bool), DaemonError> {
     if let Some(identity) = Identity::load(disk.as_ref(), &options.data_dir)? {
         // Restart: the data decides; peers come from the member list.
@@ -329,7 +397,7 @@ async fn establish(
             };
             (identity, bootstrap, members)
         }
-        ClusterState::Existing => join(options).await?,
+        ClusterState::Existing => join(options, dialer).await?,
     };
     Ok((identity, bootstrap, members, true))
 }
@@ -369,12 +437,15 @@ fn check_data_belongs_here(
 
 /// Asks the peers of `--initial-cluster` for the cluster until one answers,
 /// and finds this member in it by its advertised peer URLs.
-async fn join(options: &DaemonOptions) -> Result<(Identity, Bootstrap, Vec<Member>), DaemonError> {
-    let peers: Vec<String> = options
+async fn join(
+    options: &DaemonOptions,
+    dialer: &Dialer,
+) -> Result<(Identity, Bootstrap, Vec<Member>), DaemonError> {
+    let peers: Vec<Url> = options
         .initial_cluster
         .iter()
         .filter(|(_, url)| !options.initial_advertise_peer_urls.contains(url))
-        .filter_map(|(_, url)| Url::parse(url).ok().map(|u| u.socket_address()))
+        .filter_map(|(_, url)| Url::parse(url).ok())
         .collect();
     if peers.is_empty() {
         return Err(DaemonError::Config(
@@ -387,7 +458,7 @@ async fn join(options: &DaemonOptions) -> Result<(Identity, Bootstrap, Vec<Membe
         for peer in &peers {
             let asked = tokio::time::timeout(
                 Duration::from_secs(1),
-                fetch_cluster_info(peer, options.peer_transport.max_frame_bytes),
+                fetch_cluster_info(peer, dialer, options.peer_transport.max_frame_bytes),
             )
             .await;
             let info = match asked {
@@ -435,7 +506,8 @@ async fn join(options: &DaemonOptions) -> Result<(Identity, Bootstrap, Vec<Membe
 async fn refresh_address_book(
     node: NodeHandle,
     transport: PeerTransport,
-    seeds: Vec<String>,
+    seeds: Vec<Url>,
+    dialer: Dialer,
     cluster_id: u64,
     max_frame_bytes: usize,
 ) {
@@ -452,7 +524,9 @@ async fn refresh_address_book(
         // know (it is behind a membership change): the flags need not name
         // members by their real ids, so ask a peer, as joining does.
         if book.is_empty() || !transport.take_unknown_peers().is_empty() {
-            if let Some(info) = ask_peers_for_cluster(&seeds, cluster_id, max_frame_bytes).await {
+            if let Some(info) =
+                ask_peers_for_cluster(&seeds, &dialer, cluster_id, max_frame_bytes).await
+            {
                 book.extend(address_book(&info.members));
             }
         }
@@ -468,31 +542,32 @@ async fn refresh_address_book(
 
 /// Peer addresses worth asking for the cluster: the members this one was
 /// started with, except itself.
-fn peer_seeds(options: &DaemonOptions, known: &[Member]) -> Vec<String> {
-    let mut seeds: Vec<String> = options
+fn peer_seeds(options: &DaemonOptions, known: &[Member]) -> Vec<Url> {
+    let mut seeds: Vec<Url> = options
         .initial_cluster
         .iter()
         .filter(|(_, url)| !options.initial_advertise_peer_urls.contains(url))
         .map(|(_, url)| url.clone())
         .chain(known.iter().flat_map(|m| m.peer_urls.iter().cloned()))
         .filter(|url| !options.initial_advertise_peer_urls.contains(url))
-        .filter_map(|url| Url::parse(&url).ok().map(|u| u.socket_address()))
+        .filter_map(|url| Url::parse(&url).ok())
         .collect();
-    seeds.sort();
+    seeds.sort_by_key(|u| u.to_string());
     seeds.dedup();
     seeds
 }
 
 /// The member list of cluster `cluster_id` from the first peer that answers.
 async fn ask_peers_for_cluster(
-    seeds: &[String],
+    seeds: &[Url],
+    dialer: &Dialer,
     cluster_id: u64,
     max_frame_bytes: usize,
 ) -> Option<keel_engine::wire::peer::ClusterInfo> {
     for peer in seeds {
         let asked = tokio::time::timeout(
             Duration::from_secs(1),
-            fetch_cluster_info(peer, max_frame_bytes),
+            fetch_cluster_info(peer, dialer, max_frame_bytes),
         )
         .await;
         if let Ok(Ok(info)) = asked {

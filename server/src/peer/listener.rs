@@ -8,6 +8,8 @@
 //! chunks (bounded in size, offsets checked) and handed over with their
 //! raft message; anything malformed closes the connection and nothing else.
 
+use crate::tls::{Dialer, ServerConfig};
+use crate::url::Url;
 use bytes::{Bytes, BytesMut};
 use keel_engine::api::{ApiError, MemberListRequest, Request, Response};
 use keel_engine::node::NodeHandle;
@@ -20,6 +22,7 @@ use keel_engine::wire::{
     ClusterInfo, Encode, Frame, PeerFrame, PeerHelloAck, SnapshotAck, WireError, decode_peer_body,
 };
 use raft::eraftpb::MessageType;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -51,14 +54,16 @@ pub struct PeerIdentity {
     pub cluster_id: u64,
 }
 
-/// Serves peer connections until the task is dropped.
+/// Serves peer connections until the task is dropped; with `tls` (an
+/// `https://` peer URL) inside TLS, the same frames either way.
 pub async fn serve_peers(
     listener: TcpListener,
     node: NodeHandle,
     identity: PeerIdentity,
     options: PeerListenerOptions,
+    tls: Option<Arc<ServerConfig>>,
 ) {
-    crate::accept::accept_loop(listener, "peer", move |reader, writer| {
+    crate::accept::accept_loop(listener, "peer", tls, move |reader, writer| {
         let (node, options) = (node.clone(), options.clone());
         async move { serve_peer(reader, writer, &node, identity, &options).await }
     })
@@ -249,12 +254,15 @@ async fn cluster_info(node: &NodeHandle, cluster_id: u64) -> Result<ClusterInfo,
     }
 }
 
-/// Asks the peer at `address` for the cluster's id and members.
+/// Asks the peer at `url` for the cluster's id and members (over TLS if
+/// the URL is `https://`).
 pub async fn fetch_cluster_info(
-    address: &str,
+    url: &Url,
+    dialer: &Dialer,
     max_frame_bytes: usize,
 ) -> Result<ClusterInfo, WireError> {
-    let stream = tokio::net::TcpStream::connect(address)
+    let stream = dialer
+        .dial(&url.socket_address(), &url.host, url.tls)
         .await
         .map_err(|e| WireError::Io(e.to_string()))?;
     let (mut reader, mut writer) = tokio::io::split(stream);

@@ -1,5 +1,7 @@
 //! The TCP peer transport: the engine's `Transport` over real (or
-//! simulated) TCP, with the wire framing.
+//! simulated) TCP, with the wire framing; `https://` peer URLs are dialed
+//! with TLS (the peer certificate as client certificate, the peer CA to
+//! verify).
 //!
 //! - One outbound connection and one worker task per peer, fed by a bounded
 //!   queue. Messages queued while the worker writes are sent together as
@@ -9,6 +11,8 @@
 //! - Snapshots go over a connection of their own, the image in chunks, the
 //!   raft message last; the receiver's acknowledgement is reported to raft.
 
+use crate::tls::{Dialer, Stream};
+use crate::url::Url;
 use bytes::Bytes;
 use keel_engine::node::{NodeHandle, Transport};
 use keel_engine::wire::frame::FrameKind;
@@ -23,7 +27,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{ReadHalf, WriteHalf};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 /// Limits and timings of the peer transport.
@@ -66,9 +69,10 @@ struct Shared {
     me: u64,
     cluster_id: u64,
     options: PeerTransportOptions,
+    dialer: Dialer,
     node: Mutex<Option<NodeHandle>>,
-    /// Member id → socket address of its first peer URL.
-    addresses: Mutex<BTreeMap<u64, String>>,
+    /// Member id → its first peer URL.
+    addresses: Mutex<BTreeMap<u64, Url>>,
     /// Members raft wanted to reach but the address book did not know.
     unknown: Mutex<std::collections::BTreeSet<u64>>,
     queues: Mutex<BTreeMap<u64, mpsc::Sender<Message>>>,
@@ -81,13 +85,15 @@ pub struct PeerTransport {
 }
 
 impl PeerTransport {
-    /// A transport for member `me` of cluster `cluster_id`.
-    pub fn new(me: u64, cluster_id: u64, options: PeerTransportOptions) -> Self {
+    /// A transport for member `me` of cluster `cluster_id`, dialing peers
+    /// with `dialer` (which knows the peer TLS settings).
+    pub fn new(me: u64, cluster_id: u64, options: PeerTransportOptions, dialer: Dialer) -> Self {
         PeerTransport {
             shared: Arc::new(Shared {
                 me,
                 cluster_id,
                 options,
+                dialer,
                 node: Mutex::new(None),
                 addresses: Mutex::new(BTreeMap::new()),
                 unknown: Mutex::new(std::collections::BTreeSet::new()),
@@ -101,8 +107,8 @@ impl PeerTransport {
         *self.shared.node.lock() = Some(node);
     }
 
-    /// Replaces the address book: member id → socket address.
-    pub fn set_addresses(&self, addresses: BTreeMap<u64, String>) {
+    /// Replaces the address book: member id → peer URL.
+    pub fn set_addresses(&self, addresses: BTreeMap<u64, Url>) {
         *self.shared.addresses.lock() = addresses;
     }
 
@@ -131,7 +137,7 @@ impl Shared {
         self.node.lock().clone()
     }
 
-    fn address(&self, id: u64) -> Option<String> {
+    fn address(&self, id: u64) -> Option<Url> {
         self.addresses.lock().get(&id).cloned()
     }
 
@@ -182,21 +188,24 @@ impl Transport for PeerTransport {
 
 /// An open, greeted connection to a peer.
 struct PeerConnection {
-    reader: ReadHalf<TcpStream>,
-    writer: WriteHalf<TcpStream>,
+    reader: ReadHalf<Stream>,
+    writer: WriteHalf<Stream>,
 }
 
 /// Dials `to`, speaks the handshake and the peer hello.
 async fn dial(shared: &Shared, to: u64) -> Result<PeerConnection, WireError> {
-    let address = shared
+    let url = shared
         .address(to)
         .ok_or_else(|| WireError::Io(format!("no address for member {to:x}")))?;
+    let address = url.socket_address();
     let connect = async {
-        let stream = TcpStream::connect(&address)
+        // Raft messages are small and latency-bound: the dialer sets
+        // TCP_NODELAY.
+        let stream = shared
+            .dialer
+            .dial(&address, &url.host, url.tls)
             .await
             .map_err(|e| WireError::Io(e.to_string()))?;
-        // Raft messages are small and latency-bound: no Nagle delays.
-        let _ = stream.set_nodelay(true);
         let (mut reader, mut writer) = tokio::io::split(stream);
         write_handshake(&mut writer, &encode_hello(Role::Peer)).await?;
         decode_reply(&read_handshake(&mut reader).await?)?;
@@ -326,7 +335,7 @@ mod unknown_peer_tests {
 
     #[test]
     fn messages_to_members_without_an_address_are_remembered_once() {
-        let transport = PeerTransport::new(1, 9, PeerTransportOptions::default());
+        let transport = PeerTransport::new(1, 9, PeerTransportOptions::default(), Dialer::plain());
         let to = |id: u64| Message {
             to: id,
             from: 1,

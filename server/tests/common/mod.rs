@@ -53,5 +53,7 @@ pub fn daemon_options(
         client_port: ClientPortOptions::default(),
         peer_transport: PeerTransportOptions::default(),
         join_timeout: Duration::from_secs(10),
+        client_tls: Default::default(),
+        peer_tls: Default::default(),
     }
 }

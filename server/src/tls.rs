@@ -1,0 +1,442 @@
+//! TLS for `https://` URLs: rustls with the `ring` provider, selected
+//! explicitly for every configuration (no process-wide default, no aws-lc).
+//!
+//! - [`TlsFiles`]: one side's settings as etcd names them (`--cert-file`,
+//!   `--key-file`, `--trusted-ca-file`, `--client-cert-auth`, or their
+//!   `--peer-*` twins), loaded into a rustls [`ServerConfig`] by
+//!   [`server_config`] and into a [`ClientConfig`] by [`client_config`].
+//! - [`Stream`]: a TCP connection, plain or inside TLS; listeners and
+//!   dialers split it with `tokio::io::split` and speak the same frames
+//!   either way.
+//! - [`accept`] and [`connect`]: the handshakes, bounded in time, every
+//!   failure a [`TlsError`] (a bad certificate, a plaintext client on a TLS
+//!   port, garbage): the caller logs it and closes that connection only.
+//!
+//! The code compiles under madsim too (its `TcpStream` has tokio's I/O
+//! traits), though the simulator never configures TLS.
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::WebPkiClientVerifier;
+pub use rustls::{ClientConfig, ServerConfig};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+/// How long a TLS handshake may take before the connection is dropped (a
+/// client that connects and says nothing must not hold a task forever).
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One side's TLS files and whether it requires client certificates
+/// (etcd's `TLSInfo`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// `--cert-file` / `--peer-cert-file`: this member's certificate chain
+    /// (PEM), presented by https listeners and, for peers, when dialing.
+    pub cert_file: Option<PathBuf>,
+    /// `--key-file` / `--peer-key-file`: its private key (PEM).
+    pub key_file: Option<PathBuf>,
+    /// `--trusted-ca-file` / `--peer-trusted-ca-file`: the CA(s) that sign
+    /// the other side's certificates (PEM).
+    pub trusted_ca_file: Option<PathBuf>,
+    /// `--client-cert-auth` / `--peer-client-cert-auth`: refuse connections
+    /// without a certificate signed by the trusted CA.
+    pub client_cert_auth: bool,
+}
+
+impl TlsFiles {
+    /// Whether a certificate and key are configured (etcd's `!Empty()`).
+    pub fn has_cert(&self) -> bool {
+        self.cert_file.is_some() && self.key_file.is_some()
+    }
+}
+
+/// What the client library trusts and presents (etcdctl's `--cacert`,
+/// `--cert`, `--key`, `--insecure-skip-tls-verify`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientTlsFiles {
+    /// `--cacert`: CA(s) that sign the servers' certificates.
+    pub ca_file: Option<PathBuf>,
+    /// `--cert`: a client certificate, for servers with client-cert-auth.
+    pub cert_file: Option<PathBuf>,
+    /// `--key`: its private key.
+    pub key_file: Option<PathBuf>,
+    /// `--insecure-skip-tls-verify`: accept any server certificate.
+    pub insecure_skip_verify: bool,
+}
+
+impl ClientTlsFiles {
+    /// Whether any TLS setting was given (then endpoints without a scheme
+    /// use TLS, as etcdctl's do).
+    pub fn any(&self) -> bool {
+        self.ca_file.is_some()
+            || self.cert_file.is_some()
+            || self.key_file.is_some()
+            || self.insecure_skip_verify
+    }
+}
+
+/// Why TLS could not be set up or a handshake failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TlsError {
+    /// A certificate, key or CA file could not be read or holds nothing
+    /// usable.
+    #[error("{path}: {why}")]
+    File {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The settings do not make a usable configuration.
+    #[error("TLS configuration: {0}")]
+    Config(String),
+    /// The handshake failed (bad certificate, not TLS, timed out, closed).
+    #[error("TLS handshake with {peer}: {why}")]
+    Handshake {
+        /// Who was on the other end.
+        peer: String,
+        /// What went wrong.
+        why: String,
+    },
+}
+
+/// The crypto provider every configuration uses: rustls's `ring` one.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn file_error(path: &Path, why: impl ToString) -> TlsError {
+    TlsError::File {
+        path: path.display().to_string(),
+        why: why.to_string(),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|e| file_error(path, e))
+}
+
+/// The certificates in a PEM file (at least one).
+pub fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem = read(path)?;
+    let certificates = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| file_error(path, format!("not a PEM certificate file: {e}")))?;
+    if certificates.is_empty() {
+        return Err(file_error(path, "no certificate in the file"));
+    }
+    Ok(certificates)
+}
+
+/// The private key in a PEM file (PKCS#8, PKCS#1 or SEC1).
+pub fn load_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let pem = read(path)?;
+    PrivateKeyDer::from_pem_slice(&pem)
+        .map_err(|e| file_error(path, format!("no usable private key: {e}")))
+}
+
+fn load_roots(path: &Path) -> Result<RootCertStore, TlsError> {
+    let mut roots = RootCertStore::empty();
+    for certificate in load_certificates(path)? {
+        roots
+            .add(certificate)
+            .map_err(|e| file_error(path, format!("not a usable CA certificate: {e}")))?;
+    }
+    Ok(roots)
+}
+
+fn config_error(error: impl ToString) -> TlsError {
+    TlsError::Config(error.to_string())
+}
+
+/// The listener side of `files`: its certificate and key, and with
+/// `client_cert_auth` a verifier that requires a client certificate
+/// signed by the trusted CA.
+pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
+    let (Some(cert_file), Some(key_file)) = (&files.cert_file, &files.key_file) else {
+        return Err(TlsError::Config(
+            "a TLS listener needs both a certificate and a key file".into(),
+        ));
+    };
+    let chain = load_certificates(cert_file)?;
+    let key = load_private_key(key_file)?;
+    let provider = provider();
+    let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(config_error)?;
+    let builder = if files.client_cert_auth {
+        let Some(ca_file) = &files.trusted_ca_file else {
+            return Err(TlsError::Config(
+                "client certificate authentication needs a trusted CA file".into(),
+            ));
+        };
+        let verifier =
+            WebPkiClientVerifier::builder_with_provider(Arc::new(load_roots(ca_file)?), provider)
+                .build()
+                .map_err(config_error)?;
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let config = builder
+        .with_single_cert(chain, key)
+        .map_err(|e| file_error(key_file, format!("does not match the certificate: {e}")))?;
+    Ok(Arc::new(config))
+}
+
+/// The dialing side: trust `ca_file` (or, with `insecure_skip_verify`,
+/// any certificate), present `cert_file`/`key_file` if both are given.
+pub fn client_config(
+    ca_file: Option<&Path>,
+    cert_file: Option<&Path>,
+    key_file: Option<&Path>,
+    insecure_skip_verify: bool,
+) -> Result<Arc<ClientConfig>, TlsError> {
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(config_error)?;
+    let builder = if insecure_skip_verify {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(SkipVerify(provider)))
+    } else {
+        let Some(ca_file) = ca_file else {
+            return Err(TlsError::Config(
+                "verifying a TLS server needs a trusted CA file (this build has no system \
+                 roots); give one, or skip verification explicitly"
+                    .into(),
+            ));
+        };
+        builder.with_root_certificates(load_roots(ca_file)?)
+    };
+    let config = match (cert_file, key_file) {
+        (Some(cert_file), Some(key_file)) => builder
+            .with_client_auth_cert(load_certificates(cert_file)?, load_private_key(key_file)?)
+            .map_err(|e| file_error(key_file, format!("does not match the certificate: {e}")))?,
+        (None, None) => builder.with_no_client_auth(),
+        _ => {
+            return Err(TlsError::Config(
+                "a client certificate needs both a certificate and a key file".into(),
+            ));
+        }
+    };
+    Ok(Arc::new(config))
+}
+
+/// The peer transport's dialing side of `files`: verify peers against the
+/// peer CA, present the peer certificate (etcd does the same).
+pub fn peer_client_config(files: &TlsFiles) -> Result<Arc<ClientConfig>, TlsError> {
+    client_config(
+        files.trusted_ca_file.as_deref(),
+        files.cert_file.as_deref(),
+        files.key_file.as_deref(),
+        false,
+    )
+}
+
+/// Accepts any server certificate, but still checks that the handshake is
+/// signed by its key (etcdctl's `--insecure-skip-tls-verify`).
+#[derive(Debug)]
+struct SkipVerify(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for SkipVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A connection, plain or inside TLS.
+pub enum Stream {
+    /// Plain TCP (`http://`).
+    Plain(TcpStream),
+    /// TLS over TCP (`https://`), either side.
+    Tls(Box<tokio_rustls::TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    /// Whether the connection is encrypted.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Stream::Tls(_))
+    }
+}
+
+/// Runs the server side of the handshake on `tcp` (from `peer`), bounded
+/// by [`HANDSHAKE_TIMEOUT`].
+pub async fn accept(
+    tcp: TcpStream,
+    config: &Arc<ServerConfig>,
+    peer: &str,
+) -> Result<Stream, TlsError> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(config));
+    let failed = |why: String| TlsError::Handshake {
+        peer: peer.to_string(),
+        why,
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(stream)) => Ok(Stream::Tls(Box::new(tokio_rustls::TlsStream::Server(
+            stream,
+        )))),
+        Ok(Err(err)) => Err(failed(err.to_string())),
+        Err(_) => Err(failed("timed out".into())),
+    }
+}
+
+/// Runs the client side of the handshake on `tcp`, verifying the server's
+/// certificate for `host` (a DNS name or an IP address), bounded by
+/// [`HANDSHAKE_TIMEOUT`].
+pub async fn connect(
+    tcp: TcpStream,
+    config: &Arc<ClientConfig>,
+    host: &str,
+) -> Result<Stream, TlsError> {
+    let failed = |why: String| TlsError::Handshake {
+        peer: host.to_string(),
+        why,
+    };
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|e| failed(format!("{host:?} is not a server name: {e}")))?;
+    let connector = tokio_rustls::TlsConnector::from(Arc::clone(config));
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name, tcp)).await {
+        Ok(Ok(stream)) => Ok(Stream::Tls(Box::new(tokio_rustls::TlsStream::Client(
+            stream,
+        )))),
+        Ok(Err(err)) => Err(failed(err.to_string())),
+        Err(_) => Err(failed("timed out".into())),
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
+            Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// How to dial: which connections use TLS and with what configuration.
+#[derive(Clone, Default)]
+pub struct Dialer {
+    tls: Option<Arc<ClientConfig>>,
+}
+
+impl std::fmt::Debug for Dialer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dialer")
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+impl Dialer {
+    /// Plain TCP only: dialing an `https://` address is an error.
+    pub fn plain() -> Dialer {
+        Dialer { tls: None }
+    }
+
+    /// TLS with `config` where asked for.
+    pub fn with_tls(config: Arc<ClientConfig>) -> Dialer {
+        Dialer { tls: Some(config) }
+    }
+
+    /// Connects to `address` (`host:port` to dial), with TLS verifying
+    /// `host` when `tls`, with TCP_NODELAY set (frames are small and
+    /// latency bound).
+    pub async fn dial(&self, address: &str, host: &str, tls: bool) -> io::Result<Stream> {
+        let config = match (&self.tls, tls) {
+            (_, false) => None,
+            (Some(config), true) => Some(config),
+            (None, true) => {
+                return Err(io::Error::other(format!(
+                    "{address} asks for TLS (https), but no TLS client settings are configured"
+                )));
+            }
+        };
+        let tcp = TcpStream::connect(address).await?;
+        let _ = tcp.set_nodelay(true);
+        match config {
+            None => Ok(Stream::Plain(tcp)),
+            Some(config) => connect(tcp, config, host).await.map_err(io::Error::other),
+        }
+    }
+}

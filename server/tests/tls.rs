@@ -1,0 +1,481 @@
+//! TLS end to end on 127.0.0.1, with a CA and certificates generated at
+//! test time: keelctl over https, client-cert-auth, peers over TLS, a
+//! plaintext client on a TLS port, and start errors for bad files.
+
+mod common;
+
+use bytes::Bytes;
+use common::{daemon_options as options, free_ports};
+use keel_engine::api::*;
+use keel_engine::storage::disk::OsDisk;
+use keel_server::client::{Client, ClientError, ClientOptions};
+use keel_server::daemon::{ClusterState, Daemon, DaemonError, DaemonOptions};
+use keel_server::tls::{ClientTlsFiles, TlsFiles};
+use keel_server::url::Url;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A CA, and certificates it signs, written as PEM files into a directory.
+struct Pki {
+    dir: PathBuf,
+    ca: rcgen::Certificate,
+    ca_key: KeyPair,
+}
+
+impl Pki {
+    fn new(dir: &Path, name: &str) -> Pki {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, format!("{name} CA"));
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca = params.self_signed(&ca_key).unwrap();
+        let dir = dir.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+        Pki { dir, ca, ca_key }
+    }
+
+    fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    /// A certificate for 127.0.0.1 and localhost, good for serving and
+    /// as a client certificate: (cert file, key file).
+    fn issue(&self, name: &str) -> (PathBuf, PathBuf) {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        let cert = params.signed_by(&key, &self.ca, &self.ca_key).unwrap();
+        let (cert_file, key_file) = (
+            self.dir.join(format!("{name}.pem")),
+            self.dir.join(format!("{name}-key.pem")),
+        );
+        std::fs::write(&cert_file, cert.pem()).unwrap();
+        std::fs::write(&key_file, key.serialize_pem()).unwrap();
+        (cert_file, key_file)
+    }
+
+    /// Server-side TLS files for `name`.
+    fn tls_files(&self, name: &str, client_cert_auth: bool) -> TlsFiles {
+        let (cert, key) = self.issue(name);
+        TlsFiles {
+            cert_file: Some(cert),
+            key_file: Some(key),
+            trusted_ca_file: Some(self.ca_file()),
+            client_cert_auth,
+        }
+    }
+}
+
+fn https(port: u16) -> Url {
+    Url::parse(&format!("https://127.0.0.1:{port}")).unwrap()
+}
+
+/// A single member whose client port is https:// (peers stay plain).
+async fn tls_member(dir: &Path, pki: &Pki, client_cert_auth: bool) -> (Daemon, u16) {
+    let ports = free_ports(2);
+    let cluster = vec![("solo".to_string(), format!("http://127.0.0.1:{}", ports[1]))];
+    let mut opts = options(dir, "solo", ports[0], ports[1], &cluster, ClusterState::New);
+    opts.listen_client_urls = vec![https(ports[0])];
+    opts.advertise_client_urls = vec![https(ports[0]).to_string()];
+    opts.client_tls = pki.tls_files("server", client_cert_auth);
+    let daemon = Daemon::start(opts, Arc::new(OsDisk::new())).await.unwrap();
+    assert!(daemon.wait_ready(Duration::from_secs(20)).await);
+    (daemon, ports[0])
+}
+
+/// Runs keelctl with `args`; (exit status, stdout, stderr).
+async fn keelctl(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut stdin = std::io::Cursor::new(Vec::new());
+    let mut streamed = Vec::new();
+    let out = tokio::time::timeout(
+        Duration::from_secs(20),
+        keel_server::ctl::run(keel_server::ctl::Invocation {
+            args: args.iter().map(Into::into).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            stdin: &mut stdin,
+            prompts: &mut streamed,
+            stderr: None,
+            stdin_lines: None,
+            interrupt: None,
+        }),
+    )
+    .await
+    .expect("keelctl finished");
+    (
+        out.exit_code,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn put(key: &str, value: &str) -> Request {
+    Request::Put(PutRequest {
+        key: Bytes::from(key.to_string()),
+        value: Bytes::from(value.to_string()),
+        ..PutRequest::default()
+    })
+}
+
+fn get(key: &str) -> Request {
+    Request::Range(RangeRequest {
+        key: Bytes::from(key.to_string()),
+        ..RangeRequest::default()
+    })
+}
+
+#[tokio::test]
+async fn keelctl_puts_and_gets_over_https_with_cacert() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path(), "pki");
+    let (daemon, port) = tls_member(dir.path(), &pki, false).await;
+    let endpoint = format!("--endpoints=https://127.0.0.1:{port}");
+    let ca = pki.ca_file();
+    let cacert = format!("--cacert={}", ca.display());
+    let (code, out, err) = keelctl(&[&endpoint, &cacert, "put", "foo", "bar"], &[]).await;
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "OK\n", ""));
+    let (code, out, _) = keelctl(&[&endpoint, &cacert, "get", "foo"], &[]).await;
+    assert_eq!((code, out.as_str()), (0, "foo\nbar\n"));
+    // KEELCTL_CACERT stands in for --cacert; a bare host:port uses TLS
+    // when a TLS setting is given, as etcdctl's endpoints do; localhost is
+    // a name the certificate holds.
+    let bare = format!("--endpoints=localhost:{port}");
+    let (code, out, _) = keelctl(
+        &[&bare, "get", "foo", "--print-value-only"],
+        &[("KEELCTL_CACERT", &ca.display().to_string())],
+    )
+    .await;
+    assert_eq!((code, out.as_str()), (0, "bar\n"));
+    // Without a CA the server cannot be verified; skipping verification is
+    // an explicit choice.
+    let (code, _, err) = keelctl(&[&endpoint, "get", "foo"], &[]).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("trusted CA"), "{err}");
+    let (code, out, _) = keelctl(
+        &[&endpoint, "--insecure-skip-tls-verify", "get", "foo"],
+        &[],
+    )
+    .await;
+    assert_eq!((code, out.as_str()), (0, "foo\nbar\n"));
+    // A CA that did not sign the server's certificate: no connection.
+    let other = Pki::new(dir.path(), "other");
+    let wrong = format!("--cacert={}", other.ca_file().display());
+    let (code, _, err) = keelctl(
+        &[
+            &endpoint,
+            &wrong,
+            "--dial-timeout=1s",
+            "--command-timeout=2s",
+            "get",
+            "foo",
+        ],
+        &[],
+    )
+    .await;
+    assert_ne!(code, 0, "{err}");
+    daemon.shutdown().await;
+}
+
+#[tokio::test]
+async fn client_cert_auth_refuses_clients_without_a_trusted_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path(), "pki");
+    let (daemon, port) = tls_member(dir.path(), &pki, true).await;
+    let endpoint = format!("--endpoints=https://127.0.0.1:{port}");
+    let cacert = format!("--cacert={}", pki.ca_file().display());
+    let quick = ["--dial-timeout=1s", "--command-timeout=2s"];
+    // No client certificate.
+    let (code, out, err) =
+        keelctl(&[&endpoint, &cacert, quick[0], quick[1], "get", "foo"], &[]).await;
+    assert_ne!(code, 0, "{out}{err}");
+    // A certificate from another CA.
+    let other = Pki::new(dir.path(), "other");
+    let (cert, key) = other.issue("intruder");
+    let (cert, key) = (
+        format!("--cert={}", cert.display()),
+        format!("--key={}", key.display()),
+    );
+    let (code, _, _) = keelctl(
+        &[
+            &endpoint, &cacert, &cert, &key, quick[0], quick[1], "get", "foo",
+        ],
+        &[],
+    )
+    .await;
+    assert_ne!(code, 0);
+    // A certificate the trusted CA signed.
+    let (cert, key) = pki.issue("client");
+    let (cert, key) = (
+        format!("--cert={}", cert.display()),
+        format!("--key={}", key.display()),
+    );
+    let (code, out, err) = keelctl(&[&endpoint, &cacert, &cert, &key, "put", "a", "1"], &[]).await;
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "OK\n", ""));
+    // --cert without --key is refused before dialing.
+    let (code, _, err) = keelctl(&[&endpoint, &cacert, &cert, "get", "a"], &[]).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("both a certificate and a key"), "{err}");
+    daemon.shutdown().await;
+}
+
+#[tokio::test]
+async fn plaintext_and_garbage_on_a_tls_port_fail_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path(), "pki");
+    let (daemon, port) = tls_member(dir.path(), &pki, false).await;
+    let address = format!("127.0.0.1:{port}");
+    // Keel's plaintext protocol on the TLS port.
+    let mut plain = ClientOptions::new(vec![format!("http://{address}")]);
+    plain.dial_timeout = Duration::from_secs(1);
+    plain.command_timeout = Duration::from_secs(2);
+    let plain = Client::new(plain).unwrap();
+    assert!(plain.request(get("x")).await.is_err());
+    // Garbage, an HTTP request, and a client that closes mid-handshake.
+    for bytes in [
+        &(0..200u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<u8>>()[..],
+        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+        &[0x16, 0x03, 0x01, 0x00, 0xff, 0x01],
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let _ = stream.write_all(bytes).await;
+        let _ = stream.shutdown().await;
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+        assert!(
+            !String::from_utf8_lossy(&answer).contains("true"),
+            "nothing is served outside TLS"
+        );
+    }
+    // A TLS client still works.
+    let mut secure = ClientOptions::new(vec![format!("https://{address}")]);
+    secure.tls = ClientTlsFiles {
+        ca_file: Some(pki.ca_file()),
+        ..ClientTlsFiles::default()
+    };
+    let secure = Client::new(secure).unwrap();
+    secure.request(put("still", "serving")).await.unwrap();
+    match secure.request(get("still")).await.unwrap() {
+        Response::Range(r) => assert_eq!(r.kvs[0].value, Bytes::from("serving")),
+        other => panic!("{other:?}"),
+    }
+    daemon.shutdown().await;
+}
+
+#[tokio::test]
+async fn three_members_talk_tls_to_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path(), "pki");
+    let ports = free_ports(6);
+    let cluster: Vec<(String, String)> = (0..3)
+        .map(|i| (format!("m{i}"), https(ports[3 + i]).to_string()))
+        .collect();
+    let mut daemons = Vec::new();
+    for i in 0..3 {
+        let name = format!("m{i}");
+        let mut opts: DaemonOptions = options(
+            dir.path(),
+            &name,
+            ports[i],
+            ports[3 + i],
+            &cluster,
+            ClusterState::New,
+        );
+        opts.listen_peer_urls = vec![https(ports[3 + i])];
+        opts.initial_advertise_peer_urls = vec![https(ports[3 + i]).to_string()];
+        opts.peer_tls = pki.tls_files(&name, true);
+        daemons.push(Daemon::start(opts, Arc::new(OsDisk::new())).await.unwrap());
+    }
+    for d in &daemons {
+        assert!(
+            d.wait_ready(Duration::from_secs(30)).await,
+            "member not ready"
+        );
+    }
+    let endpoints: Vec<String> = (0..3).map(|i| format!("127.0.0.1:{}", ports[i])).collect();
+    let client = Client::new(ClientOptions::new(endpoints.clone())).unwrap();
+    for i in 0..20 {
+        client
+            .request(put(&format!("k{i}"), &i.to_string()))
+            .await
+            .unwrap();
+    }
+    // Every member has the writes: raft traffic went over TLS.
+    for endpoint in &endpoints {
+        let direct = Client::new(ClientOptions::new(vec![endpoint.clone()])).unwrap();
+        let mut seen = None;
+        for _ in 0..100 {
+            if let Ok(Response::Range(r)) = direct.request(get("k19")).await {
+                if !r.kvs.is_empty() {
+                    seen = Some(r.kvs[0].value.clone());
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(seen, Some(Bytes::from("19")), "{endpoint}");
+    }
+    // A plaintext peer connection to a TLS peer port goes nowhere, and the
+    // cluster keeps going.
+    let mut stream = tokio::net::TcpStream::connect(format!("127.0.0.1:{}", ports[3]))
+        .await
+        .unwrap();
+    let _ = stream
+        .write_all(&keel_engine::wire::handshake::encode_hello(
+            keel_engine::wire::handshake::Role::Peer,
+        ))
+        .await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    assert!(
+        !answer.starts_with(b"KEEL"),
+        "no plaintext handshake answer"
+    );
+    client.request(put("after", "probe")).await.unwrap();
+    // A fourth member joins: it asks a peer for the cluster over TLS.
+    let more = free_ports(2);
+    let peer_url = https(more[1]).to_string();
+    let add = Request::MemberAdd(MemberAddRequest {
+        peer_urls: vec![peer_url.clone()],
+        is_learner: false,
+        force: false,
+    });
+    let added = match client.request(add).await.unwrap() {
+        Response::Member(m) => m.member.unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let mut joined = cluster.clone();
+    joined.push(("m3".into(), peer_url.clone()));
+    let mut opts = options(
+        dir.path(),
+        "m3",
+        more[0],
+        more[1],
+        &joined,
+        ClusterState::Existing,
+    );
+    opts.listen_peer_urls = vec![https(more[1])];
+    opts.initial_advertise_peer_urls = vec![peer_url];
+    opts.peer_tls = pki.tls_files("m3", true);
+    let fourth = Daemon::start(opts, Arc::new(OsDisk::new())).await.unwrap();
+    assert_eq!(fourth.identity.member_id, added.id);
+    assert!(fourth.wait_ready(Duration::from_secs(30)).await);
+    fourth.shutdown().await;
+    for d in daemons {
+        d.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn missing_or_bad_tls_files_stop_the_start_with_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path(), "pki");
+    let start = |tls: TlsFiles, peer: bool| {
+        let dir = dir.path().to_path_buf();
+        async move {
+            let ports = free_ports(2);
+            let cluster = vec![("solo".to_string(), format!("http://127.0.0.1:{}", ports[1]))];
+            let mut opts = options(
+                &dir,
+                "solo",
+                ports[0],
+                ports[1],
+                &cluster,
+                ClusterState::New,
+            );
+            if peer {
+                opts.listen_peer_urls = vec![https(ports[1])];
+                opts.peer_tls = tls;
+            } else {
+                opts.listen_client_urls = vec![https(ports[0])];
+                opts.client_tls = tls;
+            }
+            Daemon::start(opts, Arc::new(OsDisk::new())).await
+        }
+    };
+    let good = pki.tls_files("server", false);
+    let missing = dir.path().join("nope.pem");
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not a certificate").unwrap();
+    let (other_cert, _) = pki.issue("other");
+    let cases = [
+        (
+            TlsFiles {
+                cert_file: Some(missing.clone()),
+                ..good.clone()
+            },
+            "nope.pem",
+        ),
+        (
+            TlsFiles {
+                key_file: Some(garbage.clone()),
+                ..good.clone()
+            },
+            "garbage.pem",
+        ),
+        (
+            TlsFiles {
+                cert_file: Some(garbage.clone()),
+                ..good.clone()
+            },
+            "no certificate",
+        ),
+        (
+            TlsFiles {
+                cert_file: Some(other_cert),
+                ..good.clone()
+            },
+            "does not match",
+        ),
+        (
+            TlsFiles {
+                trusted_ca_file: Some(missing.clone()),
+                client_cert_auth: true,
+                ..good.clone()
+            },
+            "nope.pem",
+        ),
+    ];
+    for peer in [false, true] {
+        for (files, expected) in cases.iter().cloned() {
+            match start(files, peer).await {
+                Err(err @ DaemonError::Tls { .. }) => {
+                    let text = err.to_string();
+                    assert!(text.contains(expected), "{text}");
+                    assert!(
+                        text.starts_with(if peer { "peer TLS" } else { "client TLS" }),
+                        "{text}"
+                    );
+                }
+                Err(other) => panic!("{other}"),
+                Ok(_) => panic!("started with {expected}"),
+            }
+        }
+    }
+    // The client library reports an unreadable CA before dialing.
+    let mut opts = ClientOptions::new(vec!["https://127.0.0.1:1".into()]);
+    opts.tls.ca_file = Some(missing);
+    assert!(matches!(Client::new(opts), Err(ClientError::Tls(text)) if text.contains("nope.pem")));
+}
