@@ -12,6 +12,7 @@ use keel_server::client_port::ClientPortOptions;
 use keel_server::daemon::{ClusterState, Daemon, DaemonError, DaemonOptions};
 use keel_server::peer::PeerTransportOptions;
 use keel_server::url::Url;
+use madsim::net::NetSim;
 use madsim::runtime::{Handle, NodeHandle as Host};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -145,6 +146,16 @@ impl Cluster {
                     let options = options.lock().clone();
                     let timeline = timeline.clone();
                     async move {
+                        // A new incarnation starts with no sockets and no
+                        // stale handle, as a process its supervisor restarts
+                        // does. madsim's restart after a panic kills the old
+                        // tasks but leaves their sockets bound: when that
+                        // delayed restart (1-10 s after the panic) fired after
+                        // the harness had already restarted the member, the
+                        // killed incarnation kept the client port and the
+                        // member could never start again (seed 2466).
+                        NetSim::current().reset_node(madsim::plugin::node());
+                        registry.lock().remove(&i);
                         let name = options.name.clone();
                         let disk: Arc<dyn keel_engine::storage::disk::Disk> = Arc::new(disk);
                         // A port of the killed incarnation may take a moment
