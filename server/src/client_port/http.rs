@@ -1,84 +1,431 @@
-//! Plain HTTP on the client port: `GET /health` and `GET /version`, as
-//! etcd answers them, for load balancers and probes. Nothing else.
+//! HTTP/1.1 on the client port: `GET /health` and `GET /version` as etcd
+//! answers them (for load balancers and probes), and etcd's JSON gateway
+//! under `/v3/` and `/v3beta/`. Requests on one connection are served in
+//! turn (keep-alive), bodies by `Content-Length` or chunked, with
+//! `Expect: 100-continue`; heads and bodies are bounded; a malformed
+//! request gets `400 Bad Request` and the connection is closed.
 
+use super::ClientPortOptions;
+use crate::etcd::gateway::{self, Answer};
+use crate::etcd::{Context, EtcdOptions};
+use crate::grpc::{Code, Status};
 use keel_engine::node::NodeHandle;
 use keel_engine::wire::WireError;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 /// Longest request head read before giving up.
-const MAX_HEAD_BYTES: usize = 8 * 1024;
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Most headers one request may have.
+const MAX_HEADERS: usize = 64;
 
-/// Answers one HTTP request whose first 8 bytes were `start`, then closes.
+/// One parsed request.
+#[derive(Debug)]
+struct HttpRequest {
+    method: String,
+    path: String,
+    keep_alive: bool,
+    body: Vec<u8>,
+}
+
+/// Why a request could not be read.
+#[derive(Debug)]
+enum Refusal {
+    /// The connection ended (or failed) between or inside requests.
+    Closed,
+    /// Malformed: answer 400 and close.
+    Malformed(String),
+    /// The body is over the limit: answer and close.
+    TooLarge(usize),
+}
+
+/// Serves HTTP/1.1 requests on one connection until it closes.
 pub async fn serve<R, W>(
-    mut reader: R,
+    reader: R,
     mut writer: W,
-    start: &[u8],
     node: &NodeHandle,
+    options: &ClientPortOptions,
 ) -> Result<(), WireError>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut head = start.to_vec();
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && !head.windows(2).any(|w| w == b"\n\n") {
-        if head.len() > MAX_HEAD_BYTES {
-            return Err(WireError::malformed("http", "request head too long"));
+    let mut reader = BufReader::new(reader);
+    let max_body = options.grpc.max_receive_message_bytes;
+    loop {
+        let request = match read_request(&mut reader, &mut writer, max_body).await {
+            Ok(request) => request,
+            Err(Refusal::Closed) => return Ok(()),
+            Err(Refusal::Malformed(why)) => {
+                let _ = write_body(
+                    &mut writer,
+                    400,
+                    "text/plain; charset=utf-8",
+                    b"400 Bad Request",
+                    false,
+                )
+                .await;
+                return Err(WireError::malformed("http", why));
+            }
+            Err(Refusal::TooLarge(length)) => {
+                let status = Status::new(
+                    Code::ResourceExhausted,
+                    format!("grpc: received message larger than max ({length} vs. {max_body})"),
+                );
+                let body = gateway::error_body(&status);
+                let _ =
+                    write_body(&mut writer, 429, "application/json", body.as_bytes(), false).await;
+                return Ok(());
+            }
+        };
+        let answer = route(&request, node, &options.etcd).await;
+        let keep_alive = request.keep_alive;
+        match answer {
+            Answer::Body {
+                status,
+                content_type,
+                body,
+            } => {
+                write_body(
+                    &mut writer,
+                    status,
+                    content_type,
+                    body.as_bytes(),
+                    keep_alive,
+                )
+                .await?
+            }
+            Answer::Stream(lines) => {
+                // A stream ends only when its source does: the connection
+                // is not reused after it.
+                return write_stream(&mut writer, lines).await;
+            }
         }
-        let mut byte = [0u8; 1];
-        match reader.read(&mut byte).await {
-            Ok(0) => break,
-            Ok(_) => head.push(byte[0]),
-            Err(e) => return Err(WireError::Io(e.to_string())),
+        if !keep_alive {
+            return Ok(());
         }
     }
-    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    let path = String::from_utf8_lossy(line)
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("")
-        .to_string();
-    let (status, content_type, body) = match path.as_str() {
+}
+
+/// What each path answers.
+async fn route(request: &HttpRequest, node: &NodeHandle, etcd: &EtcdOptions) -> Answer {
+    if let Some(path) = gateway::gateway_path(&request.path) {
+        let ctx = Context { node: node.clone() };
+        return gateway::handle(ctx, etcd, &request.method, path, &request.body).await;
+    }
+    let path = request.path.split('?').next().unwrap_or("");
+    match path {
+        "/health" | "/version" if request.method != "GET" => text(405, "Method Not Allowed\n"),
         "/health" => {
             let status = node.status();
             let healthy = !status.stopped && status.leader_id != 0;
-            let body = if healthy {
-                r#"{"health":"true"}"#
+            let (code, body) = if healthy {
+                (200, r#"{"health":"true"}"#)
             } else {
-                r#"{"health":"false"}"#
+                (503, r#"{"health":"false"}"#)
             };
-            let code = if healthy {
-                "200 OK"
-            } else {
-                "503 Service Unavailable"
-            };
-            (code, "text/plain; charset=utf-8", body.to_string())
+            Answer::Body {
+                status: code,
+                content_type: "text/plain; charset=utf-8",
+                body: body.into(),
+            }
         }
-        "/version" => (
-            "200 OK",
-            "application/json",
-            format!(
+        "/version" => Answer::Body {
+            status: 200,
+            content_type: "application/json",
+            body: format!(
                 r#"{{"keelserver":"{}","keelcluster":"{}"}}"#,
                 env!("CARGO_PKG_VERSION"),
                 env!("CARGO_PKG_VERSION")
             ),
-        ),
-        _ => (
-            "404 Not Found",
-            "text/plain; charset=utf-8",
-            "404 page not found\n".to_string(),
-        ),
+        },
+        _ => text(404, "404 page not found\n"),
+    }
+}
+
+fn text(status: u16, body: &str) -> Answer {
+    Answer::Body {
+        status,
+        content_type: "text/plain; charset=utf-8",
+        body: body.into(),
+    }
+}
+
+/// Reads one request: head, then body; answers `Expect: 100-continue`.
+async fn read_request<R, W>(
+    reader: &mut BufReader<R>,
+    writer: &mut W,
+    max_body: usize,
+) -> Result<HttpRequest, Refusal>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let head = read_head(reader).await?;
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut headers);
+    match parsed.parse(&head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(Refusal::Malformed("incomplete head".into())),
+        Err(err) => return Err(Refusal::Malformed(err.to_string())),
+    }
+    let method = parsed.method.unwrap_or("").to_string();
+    let path = parsed.path.unwrap_or("").to_string();
+    let http_1_0 = parsed.version == Some(0);
+    let header = |name: &str| {
+        parsed
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).trim().to_ascii_lowercase())
     };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+    let connection = header("connection").unwrap_or_default();
+    let keep_alive = if http_1_0 {
+        connection == "keep-alive"
+    } else {
+        connection != "close"
+    };
+    let chunked = header("transfer-encoding").is_some_and(|t| t.contains("chunked"));
+    let length = match header("content-length") {
+        Some(value) if !chunked => value
+            .parse::<usize>()
+            .map_err(|_| Refusal::Malformed(format!("bad content-length {value:?}")))?,
+        _ => 0,
+    };
+    if length > max_body {
+        return Err(Refusal::TooLarge(length));
+    }
+    if header("expect").is_some_and(|e| e == "100-continue") && (chunked || length > 0) {
+        writer
+            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .await
+            .map_err(|_| Refusal::Closed)?;
+        writer.flush().await.map_err(|_| Refusal::Closed)?;
+    }
+    let body = if chunked {
+        read_chunked(reader, max_body).await?
+    } else {
+        let mut body = vec![0u8; length];
+        reader
+            .read_exact(&mut body)
+            .await
+            .map_err(|_| Refusal::Closed)?;
+        body
+    };
+    Ok(HttpRequest {
+        method,
+        path,
+        keep_alive,
+        body,
+    })
+}
+
+/// Reads up to and including the blank line that ends a head.
+async fn read_head<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Result<Vec<u8>, Refusal> {
+    let mut head = Vec::new();
+    loop {
+        let mut line = Vec::new();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(|_| Refusal::Closed)?;
+        if read == 0 {
+            return if head.is_empty() {
+                Err(Refusal::Closed)
+            } else {
+                Err(Refusal::Malformed(
+                    "connection closed inside a request head".into(),
+                ))
+            };
+        }
+        head.extend_from_slice(&line);
+        if head.len() > MAX_HEAD_BYTES {
+            return Err(Refusal::Malformed("request head too long".into()));
+        }
+        if line == b"\r\n" || line == b"\n" {
+            if head.len() == line.len() {
+                // Blank lines before a request line are skipped (RFC 9112).
+                head.clear();
+                continue;
+            }
+            return Ok(head);
+        }
+    }
+}
+
+/// Reads a chunked body (chunk extensions and trailers ignored).
+async fn read_chunked<R: AsyncRead + Unpin>(
+    reader: &mut BufReader<R>,
+    max_body: usize,
+) -> Result<Vec<u8>, Refusal> {
+    let mut body = Vec::new();
+    loop {
+        let mut line = Vec::new();
+        reader
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(|_| Refusal::Closed)?;
+        if line.len() > 1024 {
+            return Err(Refusal::Malformed("chunk size line too long".into()));
+        }
+        let text = String::from_utf8_lossy(&line);
+        let size_text = text.trim().split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|_| Refusal::Malformed(format!("bad chunk size {size_text:?}")))?;
+        if size == 0 {
+            // Trailers, up to the blank line.
+            loop {
+                let mut trailer = Vec::new();
+                let read = reader
+                    .read_until(b'\n', &mut trailer)
+                    .await
+                    .map_err(|_| Refusal::Closed)?;
+                if read == 0 || trailer == b"\r\n" || trailer == b"\n" {
+                    return Ok(body);
+                }
+            }
+        }
+        if body.len() + size > max_body {
+            return Err(Refusal::TooLarge(body.len() + size));
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        reader
+            .read_exact(&mut body[start..])
+            .await
+            .map_err(|_| Refusal::Closed)?;
+        let mut end = [0u8; 2];
+        reader
+            .read_exact(&mut end)
+            .await
+            .map_err(|_| Refusal::Closed)?;
+        if &end != b"\r\n" {
+            return Err(Refusal::Malformed("chunk not followed by CRLF".into()));
+        }
+    }
+}
+
+fn io_error(err: std::io::Error) -> WireError {
+    WireError::Io(err.to_string())
+}
+
+/// Writes a whole response.
+async fn write_body<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    keep_alive: bool,
+) -> Result<(), WireError> {
+    let connection = if keep_alive {
+        ""
+    } else {
+        "Connection: close\r\n"
+    };
+    let head = format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{connection}\r\n",
+        gateway::http_reason(status),
         body.len()
     );
-    writer
-        .write_all(response.as_bytes())
-        .await
-        .map_err(|e| WireError::Io(e.to_string()))?;
-    writer
-        .flush()
-        .await
-        .map_err(|e| WireError::Io(e.to_string()))?;
-    Ok(())
+    writer.write_all(head.as_bytes()).await.map_err(io_error)?;
+    writer.write_all(body).await.map_err(io_error)?;
+    writer.flush().await.map_err(io_error)
+}
+
+/// Writes a streamed response, one chunk per line, until the lines end.
+async fn write_stream<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    mut lines: tokio::sync::mpsc::Receiver<String>,
+) -> Result<(), WireError> {
+    let head =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    writer.write_all(head.as_bytes()).await.map_err(io_error)?;
+    writer.flush().await.map_err(io_error)?;
+    while let Some(line) = lines.recv().await {
+        let chunk = format!("{:x}\r\n{line}\r\n", line.len());
+        writer.write_all(chunk.as_bytes()).await.map_err(io_error)?;
+        writer.flush().await.map_err(io_error)?;
+    }
+    writer.write_all(b"0\r\n\r\n").await.map_err(io_error)?;
+    writer.flush().await.map_err(io_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn read(input: &[u8], max_body: usize) -> Result<HttpRequest, Refusal> {
+        let mut reader = BufReader::new(input);
+        let mut sink = Vec::new();
+        read_request(&mut reader, &mut sink, max_body).await
+    }
+
+    #[tokio::test]
+    async fn requests_with_length_chunked_and_keep_alive_rules() {
+        let plain = read(
+            b"POST /v3/kv/put HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
+            100,
+        )
+        .await;
+        let plain = plain.ok();
+        assert_eq!(plain.as_ref().map(|r| r.body.as_slice()), Some(&b"{}"[..]));
+        assert_eq!(plain.as_ref().map(|r| r.keep_alive), Some(true));
+        let chunked = read(
+            b"POST /v3/kv/put HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{\"\r\n3;x=y\r\n}ab\r\n0\r\n\r\n",
+            100,
+        )
+        .await;
+        assert_eq!(chunked.ok().map(|r| r.body), Some(b"{\"}ab".to_vec()));
+        let old = read(b"GET /health HTTP/1.0\r\n\r\n", 100).await;
+        assert_eq!(old.ok().map(|r| r.keep_alive), Some(false));
+        let close = read(b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n", 100).await;
+        assert_eq!(close.ok().map(|r| r.keep_alive), Some(false));
+    }
+
+    #[tokio::test]
+    async fn bad_requests_are_refused_not_trusted() {
+        assert!(matches!(
+            read(b"POST / HTTP/1.1\r\nContent-Length: 999\r\n\r\n", 100).await,
+            Err(Refusal::TooLarge(999))
+        ));
+        assert!(matches!(
+            read(b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n", 100).await,
+            Err(Refusal::Malformed(_))
+        ));
+        assert!(matches!(
+            read(
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                100
+            )
+            .await,
+            Err(Refusal::Malformed(_))
+        ));
+        assert!(matches!(
+            read(
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n80\r\n",
+                100
+            )
+            .await,
+            Err(Refusal::TooLarge(128))
+        ));
+        assert!(matches!(
+            read(b"\x00\x01garbage\r\n\r\n", 100).await,
+            Err(Refusal::Malformed(_))
+        ));
+        assert!(matches!(read(b"", 100).await, Err(Refusal::Closed)));
+        assert!(matches!(
+            read(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", 100).await,
+            Err(Refusal::Closed)
+        ));
+    }
+
+    #[tokio::test]
+    async fn expect_continue_is_answered_before_the_body() {
+        let input: &[u8] =
+            b"POST /v3/kv/put HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n{}";
+        let mut reader = BufReader::new(input);
+        let mut written = Vec::new();
+        let request = read_request(&mut reader, &mut written, 100).await;
+        assert!(request.is_ok());
+        assert_eq!(written, b"HTTP/1.1 100 Continue\r\n\r\n");
+    }
 }

@@ -7,15 +7,23 @@
 //! (`RequestTooLarge` / `BadRequest`) and the connection is closed; the
 //! server and every other connection go on.
 //!
-//! A connection that opens with `GET ` is plain HTTP instead: `GET /health`
-//! and `GET /version` answer as etcd's do, for load balancers.
+//! Each connection's first bytes say what it speaks ([`classify`]): Keel's
+//! handshake, the HTTP/2 preface (etcd's v3 gRPC API, served by
+//! [`crate::etcd`] over [`crate::grpc`]), or an HTTP/1.x request line
+//! (`/health`, `/version`, etcd's JSON gateway under `/v3/`). Under TLS the
+//! same holds; ALPN offers `h2` and `http/1.1`, and a client that asks for
+//! neither (Keel's own) is served as well.
 
+pub mod classify;
 mod http;
 mod watch;
 
-pub use watch::WatchOptions;
+pub use watch::{WatchOptions, WatchSink, created_header, run_watch};
 
+use crate::etcd::{Context, EtcdOptions};
+use crate::grpc::{Call, GrpcOptions};
 use crate::tls::ServerConfig;
+use classify::{Duplex, Prefixed, Protocol};
 use keel_engine::api::{ApiError, Response, WatchResponse};
 use keel_engine::node::NodeHandle;
 use keel_engine::wire::frame::FrameKind;
@@ -39,6 +47,10 @@ const IO_BUFFER_BYTES: usize = 64 * 1024;
 /// Limits of the client port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientPortOptions {
+    /// Limits of gRPC connections (etcd's API).
+    pub grpc: GrpcOptions,
+    /// Limits of etcd's API (watch streams).
+    pub etcd: EtcdOptions,
     /// Largest frame accepted (etcd's `--max-request-bytes` plus framing).
     pub max_frame_bytes: usize,
     /// Requests in flight on one connection before reading pauses.
@@ -52,6 +64,8 @@ pub struct ClientPortOptions {
 impl Default for ClientPortOptions {
     fn default() -> Self {
         ClientPortOptions {
+            grpc: GrpcOptions::default(),
+            etcd: EtcdOptions::default(),
             max_frame_bytes: keel_engine::wire::DEFAULT_MAX_FRAME_BYTES,
             max_in_flight_per_connection: 1024,
             max_watches_per_connection: 4096,
@@ -60,14 +74,41 @@ impl Default for ClientPortOptions {
     }
 }
 
+impl ClientPortOptions {
+    /// The limits for etcd's `--max-request-bytes`: Keel frames a little
+    /// over it, gRPC messages up to it plus etcd's 512 KiB of overhead, and
+    /// fragmented watch responses split at it.
+    pub fn for_max_request_bytes(max_request_bytes: usize) -> ClientPortOptions {
+        let mut options = ClientPortOptions {
+            max_frame_bytes: max_request_bytes + 4096,
+            ..ClientPortOptions::default()
+        };
+        options.grpc.max_receive_message_bytes = max_request_bytes + GRPC_OVERHEAD_BYTES;
+        options.etcd.watch_streams.fragment_bytes = max_request_bytes;
+        options
+    }
+}
+
+/// etcd's allowance for gRPC's own bytes above `--max-request-bytes`.
+const GRPC_OVERHEAD_BYTES: usize = 512 * 1024;
+
+/// The TLS settings of a client listener: the member's, with ALPN offering
+/// HTTP/2 (gRPC clients ask for it) and HTTP/1.1.
+fn with_alpn(config: Arc<ServerConfig>) -> Arc<ServerConfig> {
+    let mut config = (*config).clone();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
 /// Serves client connections until the task is dropped; with `tls` (an
-/// `https://` listener) inside TLS, the same frames either way.
+/// `https://` listener) inside TLS, the same protocols either way.
 pub async fn serve_clients(
     listener: TcpListener,
     node: NodeHandle,
     options: ClientPortOptions,
     tls: Option<Arc<ServerConfig>>,
 ) {
+    let tls = tls.map(with_alpn);
     crate::accept::accept_loop(listener, "client", tls, move |reader, writer| {
         serve_client(reader, writer, node.clone(), options.clone())
     })
@@ -86,8 +127,15 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let hello = read_handshake(&mut reader).await?;
-    if hello.starts_with(b"GET ") {
-        return http::serve(reader, writer, &hello, &node).await;
+    match classify::classify(&hello) {
+        Protocol::Http2 => {
+            let io = Duplex::new(Prefixed::new(&hello, reader), writer);
+            return serve_grpc(io, node, &options).await;
+        }
+        Protocol::Http1 => {
+            return http::serve(Prefixed::new(&hello, reader), writer, &node, &options).await;
+        }
+        Protocol::Keel => {}
     }
     let (role, version) = match decode_hello(&hello) {
         Ok(parsed) => parsed,
@@ -154,11 +202,14 @@ where
                     continue;
                 }
                 let (stop, stopped) = oneshot::channel();
-                let task = tokio::spawn(watch::run_watch(
-                    node.clone(),
+                let sink = watch::FrameSink {
                     id,
+                    out: answers.clone(),
+                };
+                let task = tokio::spawn(watch::create_and_run(
+                    node.clone(),
                     create,
-                    answers.clone(),
+                    sink,
                     stopped,
                     options.watch.clone(),
                 ));
@@ -199,6 +250,26 @@ where
     drop(answers);
     let _ = writing.await;
     outcome
+}
+
+/// Serves etcd's gRPC API on an HTTP/2 connection.
+async fn serve_grpc<IO>(
+    io: IO,
+    node: NodeHandle,
+    options: &ClientPortOptions,
+) -> Result<(), WireError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let etcd = Arc::new(options.etcd.clone());
+    let service = Arc::new(move |call: Call| {
+        let ctx = Context { node: node.clone() };
+        let etcd = Arc::clone(&etcd);
+        async move { crate::etcd::serve_call(ctx, &etcd, call).await }
+    });
+    crate::grpc::serve_connection(io, &options.grpc, service)
+        .await
+        .map_err(|e| WireError::malformed("http2", e.to_string()))
 }
 
 fn error_frame(request_id: u64, error: &ApiError) -> Frame {

@@ -14,6 +14,7 @@ use keel_engine::api::{
 use keel_engine::node::{ChangesQuery, NodeHandle};
 use keel_engine::wire::frame::FrameKind;
 use keel_engine::wire::{Encode, Frame};
+use std::future::Future;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -63,52 +64,92 @@ async fn applied(
     }
 }
 
-/// Runs watch `id` until it is canceled, fails, or `out` closes.
-pub async fn run_watch(
+/// Where a watch's responses go: Keel's own frames or an etcd gRPC stream.
+pub trait WatchSink: Send + Sync + 'static {
+    /// Sends one response; false once nobody listens any more.
+    fn send(&self, response: WatchResponse) -> impl Future<Output = bool> + Send;
+
+    /// Everything in the watched range up to `revision` has been sent.
+    fn caught_up(&self, revision: i64) {
+        let _ = revision;
+    }
+}
+
+/// Keel's own protocol: watch responses as frames of watch `id`.
+#[derive(Debug, Clone)]
+pub struct FrameSink {
+    /// The watch id the client chose.
+    pub id: u64,
+    /// The connection's outgoing frames.
+    pub out: mpsc::Sender<Frame>,
+}
+
+impl WatchSink for FrameSink {
+    async fn send(&self, response: WatchResponse) -> bool {
+        let frame = Frame::new(FrameKind::WatchResponse, self.id, response.to_bytes());
+        self.out.send(frame).await.is_ok()
+    }
+}
+
+/// The header a new watch is created with: the member's identity, term
+/// and current revision (the watch sees every change after it).
+pub async fn created_header(node: &NodeHandle) -> Result<ResponseHeader, ApiError> {
+    let mut header = match node.request(Request::Status).await? {
+        Response::Status(status) => status.header,
+        _ => ResponseHeader::default(),
+    };
+    header.revision = node.status().revision;
+    Ok(header)
+}
+
+/// Creates and runs a watch on Keel's own protocol: the created response
+/// (or the reason it could not be), then [`run_watch`].
+pub async fn create_and_run<S: WatchSink>(
     node: NodeHandle,
-    id: u64,
     create: WatchCreateRequest,
-    out: mpsc::Sender<Frame>,
-    mut cancel: oneshot::Receiver<()>,
+    sink: S,
+    cancel: oneshot::Receiver<()>,
     options: WatchOptions,
 ) {
-    let send = |response: WatchResponse| {
-        let out = out.clone();
-        async move {
-            out.send(Frame::new(
-                FrameKind::WatchResponse,
-                id,
-                response.to_bytes(),
-            ))
-            .await
-            .is_ok()
-        }
-    };
-    let mut template = match node.request(Request::Status).await {
-        Ok(Response::Status(status)) => status.header,
-        Ok(_) => ResponseHeader::default(),
+    let header = match created_header(&node).await {
+        Ok(header) => header,
         Err(err) => {
-            let _ = send(canceled(ResponseHeader::default(), err.to_string())).await;
+            let _ = sink
+                .send(canceled(ResponseHeader::default(), err.to_string()))
+                .await;
             return;
         }
     };
-    let mut status = node.watch_status();
-    let current = status.borrow().revision;
-    template.revision = current;
-    if !send(WatchResponse {
-        header: template,
+    let created = WatchResponse {
+        header,
         created: true,
         ..WatchResponse::default()
-    })
-    .await
-    {
-        return;
+    };
+    if sink.send(created).await {
+        run_watch(node, create, sink, cancel, options, header).await;
     }
+}
+
+/// Runs a created watch until it is canceled, fails, or the sink closes.
+/// `created` is the header of its created response: a watch without a
+/// start revision sees the changes after `created.revision`.
+pub async fn run_watch<S: WatchSink>(
+    node: NodeHandle,
+    create: WatchCreateRequest,
+    sink: S,
+    mut cancel: oneshot::Receiver<()>,
+    options: WatchOptions,
+    created: ResponseHeader,
+) {
+    let send = |response: WatchResponse| sink.send(response);
+    let mut template = created;
+    let mut status = node.watch_status();
     let mut next = if create.start_revision > 0 {
         create.start_revision
     } else {
-        current + 1
+        created.revision + 1
     };
+    sink.caught_up(next - 1);
     let mut progress = tokio::time::interval(options.progress_interval);
     progress.reset();
     loop {
@@ -132,7 +173,7 @@ pub async fn run_watch(
                 return;
             }
         };
-        // Everything in range up to next - 1 has now been delivered.
+        // Everything in range up to next - 1 is delivered once these are.
         next = changes.next_revision;
         template.revision = next - 1;
         let events: Vec<_> = changes
@@ -153,6 +194,7 @@ pub async fn run_watch(
         {
             return;
         }
+        sink.caught_up(next - 1);
         if matches!(
             cancel.try_recv(),
             Ok(()) | Err(oneshot::error::TryRecvError::Closed)

@@ -379,10 +379,7 @@ fn build(
         initial_cluster_token: token,
         node,
         wal: WalOptions::default(),
-        client_port: ClientPortOptions {
-            max_frame_bytes: max_request_bytes + 4096,
-            ..ClientPortOptions::default()
-        },
+        client_port: ClientPortOptions::for_max_request_bytes(max_request_bytes),
         peer_transport: PeerTransportOptions::default(),
         join_timeout: Duration::from_secs(60),
         client_tls,

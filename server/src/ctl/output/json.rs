@@ -3,6 +3,7 @@
 //! standard base64, 64-bit ids as plain numbers, and Go's HTML-safe string
 //! escaping.
 
+use crate::go_json::write_string;
 use base64::Engine as _;
 use keel_engine::api::{AlarmMember, AlarmType, KeyValue, Member, ResponseHeader, StatusResponse};
 use std::fmt::Write as _;
@@ -69,29 +70,6 @@ impl Json {
             Json::Null => out.push_str("null"),
         }
     }
-}
-
-/// Go 1.19's string escaping: `<`, `>`, `&`, U+2028 and U+2029 as `\u` escapes;
-/// `\n`, `\r`, `\t` short; other control characters as `\u00XX`.
-fn write_string(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// Builds an object, leaving out zero values as `omitempty` does.

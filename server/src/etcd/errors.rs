@@ -1,0 +1,220 @@
+//! Keel's errors as etcd 3.4's gRPC statuses (`rpctypes`): the same code
+//! and the same message, because etcd's clients decide what to retry, and
+//! which typed error to return, from exactly those.
+
+use crate::grpc::{Code, Status};
+use keel_engine::api::ApiError;
+
+/// The status etcd answers for `error`.
+pub fn status_of(error: &ApiError) -> Status {
+    let code = match error {
+        ApiError::EmptyKey
+        | ApiError::KeyNotFound
+        | ApiError::ValueProvided
+        | ApiError::LeaseProvided
+        | ApiError::TooManyOps
+        | ApiError::DuplicateKey
+        | ApiError::MemberBadUrls
+        | ApiError::RequestTooLarge
+        | ApiError::BadRequest(_) => Code::InvalidArgument,
+        ApiError::Compacted { .. } | ApiError::FutureRevision | ApiError::LeaseTtlTooLarge => {
+            Code::OutOfRange
+        }
+        ApiError::NoSpace | ApiError::TooManyRequests => Code::ResourceExhausted,
+        ApiError::LeaseNotFound | ApiError::MemberNotFound => Code::NotFound,
+        ApiError::LeaseExists
+        | ApiError::MemberExists
+        | ApiError::PeerUrlExists
+        | ApiError::NotEnoughStartedMembers
+        | ApiError::MemberNotLearner
+        | ApiError::LearnerNotReady
+        | ApiError::TooManyLearners
+        | ApiError::NotLeader { .. }
+        | ApiError::BadLeaderTransferee => Code::FailedPrecondition,
+        ApiError::NoLeader
+        | ApiError::LeaderChanged
+        | ApiError::Stopped
+        | ApiError::Interrupted
+        | ApiError::Timeout
+        | ApiError::Unhealthy
+        | ApiError::NotSupportedForLearner
+        | ApiError::Unavailable(_) => Code::Unavailable,
+        ApiError::Corrupt => Code::DataLoss,
+        ApiError::Unauthenticated => Code::Unauthenticated,
+        ApiError::PermissionDenied => Code::PermissionDenied,
+    };
+    Status::new(code, error.to_string())
+}
+
+/// etcd's auth errors, for the auth methods Keel answers without an auth
+/// store (auth disabled, no users, no roles).
+pub mod auth {
+    use crate::grpc::{Code, Status};
+
+    /// `AuthEnable` without a root user.
+    pub fn root_user_not_exist() -> Status {
+        Status::new(
+            Code::FailedPrecondition,
+            "etcdserver: root user does not exist",
+        )
+    }
+    /// `Authenticate` while auth is disabled.
+    pub fn not_enabled() -> Status {
+        Status::new(
+            Code::FailedPrecondition,
+            "etcdserver: authentication is not enabled",
+        )
+    }
+    /// A user that does not exist.
+    pub fn user_not_found() -> Status {
+        Status::new(Code::FailedPrecondition, "etcdserver: user name not found")
+    }
+    /// A role that does not exist.
+    pub fn role_not_found() -> Status {
+        Status::new(Code::FailedPrecondition, "etcdserver: role name not found")
+    }
+    /// An empty user name.
+    pub fn user_empty() -> Status {
+        Status::new(Code::InvalidArgument, "etcdserver: user name is empty")
+    }
+    /// An empty role name.
+    pub fn role_empty() -> Status {
+        Status::new(Code::InvalidArgument, "etcdserver: role name is empty")
+    }
+    /// Creating users or roles: Keel has no auth store yet.
+    pub fn unsupported() -> Status {
+        Status::unimplemented("keel: users and roles are not supported yet")
+    }
+}
+
+/// etcd's "no leader" answer to a call that required a leader (clientv3's
+/// `hasleader` metadata).
+pub fn no_leader() -> Status {
+    status_of(&ApiError::NoLeader)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_messages_are_etcds() {
+        let cases = [
+            (
+                ApiError::EmptyKey,
+                Code::InvalidArgument,
+                "etcdserver: key is not provided",
+            ),
+            (
+                ApiError::Compacted {
+                    compact_revision: 3,
+                },
+                Code::OutOfRange,
+                "etcdserver: mvcc: required revision has been compacted",
+            ),
+            (
+                ApiError::FutureRevision,
+                Code::OutOfRange,
+                "etcdserver: mvcc: required revision is a future revision",
+            ),
+            (
+                ApiError::NoSpace,
+                Code::ResourceExhausted,
+                "etcdserver: mvcc: database space exceeded",
+            ),
+            (
+                ApiError::LeaseNotFound,
+                Code::NotFound,
+                "etcdserver: requested lease not found",
+            ),
+            (
+                ApiError::LeaseTtlTooLarge,
+                Code::OutOfRange,
+                "etcdserver: too large lease TTL",
+            ),
+            (
+                ApiError::NoLeader,
+                Code::Unavailable,
+                "etcdserver: no leader",
+            ),
+            (
+                ApiError::NotLeader { leader_hint: None },
+                Code::FailedPrecondition,
+                "etcdserver: not leader",
+            ),
+            (
+                ApiError::LeaderChanged,
+                Code::Unavailable,
+                "etcdserver: leader changed",
+            ),
+            (
+                ApiError::Timeout,
+                Code::Unavailable,
+                "etcdserver: request timed out",
+            ),
+            (
+                ApiError::RequestTooLarge,
+                Code::InvalidArgument,
+                "etcdserver: request is too large",
+            ),
+            (
+                ApiError::TooManyOps,
+                Code::InvalidArgument,
+                "etcdserver: too many operations in txn request",
+            ),
+            (
+                ApiError::DuplicateKey,
+                Code::InvalidArgument,
+                "etcdserver: duplicate key given in txn request",
+            ),
+            (
+                ApiError::MemberNotFound,
+                Code::NotFound,
+                "etcdserver: member not found",
+            ),
+            (
+                ApiError::PeerUrlExists,
+                Code::FailedPrecondition,
+                "etcdserver: Peer URLs already exists",
+            ),
+            (
+                ApiError::NotEnoughStartedMembers,
+                Code::FailedPrecondition,
+                "etcdserver: re-configuration failed due to not enough started members",
+            ),
+            (
+                ApiError::MemberNotLearner,
+                Code::FailedPrecondition,
+                "etcdserver: can only promote a learner member",
+            ),
+            (
+                ApiError::LearnerNotReady,
+                Code::FailedPrecondition,
+                "etcdserver: can only promote a learner member which is in sync with leader",
+            ),
+            (
+                ApiError::Unhealthy,
+                Code::Unavailable,
+                "etcdserver: unhealthy cluster",
+            ),
+            (
+                ApiError::Corrupt,
+                Code::DataLoss,
+                "etcdserver: corrupt cluster",
+            ),
+            (
+                ApiError::BadLeaderTransferee,
+                Code::FailedPrecondition,
+                "etcdserver: bad leader transferee",
+            ),
+            (
+                ApiError::Stopped,
+                Code::Unavailable,
+                "etcdserver: server stopped",
+            ),
+        ];
+        for (error, code, message) in cases {
+            assert_eq!(status_of(&error), Status::new(code, message), "{error:?}");
+        }
+    }
+}

@@ -1,0 +1,598 @@
+//! etcd's unary methods: each turns etcd's request into the engine's,
+//! asks the member's node, and turns the answer back. One table lists
+//! them with their gRPC path and gateway path, so both protocols serve
+//! exactly the same methods the same way.
+
+use super::convert;
+use super::errors::{self, status_of};
+use super::proto::etcdserverpb as pb;
+use super::proto::json;
+use crate::grpc::{Status, codec};
+use bytes::Bytes;
+use keel_engine::api::{self, Request, Response};
+use keel_engine::node::NodeHandle;
+
+/// What the methods need: the member's node.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The member's node.
+    pub node: NodeHandle,
+}
+
+impl Context {
+    /// Runs a request on the node; an engine error becomes etcd's status.
+    pub async fn request(&self, request: Request) -> Result<Response, Status> {
+        self.node.request(request).await.map_err(|e| status_of(&e))
+    }
+
+    /// A response header for answers the engine does not make (the
+    /// member's current identity, revision and term).
+    pub async fn header(&self) -> Result<Option<pb::ResponseHeader>, Status> {
+        match self.request(Request::Status).await? {
+            Response::Status(status) => Ok(convert::header(&status.header)),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+/// The node answered with the wrong kind of response: a bug, said as such.
+fn unexpected(response: &Response) -> Status {
+    Status::internal(format!("keel: unexpected answer {response:?}"))
+}
+
+/// Declares the unary methods: name, gRPC path, gateway paths (after
+/// `/v3/`), request and response types, and the handler.
+macro_rules! unary_methods {
+    ($(
+        $method:ident: $grpc:literal, [$($gateway:literal),*],
+        $request:ty => $response:ty, $handler:ident;
+    )*) => {
+        /// etcd's unary methods.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Unary {
+            $(
+                #[doc = concat!("`", $grpc, "`")]
+                $method,
+            )*
+        }
+
+        impl Unary {
+            /// The method a gRPC path names.
+            pub fn from_grpc_path(path: &str) -> Option<Unary> {
+                match path {
+                    $($grpc => Some(Unary::$method),)*
+                    _ => None,
+                }
+            }
+
+            /// The method a gateway path names (the part after `/v3/`).
+            pub fn from_gateway_path(path: &str) -> Option<Unary> {
+                const ROUTES: &[(&str, Unary)] = &[$($(($gateway, Unary::$method),)*)*];
+                ROUTES.iter().find(|(route, _)| *route == path).map(|(_, method)| *method)
+            }
+
+            /// The method's gRPC path.
+            pub fn grpc_path(self) -> &'static str {
+                match self {
+                    $(Unary::$method => $grpc,)*
+                }
+            }
+
+            /// Serves a gRPC request message; answers a framed response.
+            pub async fn call_grpc(self, ctx: &Context, body: &[u8]) -> Result<Bytes, Status> {
+                match self {
+                    $(Unary::$method => {
+                        let request: $request = codec::decode(body)?;
+                        let response: $response = $handler(ctx, request).await?;
+                        Ok(codec::encode(&response))
+                    })*
+                }
+            }
+
+            /// Serves a gateway JSON body; answers the JSON response.
+            pub async fn call_json(self, ctx: &Context, body: &[u8]) -> Result<String, Status> {
+                match self {
+                    $(Unary::$method => {
+                        let request: $request = json::from_json(body).map_err(json_error)?;
+                        let response: $response = $handler(ctx, request).await?;
+                        Ok(json::to_json(&response))
+                    })*
+                }
+            }
+        }
+    };
+}
+
+/// A body the gateway could not read, as grpc-gateway answers it.
+pub fn json_error(error: json::JsonError) -> Status {
+    Status::new(crate::grpc::Code::InvalidArgument, error.0)
+}
+
+unary_methods! {
+    Range: "/etcdserverpb.KV/Range", ["kv/range"],
+        pb::RangeRequest => pb::RangeResponse, range;
+    Put: "/etcdserverpb.KV/Put", ["kv/put"],
+        pb::PutRequest => pb::PutResponse, put;
+    DeleteRange: "/etcdserverpb.KV/DeleteRange", ["kv/deleterange"],
+        pb::DeleteRangeRequest => pb::DeleteRangeResponse, delete_range;
+    Txn: "/etcdserverpb.KV/Txn", ["kv/txn"],
+        pb::TxnRequest => pb::TxnResponse, txn;
+    Compact: "/etcdserverpb.KV/Compact", ["kv/compaction"],
+        pb::CompactionRequest => pb::CompactionResponse, compact;
+    LeaseGrant: "/etcdserverpb.Lease/LeaseGrant", ["lease/grant"],
+        pb::LeaseGrantRequest => pb::LeaseGrantResponse, lease_grant;
+    LeaseRevoke: "/etcdserverpb.Lease/LeaseRevoke", ["lease/revoke", "kv/lease/revoke"],
+        pb::LeaseRevokeRequest => pb::LeaseRevokeResponse, lease_revoke;
+    LeaseTimeToLive: "/etcdserverpb.Lease/LeaseTimeToLive", ["lease/timetolive", "kv/lease/timetolive"],
+        pb::LeaseTimeToLiveRequest => pb::LeaseTimeToLiveResponse, lease_time_to_live;
+    LeaseLeases: "/etcdserverpb.Lease/LeaseLeases", ["lease/leases", "kv/lease/leases"],
+        pb::LeaseLeasesRequest => pb::LeaseLeasesResponse, lease_leases;
+    MemberAdd: "/etcdserverpb.Cluster/MemberAdd", ["cluster/member/add"],
+        pb::MemberAddRequest => pb::MemberAddResponse, member_add;
+    MemberRemove: "/etcdserverpb.Cluster/MemberRemove", ["cluster/member/remove"],
+        pb::MemberRemoveRequest => pb::MemberRemoveResponse, member_remove;
+    MemberUpdate: "/etcdserverpb.Cluster/MemberUpdate", ["cluster/member/update"],
+        pb::MemberUpdateRequest => pb::MemberUpdateResponse, member_update;
+    MemberList: "/etcdserverpb.Cluster/MemberList", ["cluster/member/list"],
+        pb::MemberListRequest => pb::MemberListResponse, member_list;
+    MemberPromote: "/etcdserverpb.Cluster/MemberPromote", ["cluster/member/promote"],
+        pb::MemberPromoteRequest => pb::MemberPromoteResponse, member_promote;
+    Alarm: "/etcdserverpb.Maintenance/Alarm", ["maintenance/alarm"],
+        pb::AlarmRequest => pb::AlarmResponse, alarm;
+    Status: "/etcdserverpb.Maintenance/Status", ["maintenance/status"],
+        pb::StatusRequest => pb::StatusResponse, status;
+    Defragment: "/etcdserverpb.Maintenance/Defragment", ["maintenance/defragment"],
+        pb::DefragmentRequest => pb::DefragmentResponse, defragment;
+    Hash: "/etcdserverpb.Maintenance/Hash", [],
+        pb::HashRequest => pb::HashResponse, hash;
+    // etcd 3.4 maps both Hash and HashKV to /v3/maintenance/hash; its
+    // gateway routes the path to HashKV (registered last), so does Keel.
+    HashKv: "/etcdserverpb.Maintenance/HashKV", ["maintenance/hash"],
+        pb::HashKvRequest => pb::HashKvResponse, hash_kv;
+    MoveLeader: "/etcdserverpb.Maintenance/MoveLeader", ["maintenance/transfer-leadership"],
+        pb::MoveLeaderRequest => pb::MoveLeaderResponse, move_leader;
+    AuthEnable: "/etcdserverpb.Auth/AuthEnable", ["auth/enable"],
+        pb::AuthEnableRequest => pb::AuthEnableResponse, auth_enable;
+    AuthDisable: "/etcdserverpb.Auth/AuthDisable", ["auth/disable"],
+        pb::AuthDisableRequest => pb::AuthDisableResponse, auth_disable;
+    Authenticate: "/etcdserverpb.Auth/Authenticate", ["auth/authenticate"],
+        pb::AuthenticateRequest => pb::AuthenticateResponse, authenticate;
+    UserAdd: "/etcdserverpb.Auth/UserAdd", ["auth/user/add"],
+        pb::AuthUserAddRequest => pb::AuthUserAddResponse, user_add;
+    UserGet: "/etcdserverpb.Auth/UserGet", ["auth/user/get"],
+        pb::AuthUserGetRequest => pb::AuthUserGetResponse, user_get;
+    UserList: "/etcdserverpb.Auth/UserList", ["auth/user/list"],
+        pb::AuthUserListRequest => pb::AuthUserListResponse, user_list;
+    UserDelete: "/etcdserverpb.Auth/UserDelete", ["auth/user/delete"],
+        pb::AuthUserDeleteRequest => pb::AuthUserDeleteResponse, user_delete;
+    UserChangePassword: "/etcdserverpb.Auth/UserChangePassword", ["auth/user/changepw"],
+        pb::AuthUserChangePasswordRequest => pb::AuthUserChangePasswordResponse, user_change_password;
+    UserGrantRole: "/etcdserverpb.Auth/UserGrantRole", ["auth/user/grant"],
+        pb::AuthUserGrantRoleRequest => pb::AuthUserGrantRoleResponse, user_grant_role;
+    UserRevokeRole: "/etcdserverpb.Auth/UserRevokeRole", ["auth/user/revoke"],
+        pb::AuthUserRevokeRoleRequest => pb::AuthUserRevokeRoleResponse, user_revoke_role;
+    RoleAdd: "/etcdserverpb.Auth/RoleAdd", ["auth/role/add"],
+        pb::AuthRoleAddRequest => pb::AuthRoleAddResponse, role_add;
+    RoleGet: "/etcdserverpb.Auth/RoleGet", ["auth/role/get"],
+        pb::AuthRoleGetRequest => pb::AuthRoleGetResponse, role_get;
+    RoleList: "/etcdserverpb.Auth/RoleList", ["auth/role/list"],
+        pb::AuthRoleListRequest => pb::AuthRoleListResponse, role_list;
+    RoleDelete: "/etcdserverpb.Auth/RoleDelete", ["auth/role/delete"],
+        pb::AuthRoleDeleteRequest => pb::AuthRoleDeleteResponse, role_delete;
+    RoleGrantPermission: "/etcdserverpb.Auth/RoleGrantPermission", ["auth/role/grant"],
+        pb::AuthRoleGrantPermissionRequest => pb::AuthRoleGrantPermissionResponse, role_grant_permission;
+    RoleRevokePermission: "/etcdserverpb.Auth/RoleRevokePermission", ["auth/role/revoke"],
+        pb::AuthRoleRevokePermissionRequest => pb::AuthRoleRevokePermissionResponse, role_revoke_permission;
+}
+
+/// Runs `request` and takes the answer apart with `pick`.
+macro_rules! ask {
+    ($ctx:expr, $request:expr, $variant:ident) => {
+        match $ctx.request($request).await? {
+            Response::$variant(answer) => answer,
+            other => return Err(unexpected(&other)),
+        }
+    };
+}
+
+async fn range(ctx: &Context, r: pb::RangeRequest) -> Result<pb::RangeResponse, Status> {
+    let answer = ask!(ctx, Request::Range(convert::range_request(&r)?), Range);
+    Ok(convert::range_response(&answer))
+}
+
+async fn put(ctx: &Context, p: pb::PutRequest) -> Result<pb::PutResponse, Status> {
+    let answer = ask!(ctx, Request::Put(convert::put_request(&p)), Put);
+    Ok(convert::put_response(&answer))
+}
+
+async fn delete_range(
+    ctx: &Context,
+    d: pb::DeleteRangeRequest,
+) -> Result<pb::DeleteRangeResponse, Status> {
+    let answer = ask!(
+        ctx,
+        Request::DeleteRange(convert::delete_request(&d)),
+        DeleteRange
+    );
+    Ok(convert::delete_response(&answer))
+}
+
+async fn txn(ctx: &Context, t: pb::TxnRequest) -> Result<pb::TxnResponse, Status> {
+    let answer = ask!(ctx, Request::Txn(convert::txn_request(&t)?), Txn);
+    Ok(convert::txn_response(&answer))
+}
+
+async fn compact(
+    ctx: &Context,
+    c: pb::CompactionRequest,
+) -> Result<pb::CompactionResponse, Status> {
+    let request = api::CompactionRequest {
+        revision: c.revision,
+        physical: c.physical,
+    };
+    let answer = ask!(ctx, Request::Compact(request), Compact);
+    Ok(pb::CompactionResponse {
+        header: convert::header(&answer.header),
+    })
+}
+
+async fn lease_grant(
+    ctx: &Context,
+    g: pb::LeaseGrantRequest,
+) -> Result<pb::LeaseGrantResponse, Status> {
+    let request = api::LeaseGrantRequest {
+        ttl_seconds: g.ttl,
+        id: g.id,
+    };
+    let answer = ask!(ctx, Request::LeaseGrant(request), LeaseGrant);
+    Ok(pb::LeaseGrantResponse {
+        header: convert::header(&answer.header),
+        id: answer.id,
+        ttl: answer.ttl_seconds,
+        error: String::new(),
+    })
+}
+
+async fn lease_revoke(
+    ctx: &Context,
+    r: pb::LeaseRevokeRequest,
+) -> Result<pb::LeaseRevokeResponse, Status> {
+    let request = api::LeaseRevokeRequest { id: r.id };
+    let answer = ask!(ctx, Request::LeaseRevoke(request), LeaseRevoke);
+    Ok(pb::LeaseRevokeResponse {
+        header: convert::header(&answer.header),
+    })
+}
+
+/// etcd answers a lease that does not exist with TTL -1, not an error.
+async fn lease_time_to_live(
+    ctx: &Context,
+    t: pb::LeaseTimeToLiveRequest,
+) -> Result<pb::LeaseTimeToLiveResponse, Status> {
+    let request = api::LeaseTimeToLiveRequest {
+        id: t.id,
+        keys: t.keys,
+    };
+    match ctx.node.request(Request::LeaseTimeToLive(request)).await {
+        Ok(Response::LeaseTimeToLive(answer)) => Ok(pb::LeaseTimeToLiveResponse {
+            header: convert::header(&answer.header),
+            id: answer.id,
+            ttl: answer.ttl_seconds,
+            granted_ttl: answer.granted_ttl_seconds,
+            keys: answer.keys,
+        }),
+        Ok(other) => Err(unexpected(&other)),
+        Err(api::ApiError::LeaseNotFound) => Ok(pb::LeaseTimeToLiveResponse {
+            header: ctx.header().await?,
+            id: t.id,
+            ttl: -1,
+            ..Default::default()
+        }),
+        Err(err) => Err(status_of(&err)),
+    }
+}
+
+async fn lease_leases(
+    ctx: &Context,
+    _: pb::LeaseLeasesRequest,
+) -> Result<pb::LeaseLeasesResponse, Status> {
+    let answer = ask!(ctx, Request::LeaseLeases, LeaseLeases);
+    Ok(pb::LeaseLeasesResponse {
+        header: convert::header(&answer.header),
+        leases: answer
+            .leases
+            .iter()
+            .map(|&id| pb::LeaseStatus { id })
+            .collect(),
+    })
+}
+
+async fn member_add(
+    ctx: &Context,
+    a: pb::MemberAddRequest,
+) -> Result<pb::MemberAddResponse, Status> {
+    let request = api::MemberAddRequest {
+        peer_urls: a.peer_urls,
+        is_learner: a.is_learner,
+        force: false,
+    };
+    let answer = ask!(ctx, Request::MemberAdd(request), Member);
+    Ok(pb::MemberAddResponse {
+        header: convert::header(&answer.header),
+        member: answer.member.as_ref().map(convert::member),
+        members: convert::members(&answer.members),
+    })
+}
+
+async fn member_remove(
+    ctx: &Context,
+    r: pb::MemberRemoveRequest,
+) -> Result<pb::MemberRemoveResponse, Status> {
+    let request = api::MemberRemoveRequest { id: r.id };
+    let answer = ask!(ctx, Request::MemberRemove(request), Member);
+    Ok(pb::MemberRemoveResponse {
+        header: convert::header(&answer.header),
+        members: convert::members(&answer.members),
+    })
+}
+
+async fn member_update(
+    ctx: &Context,
+    u: pb::MemberUpdateRequest,
+) -> Result<pb::MemberUpdateResponse, Status> {
+    let request = api::MemberUpdateRequest {
+        id: u.id,
+        peer_urls: u.peer_urls,
+    };
+    let answer = ask!(ctx, Request::MemberUpdate(request), Member);
+    Ok(pb::MemberUpdateResponse {
+        header: convert::header(&answer.header),
+        members: convert::members(&answer.members),
+    })
+}
+
+/// etcd 3.4 lists members from the member's own view (no ReadIndex).
+async fn member_list(
+    ctx: &Context,
+    _: pb::MemberListRequest,
+) -> Result<pb::MemberListResponse, Status> {
+    let request = api::MemberListRequest {
+        linearizable: false,
+    };
+    let answer = ask!(ctx, Request::MemberList(request), Member);
+    Ok(pb::MemberListResponse {
+        header: convert::header(&answer.header),
+        members: convert::members(&answer.members),
+    })
+}
+
+async fn member_promote(
+    ctx: &Context,
+    p: pb::MemberPromoteRequest,
+) -> Result<pb::MemberPromoteResponse, Status> {
+    let request = api::MemberPromoteRequest { id: p.id };
+    let answer = ask!(ctx, Request::MemberPromote(request), Member);
+    Ok(pb::MemberPromoteResponse {
+        header: convert::header(&answer.header),
+        members: convert::members(&answer.members),
+    })
+}
+
+async fn alarm(ctx: &Context, a: pb::AlarmRequest) -> Result<pb::AlarmResponse, Status> {
+    let answer = ask!(ctx, Request::Alarm(convert::alarm_request(&a)?), Alarm);
+    Ok(convert::alarm_response(&answer))
+}
+
+async fn status(ctx: &Context, _: pb::StatusRequest) -> Result<pb::StatusResponse, Status> {
+    let answer = ask!(ctx, Request::Status, Status);
+    Ok(convert::status_response(&answer))
+}
+
+/// Keel's store cannot be defragmented yet (the operations issue adds it):
+/// say so rather than pretend.
+async fn defragment(
+    _: &Context,
+    _: pb::DefragmentRequest,
+) -> Result<pb::DefragmentResponse, Status> {
+    Err(Status::unimplemented(
+        "keel: defragment is not supported yet",
+    ))
+}
+
+/// etcd hashes its whole backend file; Keel's nearest equivalent is the
+/// hash of the key-value history at the current revision, which equal
+/// members agree on.
+async fn hash(ctx: &Context, _: pb::HashRequest) -> Result<pb::HashResponse, Status> {
+    let answer = ask!(
+        ctx,
+        Request::HashKv(api::HashKvRequest { revision: 0 }),
+        HashKv
+    );
+    Ok(pb::HashResponse {
+        header: convert::header(&answer.header),
+        hash: answer.hash,
+    })
+}
+
+async fn hash_kv(ctx: &Context, h: pb::HashKvRequest) -> Result<pb::HashKvResponse, Status> {
+    let request = api::HashKvRequest {
+        revision: h.revision,
+    };
+    let answer = ask!(ctx, Request::HashKv(request), HashKv);
+    Ok(pb::HashKvResponse {
+        header: convert::header(&answer.header),
+        hash: answer.hash,
+        compact_revision: answer.compact_revision,
+    })
+}
+
+async fn move_leader(
+    ctx: &Context,
+    m: pb::MoveLeaderRequest,
+) -> Result<pb::MoveLeaderResponse, Status> {
+    let request = api::MoveLeaderRequest {
+        target_id: m.target_id,
+    };
+    let answer = ask!(ctx, Request::MoveLeader(request), MoveLeader);
+    Ok(pb::MoveLeaderResponse {
+        header: convert::header(&answer.header),
+    })
+}
+
+// Auth: Keel has no auth store yet, so it answers as etcd 3.4 answers with
+// authentication disabled and no users or roles: enabling needs a root
+// user, nobody can authenticate, lists are empty, every named user or
+// role does not exist. Creating users or roles is refused as unsupported.
+
+async fn auth_enable(
+    _: &Context,
+    _: pb::AuthEnableRequest,
+) -> Result<pb::AuthEnableResponse, Status> {
+    Err(errors::auth::root_user_not_exist())
+}
+
+async fn auth_disable(
+    ctx: &Context,
+    _: pb::AuthDisableRequest,
+) -> Result<pb::AuthDisableResponse, Status> {
+    Ok(pb::AuthDisableResponse {
+        header: ctx.header().await?,
+    })
+}
+
+async fn authenticate(
+    _: &Context,
+    _: pb::AuthenticateRequest,
+) -> Result<pb::AuthenticateResponse, Status> {
+    Err(errors::auth::not_enabled())
+}
+
+async fn user_add(
+    _: &Context,
+    u: pb::AuthUserAddRequest,
+) -> Result<pb::AuthUserAddResponse, Status> {
+    if u.name.is_empty() {
+        return Err(errors::auth::user_empty());
+    }
+    Err(errors::auth::unsupported())
+}
+
+async fn user_get(
+    _: &Context,
+    _: pb::AuthUserGetRequest,
+) -> Result<pb::AuthUserGetResponse, Status> {
+    Err(errors::auth::user_not_found())
+}
+
+async fn user_list(
+    ctx: &Context,
+    _: pb::AuthUserListRequest,
+) -> Result<pb::AuthUserListResponse, Status> {
+    Ok(pb::AuthUserListResponse {
+        header: ctx.header().await?,
+        users: Vec::new(),
+    })
+}
+
+async fn user_delete(
+    _: &Context,
+    _: pb::AuthUserDeleteRequest,
+) -> Result<pb::AuthUserDeleteResponse, Status> {
+    Err(errors::auth::user_not_found())
+}
+
+async fn user_change_password(
+    _: &Context,
+    _: pb::AuthUserChangePasswordRequest,
+) -> Result<pb::AuthUserChangePasswordResponse, Status> {
+    Err(errors::auth::user_not_found())
+}
+
+async fn user_grant_role(
+    _: &Context,
+    _: pb::AuthUserGrantRoleRequest,
+) -> Result<pb::AuthUserGrantRoleResponse, Status> {
+    Err(errors::auth::user_not_found())
+}
+
+async fn user_revoke_role(
+    _: &Context,
+    _: pb::AuthUserRevokeRoleRequest,
+) -> Result<pb::AuthUserRevokeRoleResponse, Status> {
+    Err(errors::auth::user_not_found())
+}
+
+async fn role_add(
+    _: &Context,
+    r: pb::AuthRoleAddRequest,
+) -> Result<pb::AuthRoleAddResponse, Status> {
+    if r.name.is_empty() {
+        return Err(errors::auth::role_empty());
+    }
+    Err(errors::auth::unsupported())
+}
+
+async fn role_get(
+    _: &Context,
+    _: pb::AuthRoleGetRequest,
+) -> Result<pb::AuthRoleGetResponse, Status> {
+    Err(errors::auth::role_not_found())
+}
+
+async fn role_list(
+    ctx: &Context,
+    _: pb::AuthRoleListRequest,
+) -> Result<pb::AuthRoleListResponse, Status> {
+    Ok(pb::AuthRoleListResponse {
+        header: ctx.header().await?,
+        roles: Vec::new(),
+    })
+}
+
+async fn role_delete(
+    _: &Context,
+    _: pb::AuthRoleDeleteRequest,
+) -> Result<pb::AuthRoleDeleteResponse, Status> {
+    Err(errors::auth::role_not_found())
+}
+
+async fn role_grant_permission(
+    _: &Context,
+    _: pb::AuthRoleGrantPermissionRequest,
+) -> Result<pb::AuthRoleGrantPermissionResponse, Status> {
+    Err(errors::auth::role_not_found())
+}
+
+async fn role_revoke_permission(
+    _: &Context,
+    _: pb::AuthRoleRevokePermissionRequest,
+) -> Result<pb::AuthRoleRevokePermissionResponse, Status> {
+    Err(errors::auth::role_not_found())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_their_methods_both_ways() {
+        assert_eq!(
+            Unary::from_grpc_path("/etcdserverpb.KV/Range"),
+            Some(Unary::Range)
+        );
+        assert_eq!(
+            Unary::from_gateway_path("kv/lease/revoke"),
+            Some(Unary::LeaseRevoke)
+        );
+        assert_eq!(
+            Unary::from_gateway_path("lease/revoke"),
+            Some(Unary::LeaseRevoke)
+        );
+        assert_eq!(
+            Unary::from_gateway_path("maintenance/hash"),
+            Some(Unary::HashKv)
+        );
+        assert_eq!(Unary::from_grpc_path("/etcdserverpb.KV/Nope"), None);
+        assert_eq!(Unary::Range.grpc_path(), "/etcdserverpb.KV/Range");
+    }
+}

@@ -1,0 +1,305 @@
+//! Serving gRPC calls on one HTTP/2 connection.
+
+use super::codec::{self, MessageReader};
+use super::status::{Code, Status, parse_timeout};
+use bytes::Bytes;
+use h2::server::SendResponse;
+use h2::{Reason, SendStream};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use std::future::{Future, poll_fn};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::task::JoinHandle;
+
+/// Limits of one gRPC connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrpcOptions {
+    /// Largest request message accepted (etcd: `--max-request-bytes` plus
+    /// 512 KiB of gRPC overhead).
+    pub max_receive_message_bytes: usize,
+    /// Calls open at once on one connection.
+    pub max_concurrent_streams: u32,
+    /// HTTP/2 receive window of each call, in bytes.
+    pub stream_window_bytes: u32,
+    /// HTTP/2 receive window of the whole connection, in bytes.
+    pub connection_window_bytes: u32,
+    /// Largest header block accepted, in bytes.
+    pub max_header_list_bytes: u32,
+    /// Bytes of responses queued per call before sending waits for the
+    /// client's window.
+    pub max_send_buffer_bytes: usize,
+}
+
+impl Default for GrpcOptions {
+    fn default() -> Self {
+        GrpcOptions {
+            max_receive_message_bytes: keel_engine::wire::DEFAULT_MAX_FRAME_BYTES + 512 * 1024,
+            max_concurrent_streams: 4096,
+            stream_window_bytes: 1 << 20,
+            connection_window_bytes: 4 << 20,
+            max_header_list_bytes: 16 << 10,
+            max_send_buffer_bytes: 256 << 10,
+        }
+    }
+}
+
+/// One incoming call: its method, metadata, deadline, request messages and
+/// where its answer goes.
+pub struct Call {
+    /// The `:path`, e.g. `/etcdserverpb.KV/Range`.
+    pub method: String,
+    /// The request headers (gRPC metadata).
+    pub metadata: HeaderMap,
+    /// How long the client waits (`grpc-timeout`), if it said.
+    pub timeout: Option<Duration>,
+    /// The request messages.
+    pub reader: MessageReader,
+    /// The answer.
+    pub sink: ResponseSink,
+}
+
+impl Call {
+    /// A metadata value as text, if present and printable.
+    pub fn metadata_str(&self, name: &str) -> Option<&str> {
+        self.metadata.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Where a call's answer goes: response headers once, messages, then the
+/// status in trailers (or a trailers-only answer for an early failure).
+pub struct ResponseSink {
+    respond: SendResponse<Bytes>,
+    stream: Option<SendStream<Bytes>>,
+}
+
+impl ResponseSink {
+    fn new(respond: SendResponse<Bytes>) -> ResponseSink {
+        ResponseSink {
+            respond,
+            stream: None,
+        }
+    }
+
+    /// Sends one message, waiting for the client's flow-control window.
+    pub async fn send<M: prost::Message>(&mut self, message: &M) -> Result<(), Status> {
+        self.send_framed(codec::encode(message)).await
+    }
+
+    /// Sends an already framed message.
+    pub async fn send_framed(&mut self, mut data: Bytes) -> Result<(), Status> {
+        if self.stream.is_none() {
+            let response = grpc_response(StatusCode::OK);
+            let stream = self
+                .respond
+                .send_response(response, false)
+                .map_err(|e| codec::stream_error(&e))?;
+            self.stream = Some(stream);
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(Status::internal("response stream missing"));
+        };
+        while !data.is_empty() {
+            stream.reserve_capacity(data.len());
+            match poll_fn(|cx| stream.poll_capacity(cx)).await {
+                Some(Ok(0)) => continue,
+                Some(Ok(room)) => {
+                    let chunk = data.split_to(room.min(data.len()));
+                    stream
+                        .send_data(chunk, false)
+                        .map_err(|e| codec::stream_error(&e))?;
+                }
+                Some(Err(err)) => return Err(codec::stream_error(&err)),
+                None => return Err(Status::new(Code::Canceled, "context canceled")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the call with `status`.
+    pub fn finish(mut self, status: &Status) {
+        match self.stream.as_mut() {
+            Some(stream) => {
+                let _ = stream.send_trailers(status_headers(status));
+            }
+            None => {
+                let mut response = grpc_response(StatusCode::OK);
+                response.headers_mut().extend(status_headers(status));
+                let _ = self.respond.send_response(response, true);
+            }
+        }
+    }
+
+    /// Ready once the client has reset the call (it gave up or went away).
+    pub fn poll_reset(&mut self, cx: &mut Context<'_>) -> Poll<Reason> {
+        let polled = match self.stream.as_mut() {
+            Some(stream) => stream.poll_reset(cx),
+            None => self.respond.poll_reset(cx),
+        };
+        polled.map(|reason| reason.unwrap_or(Reason::CANCEL))
+    }
+}
+
+fn grpc_response(status: StatusCode) -> Response<()> {
+    let mut response = Response::new(());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/grpc"),
+    );
+    response
+}
+
+fn status_headers(status: &Status) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("grpc-status", HeaderValue::from(status.code as u32));
+    if !status.message.is_empty() {
+        if let Ok(value) = HeaderValue::from_str(&status.encoded_message()) {
+            headers.insert("grpc-message", value);
+        }
+    }
+    headers
+}
+
+/// Answers a request that is not a gRPC call at all (wrong content type,
+/// malformed headers) with an HTTP status and a gRPC status.
+fn refuse(mut respond: SendResponse<Bytes>, http_status: StatusCode, status: &Status) {
+    let mut response = grpc_response(http_status);
+    response.headers_mut().extend(status_headers(status));
+    let _ = respond.send_response(response, true);
+}
+
+/// Serves gRPC calls on one connection until the client closes it or it
+/// breaks; each call runs `service` on its own task. Calls still running
+/// when the connection ends are stopped.
+pub async fn serve_connection<IO, S, F>(
+    io: IO,
+    options: &GrpcOptions,
+    service: Arc<S>,
+) -> Result<(), h2::Error>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+    S: Fn(Call) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let mut connection = h2::server::Builder::new()
+        .initial_window_size(options.stream_window_bytes)
+        .initial_connection_window_size(options.connection_window_bytes)
+        .max_concurrent_streams(options.max_concurrent_streams)
+        .max_header_list_size(options.max_header_list_bytes)
+        .max_send_buffer_size(options.max_send_buffer_bytes)
+        .handshake::<_, Bytes>(io)
+        .await?;
+    let mut calls: Vec<JoinHandle<()>> = Vec::new();
+    let outcome = loop {
+        let (request, respond) = match connection.accept().await {
+            Some(Ok(accepted)) => accepted,
+            Some(Err(err)) => break Err(err),
+            None => break Ok(()),
+        };
+        calls.retain(|call| !call.is_finished());
+        if let Some(call) = start_call(request, respond, options) {
+            let service = Arc::clone(&service);
+            calls.push(tokio::spawn(async move { service(call).await }));
+        }
+    };
+    for call in calls {
+        call.abort();
+    }
+    outcome
+}
+
+/// Checks what every gRPC call must carry; answers the request itself when
+/// it is not a call Keel can serve.
+fn start_call(
+    request: Request<h2::RecvStream>,
+    mut respond: SendResponse<Bytes>,
+    options: &GrpcOptions,
+) -> Option<Call> {
+    let (parts, body) = request.into_parts();
+    if parts.method != http::Method::POST {
+        respond.send_reset(Reason::PROTOCOL_ERROR);
+        return None;
+    }
+    let content_type = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !is_grpc_content_type(content_type) {
+        let status = Status::internal(format!(
+            "invalid gRPC request content-type {content_type:?}"
+        ));
+        refuse(respond, StatusCode::UNSUPPORTED_MEDIA_TYPE, &status);
+        return None;
+    }
+    let timeout = match parts.headers.get("grpc-timeout") {
+        None => None,
+        Some(value) => match value.to_str().ok().and_then(parse_timeout) {
+            Some(timeout) => Some(timeout),
+            None => {
+                let status =
+                    Status::internal(format!("transport: malformed grpc-timeout: {value:?}"));
+                refuse(respond, StatusCode::BAD_REQUEST, &status);
+                return None;
+            }
+        },
+    };
+    let sink = ResponseSink::new(respond);
+    if let Some(encoding) = parts.headers.get("grpc-encoding") {
+        let encoding = encoding.to_str().unwrap_or("?");
+        if encoding != "identity" {
+            sink.finish(&Status::unimplemented(format!(
+                "grpc: Decompressor is not installed for grpc-encoding {encoding:?}"
+            )));
+            return None;
+        }
+    }
+    Some(Call {
+        method: parts.uri.path().to_string(),
+        metadata: parts.headers,
+        timeout,
+        reader: MessageReader::new(body, options.max_receive_message_bytes),
+        sink,
+    })
+}
+
+/// `application/grpc`, optionally with a `+proto`-style suffix or `;`
+/// parameters, as gRPC allows.
+fn is_grpc_content_type(value: &str) -> bool {
+    let Some(rest) = value.strip_prefix("application/grpc") else {
+        return false;
+    };
+    rest.is_empty() || rest.starts_with('+') || rest.starts_with(';')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_content_types() {
+        assert!(is_grpc_content_type("application/grpc"));
+        assert!(is_grpc_content_type("application/grpc+proto"));
+        assert!(is_grpc_content_type("application/grpc;charset=utf-8"));
+        assert!(!is_grpc_content_type("application/grpcx"));
+        assert!(!is_grpc_content_type("application/json"));
+        assert!(!is_grpc_content_type(""));
+    }
+
+    #[test]
+    fn status_headers_carry_the_code_and_the_encoded_message() {
+        let headers = status_headers(&Status::new(Code::OutOfRange, "a\nb"));
+        assert_eq!(
+            headers.get("grpc-status").map(|v| v.as_bytes()),
+            Some(&b"11"[..])
+        );
+        assert_eq!(
+            headers.get("grpc-message").map(|v| v.as_bytes()),
+            Some(&b"a%0Ab"[..])
+        );
+        let ok = status_headers(&Status::new(Code::Ok, ""));
+        assert!(ok.get("grpc-message").is_none());
+    }
+}
