@@ -12,5 +12,5 @@ pub mod codec;
 mod server;
 pub mod status;
 
-pub use server::{Call, GrpcOptions, ResponseSink, serve_connection};
+pub use server::{Call, ConnectionError, GrpcOptions, ResponseSink, serve_connection};
 pub use status::{Code, Status};

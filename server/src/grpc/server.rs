@@ -30,6 +30,9 @@ pub struct GrpcOptions {
     /// Bytes of responses queued per call before sending waits for the
     /// client's window.
     pub max_send_buffer_bytes: usize,
+    /// How long a client may take to complete the HTTP/2 connection
+    /// preface and settings exchange.
+    pub handshake_timeout: Duration,
 }
 
 impl Default for GrpcOptions {
@@ -41,6 +44,7 @@ impl Default for GrpcOptions {
             connection_window_bytes: 4 << 20,
             max_header_list_bytes: 16 << 10,
             max_send_buffer_bytes: 256 << 10,
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -170,6 +174,17 @@ fn refuse(mut respond: SendResponse<Bytes>, http_status: StatusCode, status: &St
     let _ = respond.send_response(response, true);
 }
 
+/// Why a gRPC connection ended badly.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    /// HTTP/2 failed: a protocol error, or the connection broke.
+    #[error("http2: {0}")]
+    Http2(#[from] h2::Error),
+    /// The client did not complete the connection preface in time.
+    #[error("http2: no connection preface within {0:?}")]
+    HandshakeTimeout(Duration),
+}
+
 /// Serves gRPC calls on one connection until the client closes it or it
 /// breaks; each call runs `service` on its own task. Calls still running
 /// when the connection ends are stopped.
@@ -177,20 +192,22 @@ pub async fn serve_connection<IO, S, F>(
     io: IO,
     options: &GrpcOptions,
     service: Arc<S>,
-) -> Result<(), h2::Error>
+) -> Result<(), ConnectionError>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
     S: Fn(Call) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
-    let mut connection = h2::server::Builder::new()
+    let handshake = h2::server::Builder::new()
         .initial_window_size(options.stream_window_bytes)
         .initial_connection_window_size(options.connection_window_bytes)
         .max_concurrent_streams(options.max_concurrent_streams)
         .max_header_list_size(options.max_header_list_bytes)
         .max_send_buffer_size(options.max_send_buffer_bytes)
-        .handshake::<_, Bytes>(io)
-        .await?;
+        .handshake::<_, Bytes>(io);
+    let mut connection = tokio::time::timeout(options.handshake_timeout, handshake)
+        .await
+        .map_err(|_| ConnectionError::HandshakeTimeout(options.handshake_timeout))??;
     let mut calls: Vec<JoinHandle<()>> = Vec::new();
     let outcome = loop {
         let (request, respond) = match connection.accept().await {
@@ -207,7 +224,7 @@ where
     for call in calls {
         call.abort();
     }
-    outcome
+    Ok(outcome?)
 }
 
 /// Checks what every gRPC call must carry; answers the request itself when

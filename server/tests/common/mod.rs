@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod etcdctl;
+pub mod grpc;
 
 use keel_engine::node::NodeConfig;
 use keel_engine::storage::wal::WalOptions;
