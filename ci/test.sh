@@ -14,6 +14,11 @@ step() {
     "$(df -h --output=avail . 2>/dev/null | tail -1 | tr -d ' ')"
 }
 
+step "etcd 3.4 from Debian (etcd, etcdctl, etcd's Go sources) when missing"
+# The conformance tests run the real etcdctl against Keel and compare with
+# etcd; they need these packages (see docs/COMPATIBILITY.md).
+ci/install-etcd.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

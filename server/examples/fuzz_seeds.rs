@@ -277,4 +277,151 @@ fn main() {
         "puts_then_crash",
         &[0, 1, 2, 0, 3, 4, 0, 5, 6, 5, 6],
     );
+    etcd_seeds(&root);
+}
+
+/// Seeds for etcd's API: gateway requests, gRPC request messages and what
+/// an HTTP/2 client (the h2 crate's) sends for a put and a watch.
+fn etcd_seeds(root: &Path) {
+    use keel_server::etcd::proto::etcdserverpb as pb;
+    use keel_server::etcd::unary::Unary;
+    use prost::Message;
+
+    let gateway = [
+        ("range", "/v3/kv/range", r#"{"key":"Zm9v","range_end":"Zm9w","limit":"2","sort_order":"DESCEND","serializable":true}"#),
+        ("put", "/v3/kv/put", r#"{"key":"Zm9v","value":"YmFy","lease":"7","prev_kv":true}"#),
+        ("txn", "/v3/kv/txn", r#"{"compare":[{"result":"GREATER","target":"MOD","key":"Zm9v","mod_revision":"3"},{"target":"VALUE","key":"YQ==","value":"Yg==","range_end":"Yw=="}],"success":[{"request_put":{"key":"YQ==","value":"Yg=="}},{"request_txn":{"success":[{"request_delete_range":{"key":"YQ=="}}]}}],"failure":[{"requestRange":{"key":"YQ=="}}]}"#),
+        ("watch", "/v3/watch", r#"{"create_request":{"key":"Zm9v","start_revision":"1","filters":["NODELETE"],"prev_kv":true,"watch_id":"3","fragment":true}} {"progress_request":{}} {"cancel_request":{"watch_id":"3"}}"#),
+        ("keepalive", "/v3/lease/keepalive", r#"{"ID":"7"}"#),
+        ("grant", "/v3beta/lease/grant", r#"{"TTL":"30","ID":0}"#),
+        ("member_add", "/v3/cluster/member/add", r#"{"peerURLs":["http://127.0.0.1:2380"],"isLearner":true}"#),
+        ("alarm", "/v3/maintenance/alarm", r#"{"action":"DEACTIVATE","memberID":"1","alarm":"NOSPACE"}"#),
+        ("role_grant", "/v3/auth/role/grant", r#"{"name":"r","perm":{"permType":"READWRITE","key":"YQ==","range_end":"Yg=="}}"#),
+    ];
+    for (name, path, body) in gateway {
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:2379\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        write(root, "gateway_request", name, request.as_bytes());
+    }
+    let chunked = "POST /v3/kv/range HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n{\"key\"\r\n8\r\n:\"Zm9v\"}\r\n0\r\n\r\n";
+    write(root, "gateway_request", "chunked", chunked.as_bytes());
+
+    let index = |method: Unary| Unary::ALL.iter().position(|m| *m == method).unwrap_or(0) as u8;
+    let range = pb::RangeRequest {
+        key: Bytes::from_static(b"foo"),
+        range_end: Bytes::from_static(b"\0"),
+        limit: 10,
+        sort_order: 2,
+        sort_target: 3,
+        ..Default::default()
+    };
+    let txn = pb::TxnRequest {
+        compare: vec![pb::Compare {
+            result: 1,
+            target: 2,
+            key: Bytes::from_static(b"a"),
+            target_union: Some(pb::TargetUnion::ModRevision(4)),
+            range_end: Bytes::from_static(b"b"),
+        }],
+        success: vec![pb::RequestOp {
+            request: Some(pb::Request::RequestRange(range.clone())),
+        }],
+        failure: vec![pb::RequestOp {
+            request: Some(pb::Request::RequestPut(pb::PutRequest {
+                key: Bytes::from_static(b"a"),
+                value: Bytes::from_static(b"v"),
+                ..Default::default()
+            })),
+        }],
+    };
+    let messages: [(&str, Unary, Vec<u8>); 4] = [
+        ("range", Unary::Range, range.encode_to_vec()),
+        ("txn", Unary::Txn, txn.encode_to_vec()),
+        (
+            "member_add",
+            Unary::MemberAdd,
+            pb::MemberAddRequest {
+                peer_urls: vec!["http://127.0.0.1:2380".into()],
+                is_learner: true,
+            }
+            .encode_to_vec(),
+        ),
+        (
+            "alarm",
+            Unary::Alarm,
+            pb::AlarmRequest {
+                action: 1,
+                member_id: 5,
+                alarm: 1,
+            }
+            .encode_to_vec(),
+        ),
+    ];
+    for (name, method, bytes) in messages {
+        let mut seed = vec![index(method)];
+        seed.extend_from_slice(&bytes);
+        write(root, "grpc_message", name, &seed);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let put = pb::PutRequest {
+        key: Bytes::from_static(b"foo"),
+        value: Bytes::from_static(b"bar"),
+        ..Default::default()
+    };
+    let watch = pb::WatchRequest {
+        request_union: Some(pb::RequestUnion::CreateRequest(pb::WatchCreateRequest {
+            key: Bytes::from_static(b"foo"),
+            start_revision: 1,
+            ..Default::default()
+        })),
+    };
+    let put_bytes = runtime.block_on(client_bytes("/etcdserverpb.KV/Put", put.encode_to_vec()));
+    write(root, "grpc_connection", "unary_put", &put_bytes);
+    let watch_bytes = runtime.block_on(client_bytes("/etcdserverpb.Watch/Watch", watch.encode_to_vec()));
+    write(root, "grpc_connection", "watch_create", &watch_bytes);
+}
+
+/// What an h2 client writes, after the connection preface, to make one
+/// gRPC call with `message` (recorded against a peer that only sends its
+/// SETTINGS).
+async fn client_bytes(path: &str, message: Vec<u8>) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (client, server) = tokio::io::duplex(1 << 16);
+    let (mut from_client, mut to_client) = tokio::io::split(server);
+    to_client
+        .write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0])
+        .await
+        .expect("settings");
+    let (mut send, connection) = h2::client::handshake(client).await.expect("h2 handshake");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let request = http::Request::post(format!("http://localhost{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .expect("request");
+    let (_response, mut stream) = send.send_request(request, false).expect("send");
+    stream
+        .send_data(keel_server::grpc::codec::frame(&message), true)
+        .expect("data");
+    let mut recorded = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while let Ok(Ok(n)) = tokio::time::timeout(
+        std::time::Duration::from_millis(200),
+        from_client.read(&mut buffer),
+    )
+    .await
+    {
+        if n == 0 {
+            break;
+        }
+        recorded.extend_from_slice(&buffer[..n]);
+    }
+    recorded.split_off(24.min(recorded.len()))
 }

@@ -1,4 +1,5 @@
-//! The config and txn-input fuzz corpora (`fuzz/corpus/<target>/`) through
+//! The server's fuzz corpora (config, txn input, etcd gateway requests,
+//! gRPC messages and connections) (`fuzz/corpus/<target>/`) through
 //! the functions the fuzz targets call, as ordinary tests: seeds must be
 //! accepted, `regression-*` inputs must not panic.
 
@@ -31,4 +32,19 @@ fn config_corpus() {
 #[test]
 fn txn_input_corpus() {
     replay("txn_input", fuzzing::txn_input);
+}
+
+#[test]
+fn gateway_request_corpus() {
+    replay("gateway_request", fuzzing::gateway_request);
+}
+
+#[test]
+fn grpc_message_corpus() {
+    replay("grpc_message", fuzzing::grpc_message);
+}
+
+#[test]
+fn grpc_connection_corpus() {
+    replay("grpc_connection", fuzzing::grpc_connection);
 }

@@ -150,6 +150,21 @@ fn text(status: u16, body: &str) -> Answer {
     }
 }
 
+/// Parses one request from `bytes` as the client port reads it: method,
+/// path and body (fuzzing's entry; `bytes` is the whole input).
+pub fn parse_request(bytes: &[u8], max_body: usize) -> Result<(String, String, Vec<u8>), String> {
+    let mut reader = BufReader::new(bytes);
+    let mut answers = Vec::new();
+    let reading = std::pin::pin!(read_request(&mut reader, &mut answers, max_body));
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    // In-memory reads and writes never wait: one poll finishes.
+    match std::future::Future::poll(reading, &mut context) {
+        std::task::Poll::Ready(Ok(request)) => Ok((request.method, request.path, request.body)),
+        std::task::Poll::Ready(Err(refusal)) => Err(format!("{refusal:?}")),
+        std::task::Poll::Pending => Err("request incomplete".into()),
+    }
+}
+
 /// Reads one request: head, then body; answers `Expect: 100-continue`.
 async fn read_request<R, W>(
     reader: &mut BufReader<R>,

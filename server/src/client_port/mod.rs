@@ -18,6 +18,7 @@ pub mod classify;
 mod http;
 mod watch;
 
+pub use http::parse_request as parse_http_request;
 pub use watch::{WatchOptions, WatchSink, created_header, run_watch};
 
 use crate::etcd::{Context, EtcdOptions};

@@ -78,6 +78,16 @@ macro_rules! unary_methods {
                 }
             }
 
+            /// Calls `visitor` with the method's request type.
+            pub fn visit_request<V: RequestVisitor>(self, visitor: V) -> V::Output {
+                match self {
+                    $(Unary::$method => visitor.visit::<$request>(),)*
+                }
+            }
+
+            /// Every method.
+            pub const ALL: &'static [Unary] = &[$(Unary::$method),*];
+
             /// Serves a gRPC request message; answers a framed response.
             pub async fn call_grpc(self, ctx: &Context, body: &[u8]) -> Result<Bytes, Status> {
                 match self {
@@ -101,6 +111,17 @@ macro_rules! unary_methods {
             }
         }
     };
+}
+
+/// Something to do with a method's request type (fuzzing and tests use it
+/// to reach every request decoder).
+pub trait RequestVisitor {
+    /// What the visit gives.
+    type Output;
+    /// Called with the request type `M`.
+    fn visit<M>(self) -> Self::Output
+    where
+        M: json::ProtoJson + prost::Message + Default + PartialEq + std::fmt::Debug;
 }
 
 /// A body the gateway could not read, as grpc-gateway answers it.
