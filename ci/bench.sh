@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Keel beside etcd 3.4 on this machine, same workloads, one run.
 # Three members of each on 127.0.0.1 (etcd 3.4.23 from Debian; its load
-# generator is ci/etcd-bench, ours is keel-bench, both the same shapes).
+# generator is ci/etcd-bench (Go, clientv3), ours is keel-bench, both the
+# same shapes). Three runs: etcd with etcd-bench, Keel with keel-bench
+# (Keel's protocol), Keel with etcd-bench (etcd's gRPC API).
 # Workloads: put, range (l and s), watch (saturating and at 500 puts/s),
 # lease-keepalive (100 clients and 1).
 # Prints throughput and latency per workload and each member's RSS.
@@ -77,6 +79,16 @@ for pid in "${epids[@]}"; do kill "$pid"; done
 echo "== keel $(target/release/keel --version | awk '{print $2}')"
 ci/cluster.sh clean "$work/keel" >/dev/null 2>&1 || true
 ci/cluster.sh start "$work/keel" >/dev/null
-workloads target/release/keel-bench "127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379"
+keel_endpoints="127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379"
+workloads target/release/keel-bench "$keel_endpoints"
+echo "RSS: $(rss $(cat "$work"/keel/*.pid))"
+ci/cluster.sh stop "$work/keel" >/dev/null
+
+# The same Go load generator that measured etcd (clientv3 over gRPC), now
+# against a fresh Keel cluster: what etcd's clients get from Keel.
+echo "== keel $(target/release/keel --version | awk '{print $2}') through clientv3/gRPC (ci/etcd-bench)"
+ci/cluster.sh clean "$work/keel" >/dev/null 2>&1 || true
+ci/cluster.sh start "$work/keel" >/dev/null
+workloads "$work/etcd-bench" "$keel_endpoints"
 echo "RSS: $(rss $(cat "$work"/keel/*.pid))"
 ci/cluster.sh stop "$work/keel" >/dev/null

@@ -18,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// One member, ready for clients.
 async fn member(dir: &std::path::Path) -> (Daemon, String) {
+    common::task_panics();
     let ports = free_ports(2);
     let cluster = vec![("m".to_string(), format!("http://127.0.0.1:{}", ports[1]))];
     let mut options = daemon_options(dir, "m", ports[0], ports[1], &cluster, ClusterState::New);
@@ -28,6 +29,13 @@ async fn member(dir: &std::path::Path) -> (Daemon, String) {
     assert!(daemon.wait_ready(Duration::from_secs(10)).await);
     let address = format!("127.0.0.1:{}", ports[0]);
     (daemon, address)
+}
+
+/// Stops the member; no task of it may have panicked (the real binary
+/// would have exited).
+async fn finish(daemon: Daemon) {
+    daemon.shutdown().await;
+    assert_eq!(common::task_panics(), 0, "a server task panicked");
 }
 
 fn put(key: &str, value: &str) -> pb::PutRequest {
@@ -233,7 +241,7 @@ async fn kv_lease_cluster_and_maintenance_methods_answer_as_etcd() {
         .await
         .unwrap();
     assert!(users.users.is_empty() && users.header.is_some());
-    daemon.shutdown().await;
+    finish(daemon).await;
 }
 
 fn create(key: &str, start_revision: i64, watch_id: i64) -> pb::WatchRequest {
@@ -362,7 +370,7 @@ async fn one_watch_stream_carries_many_watches_by_etcds_rules() {
     assert_eq!(compacted.compact_revision, now);
     assert_eq!(compacted.cancel_reason, "");
     assert_eq!(compacted.watch_id, created_again.watch_id);
-    daemon.shutdown().await;
+    finish(daemon).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -396,7 +404,7 @@ async fn keep_alive_streams_renew_and_report_gone_leases_with_ttl_zero() {
     stream.close_send();
     assert!(stream.next::<pb::LeaseKeepAliveResponse>().await.is_none());
     assert_eq!(stream.status(), Some((0, String::new())));
-    daemon.shutdown().await;
+    finish(daemon).await;
 }
 
 /// A put and a read still work on a fresh connection.
@@ -538,7 +546,7 @@ async fn bad_grpc_input_gets_the_right_error_and_others_keep_working() {
     }
     steady.await.unwrap();
     still_serving(&address, "after").await;
-    daemon.shutdown().await;
+    finish(daemon).await;
 }
 
 /// A POST request with a JSON body.
@@ -640,5 +648,52 @@ async fn the_json_gateway_serves_etcds_paths_and_refuses_bad_requests() {
     let health = http_exchange(&address, b"GET /health HTTP/1.1\r\n\r\n", "}").await;
     assert!(health.contains("{\"health\":\"true\"}"), "{health}");
     still_serving(&address, "after-http").await;
-    daemon.shutdown().await;
+    finish(daemon).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_leave_mid_stream_leave_the_member_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let (daemon, address) = member(dir.path()).await;
+    for round in 0..3 {
+        let mut client = GrpcClient::connect(&address).await;
+        // A watch stream dropped by its client (RST_STREAM) after creation.
+        let mut watch = client.stream("/etcdserverpb.Watch/Watch", &[]).await;
+        watch.send(&create("w", 0, 0));
+        let created: pb::WatchResponse = watch.next().await.unwrap();
+        assert!(created.created);
+        drop(watch);
+        // One that closes its side first (watches go on), then resets.
+        let mut half = client.stream("/etcdserverpb.Watch/Watch", &[]).await;
+        half.send(&create("w", 0, 0));
+        let _: pb::WatchResponse = half.next().await.unwrap();
+        half.close_send();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(half);
+        // clientv3's KeepAliveOnce: one request, one answer, then reset.
+        let grant: pb::LeaseGrantResponse = client
+            .unary(
+                "/etcdserverpb.Lease/LeaseGrant",
+                &pb::LeaseGrantRequest { ttl: 30, id: 0 },
+            )
+            .await
+            .unwrap();
+        let mut once = client.stream("/etcdserverpb.Lease/LeaseKeepAlive", &[]).await;
+        once.send(&pb::LeaseKeepAliveRequest { id: grant.id });
+        let renewed: pb::LeaseKeepAliveResponse = once.next().await.unwrap();
+        assert_eq!(renewed.ttl, 30);
+        drop(once);
+        // A watch stream whose whole connection goes away.
+        let mut other = GrpcClient::connect(&address).await;
+        let mut watch = other.stream("/etcdserverpb.Watch/Watch", &[]).await;
+        watch.send(&create("w", 0, 0));
+        let _: pb::WatchResponse = watch.next().await.unwrap();
+        drop(watch);
+        drop(other);
+        // Writes into the dropped watches' range go nowhere, harmlessly.
+        let _: pb::PutResponse = client.unary(KV_PUT, &put("w", &round.to_string())).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        still_serving(&address, &format!("left{round}")).await;
+    }
+    finish(daemon).await;
 }

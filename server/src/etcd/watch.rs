@@ -175,6 +175,7 @@ pub async fn run_stream<R: Requests<pb::WatchRequest>>(
     };
     let mut leader = stream.ctx.node.watch_status();
     let mut reading = true;
+    let mut writer_done = false;
     loop {
         let leaderless = leader.borrow().leader_id == 0;
         tokio::select! {
@@ -187,7 +188,10 @@ pub async fn run_stream<R: Requests<pb::WatchRequest>>(
                     break;
                 }
             },
-            _ = &mut writer => break,
+            _ = &mut writer => {
+                writer_done = true;
+                break;
+            }
             changed = leader.changed(), if require_leader => {
                 if changed.is_err() {
                     stream.end(super::errors::no_leader()).await;
@@ -206,7 +210,9 @@ pub async fn run_stream<R: Requests<pb::WatchRequest>>(
         running.task.abort();
     }
     drop(stream);
-    let _ = writer.await;
+    if !writer_done {
+        let _ = writer.await;
+    }
 }
 
 /// The stream's watches and where their responses go.

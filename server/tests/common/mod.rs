@@ -58,3 +58,27 @@ pub fn daemon_options(
         peer_tls: Default::default(),
     }
 }
+
+/// Panics on tokio's worker threads (a spawned task that panicked) since
+/// the process started. The `keel` binary exits on any panic; in-process
+/// tests count them instead, so a task that died quietly still fails the
+/// test that caused it.
+pub fn task_panics() -> usize {
+    use std::sync::Once;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static PANICS: AtomicUsize = AtomicUsize::new(0);
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let worker = std::thread::current()
+                .name()
+                .is_some_and(|name| name.starts_with("tokio-"));
+            if worker {
+                PANICS.fetch_add(1, Ordering::SeqCst);
+            }
+            previous(info);
+        }));
+    });
+    PANICS.load(Ordering::SeqCst)
+}
