@@ -678,7 +678,9 @@ async fn clients_that_leave_mid_stream_leave_the_member_serving() {
             )
             .await
             .unwrap();
-        let mut once = client.stream("/etcdserverpb.Lease/LeaseKeepAlive", &[]).await;
+        let mut once = client
+            .stream("/etcdserverpb.Lease/LeaseKeepAlive", &[])
+            .await;
         once.send(&pb::LeaseKeepAliveRequest { id: grant.id });
         let renewed: pb::LeaseKeepAliveResponse = once.next().await.unwrap();
         assert_eq!(renewed.ttl, 30);
@@ -691,9 +693,89 @@ async fn clients_that_leave_mid_stream_leave_the_member_serving() {
         drop(watch);
         drop(other);
         // Writes into the dropped watches' range go nowhere, harmlessly.
-        let _: pb::PutResponse = client.unary(KV_PUT, &put("w", &round.to_string())).await.unwrap();
+        let _: pb::PutResponse = client
+            .unary(KV_PUT, &put("w", &round.to_string()))
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
         still_serving(&address, &format!("left{round}")).await;
     }
     finish(daemon).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clientv3s_hasleader_refuses_calls_and_ends_watches_without_a_leader() {
+    common::task_panics();
+    let dir = tempfile::tempdir().unwrap();
+    let ports = free_ports(6);
+    let cluster: Vec<(String, String)> = (0..3)
+        .map(|i| {
+            (
+                format!("m{i}"),
+                format!("http://127.0.0.1:{}", ports[3 + i]),
+            )
+        })
+        .collect();
+    let mut daemons = Vec::new();
+    for i in 0..3 {
+        let name = format!("m{i}");
+        let mut options = daemon_options(
+            dir.path(),
+            &name,
+            ports[i],
+            ports[3 + i],
+            &cluster,
+            ClusterState::New,
+        );
+        options.client_port.etcd.watch_streams.no_leader_timeout = Duration::from_millis(300);
+        daemons.push(
+            Daemon::start(options, Arc::new(OsDisk::new()))
+                .await
+                .unwrap(),
+        );
+    }
+    for daemon in &daemons {
+        assert!(daemon.wait_ready(Duration::from_secs(20)).await);
+    }
+    let address = format!("127.0.0.1:{}", ports[0]);
+    let mut client = GrpcClient::connect(&address).await;
+    let hasleader = [("hasleader", "true")];
+    let _: pb::PutResponse = client
+        .unary_with(KV_PUT, &hasleader, &put("k", "v"))
+        .await
+        .unwrap();
+    let mut watch = client.stream("/etcdserverpb.Watch/Watch", &hasleader).await;
+    watch.send(&create("k", 0, 0));
+    let created: pb::WatchResponse = watch.next().await.unwrap();
+    assert!(created.created);
+
+    // Two members stop: the third loses its leader (check-quorum).
+    let survivor = daemons.remove(0);
+    for daemon in daemons {
+        daemon.shutdown().await;
+    }
+    let mut status = survivor.node.watch_status();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while status.borrow_and_update().leader_id != 0 {
+            let _ = status.changed().await;
+        }
+    })
+    .await
+    .expect("the survivor loses its leader");
+
+    let refused: Result<pb::RangeResponse, _> =
+        client.unary_with(KV_RANGE, &hasleader, &range("k")).await;
+    assert_eq!(refused.err(), Some((14, "etcdserver: no leader".into())));
+    // Without the metadata a serializable read is still served locally.
+    let mut local = range("k");
+    local.serializable = true;
+    let local: pb::RangeResponse = client.unary(KV_RANGE, &local).await.unwrap();
+    assert_eq!(local.kvs[0].value, Bytes::from_static(b"v"));
+    // The watch that required a leader ends with "no leader".
+    let ended = tokio::time::timeout(Duration::from_secs(5), watch.next::<pb::WatchResponse>())
+        .await
+        .expect("the watch ends");
+    assert!(ended.is_none());
+    assert_eq!(watch.status(), Some((14, "etcdserver: no leader".into())));
+    finish(survivor).await;
 }
