@@ -21,6 +21,15 @@ pub fn header(h: &api::ResponseHeader) -> Option<pb::ResponseHeader> {
     })
 }
 
+/// etcd's header on membership answers: its cluster server fills in the
+/// cluster, member and raft term, never a revision.
+pub fn member_header(h: &api::ResponseHeader) -> Option<pb::ResponseHeader> {
+    Some(pb::ResponseHeader {
+        revision: 0,
+        ..header(h)?
+    })
+}
+
 /// etcd's key-value pair.
 pub fn key_value(kv: &api::KeyValue) -> mvccpb::KeyValue {
     mvccpb::KeyValue {
@@ -127,14 +136,39 @@ pub fn delete_response(d: &api::DeleteRangeResponse) -> pb::DeleteRangeResponse 
 
 /// A compare for the engine. As in etcd, a compare reads the value of the
 /// member its target names; a missing member reads as zero (or empty).
+/// A result or target etcd does not know is not refused: etcd's compare
+/// then holds as its code falls through (an unknown result holds wherever
+/// the key is read, an unknown target compares as equal), which becomes
+/// a compare that holds (or fails) on every key.
 pub fn compare(c: &pb::Compare) -> Result<api::Compare, Status> {
     use pb::TargetUnion as U;
+    let constant = |holds: bool| api::Compare {
+        // Every key's create revision is above i64::MIN, and a missing
+        // key's reads as 0.
+        result: if holds {
+            api::CompareResult::Greater
+        } else {
+            api::CompareResult::Less
+        },
+        target: api::CompareTarget::Create(i64::MIN),
+        key: c.key.clone(),
+        range_end: c.range_end.clone(),
+    };
     let result = match pb::CompareResult::from_i32(c.result) {
         Some(pb::CompareResult::Equal) => api::CompareResult::Equal,
         Some(pb::CompareResult::Greater) => api::CompareResult::Greater,
         Some(pb::CompareResult::Less) => api::CompareResult::Less,
         Some(pb::CompareResult::NotEqual) => api::CompareResult::NotEqual,
-        None => return Err(invalid("unknown compare result")),
+        // etcd fails a value compare on a missing key before it looks at
+        // the result: "holds where a key exists" is create > 0.
+        None if c.target == pb::CompareTarget::Value as i32 => {
+            return Ok(api::Compare {
+                result: api::CompareResult::Greater,
+                target: api::CompareTarget::Create(0),
+                ..constant(true)
+            });
+        }
+        None => return Ok(constant(true)),
     };
     let number = |pick: fn(&U) -> Option<i64>| c.target_union.as_ref().and_then(pick).unwrap_or(0);
     let target = match pb::CompareTarget::from_i32(c.target) {
@@ -158,7 +192,7 @@ pub fn compare(c: &pb::Compare) -> Result<api::Compare, Status> {
             Some(U::Value(v)) => v.clone(),
             _ => bytes::Bytes::new(),
         }),
-        None => return Err(invalid("unknown compare target")),
+        None => return Ok(constant(result == api::CompareResult::Equal)),
     };
     Ok(api::Compare {
         result,
@@ -204,7 +238,12 @@ pub fn txn_response(t: &api::TxnResponse) -> pb::TxnResponse {
                     api::ResponseOp::DeleteRange(d) => {
                         pb::Response::ResponseDeleteRange(delete_response(d))
                     }
-                    api::ResponseOp::Txn(t) => pb::Response::ResponseTxn(txn_response(t)),
+                    api::ResponseOp::Txn(t) => pb::Response::ResponseTxn(pb::TxnResponse {
+                        // etcd sets a nested txn's header but fills in
+                        // nothing: `"header":{}`.
+                        header: Some(pb::ResponseHeader::default()),
+                        ..txn_response(t)
+                    }),
                 }),
             })
             .collect(),
@@ -261,10 +300,11 @@ pub fn alarm_request(a: &pb::AlarmRequest) -> Result<api::AlarmRequest, Status> 
     })
 }
 
-/// etcd's alarm response.
+/// etcd's alarm response: etcd's maintenance server sends it without a
+/// header.
 pub fn alarm_response(a: &api::AlarmResponse) -> pb::AlarmResponse {
     pb::AlarmResponse {
-        header: header(&a.header),
+        header: None,
         alarms: a
             .alarms
             .iter()
@@ -313,10 +353,16 @@ pub fn watch_create(w: &pb::WatchCreateRequest) -> api::WatchCreateRequest {
 
 /// etcd's watch response for watch `id`. A watch canceled because its
 /// start revision was compacted carries only the compact revision, as
-/// etcd's does (clients read that, not the reason).
+/// etcd's does (clients read that, not the reason), and its header has no
+/// revision (etcd fills in only cluster, member and term there).
 pub fn watch_response(id: i64, w: &api::WatchResponse) -> pb::WatchResponse {
+    let compacted = w.compact_revision != 0;
     pb::WatchResponse {
-        header: header(&w.header),
+        header: if compacted {
+            member_header(&w.header)
+        } else {
+            header(&w.header)
+        },
         watch_id: id,
         created: w.created,
         canceled: w.canceled,
@@ -359,8 +405,103 @@ mod tests {
             compare(&empty).ok().map(|c| c.target),
             Some(api::CompareTarget::Value(Bytes::new()))
         );
-        let bad = pb::Compare { result: 7, ..c };
-        assert!(compare(&bad).is_err());
+    }
+
+    #[test]
+    fn unknown_results_and_targets_fall_through_as_in_etcd() {
+        let c = pb::Compare {
+            result: 9,
+            target: pb::CompareTarget::Version as i32,
+            key: Bytes::from_static(b"k"),
+            ..Default::default()
+        };
+        let holds = |c: &pb::Compare, kv: Option<&api::KeyValue>| {
+            compare(c)
+                .map(|c| keel_engine::mvcc::txn::compare_holds(&c, kv))
+                .ok()
+        };
+        let kv = api::KeyValue {
+            key: Bytes::from_static(b"k"),
+            create_revision: 2,
+            mod_revision: 2,
+            version: 1,
+            value: Bytes::from_static(b"v"),
+            lease: 0,
+        };
+        assert_eq!(holds(&c, None), Some(true));
+        assert_eq!(holds(&c, Some(&kv)), Some(true));
+        let value = pb::Compare {
+            target: pb::CompareTarget::Value as i32,
+            ..c.clone()
+        };
+        assert_eq!(holds(&value, None), Some(false));
+        assert_eq!(holds(&value, Some(&kv)), Some(true));
+        let unknown_target = |result: pb::CompareResult| pb::Compare {
+            result: result as i32,
+            target: 7,
+            ..c.clone()
+        };
+        assert_eq!(
+            holds(&unknown_target(pb::CompareResult::Equal), Some(&kv)),
+            Some(true)
+        );
+        assert_eq!(
+            holds(&unknown_target(pb::CompareResult::Equal), None),
+            Some(true)
+        );
+        assert_eq!(
+            holds(&unknown_target(pb::CompareResult::Less), Some(&kv)),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn membership_and_alarm_answers_carry_etcds_headers() {
+        let header = api::ResponseHeader {
+            cluster_id: 1,
+            member_id: 2,
+            revision: 3,
+            raft_term: 4,
+        };
+        assert_eq!(
+            member_header(&header),
+            Some(pb::ResponseHeader {
+                cluster_id: 1,
+                member_id: 2,
+                revision: 0,
+                raft_term: 4,
+            })
+        );
+        let alarms = api::AlarmResponse {
+            header,
+            alarms: Vec::new(),
+        };
+        assert_eq!(alarm_response(&alarms).header, None);
+    }
+
+    #[test]
+    fn a_nested_txn_answers_with_an_empty_header() {
+        let inner = api::TxnResponse {
+            header: api::ResponseHeader {
+                revision: 5,
+                ..Default::default()
+            },
+            succeeded: true,
+            responses: vec![api::ResponseOp::Txn(api::TxnResponse::default())],
+        };
+        let outer = api::TxnResponse {
+            responses: vec![api::ResponseOp::Txn(inner)],
+            ..Default::default()
+        };
+        let converted = txn_response(&outer);
+        let Some(pb::Response::ResponseTxn(nested)) = &converted.responses[0].response else {
+            panic!("{converted:?}");
+        };
+        assert_eq!(nested.header, Some(pb::ResponseHeader::default()));
+        let Some(pb::Response::ResponseTxn(deeper)) = &nested.responses[0].response else {
+            panic!("{nested:?}");
+        };
+        assert_eq!(deeper.header, Some(pb::ResponseHeader::default()));
     }
 
     #[test]
@@ -412,5 +553,6 @@ mod tests {
         assert_eq!(converted.compact_revision, 5);
         assert!(converted.canceled && converted.cancel_reason.is_empty());
         assert_eq!(converted.watch_id, 3);
+        assert_eq!(converted.header.map(|h| h.revision), Some(0));
     }
 }

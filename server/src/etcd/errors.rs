@@ -81,6 +81,10 @@ pub mod auth {
     pub fn role_empty() -> Status {
         Status::new(Code::InvalidArgument, "etcdserver: role name is empty")
     }
+    /// A token etcd does not know (any token, while auth is disabled).
+    pub fn invalid_token() -> Status {
+        Status::new(Code::Unauthenticated, "etcdserver: invalid auth token")
+    }
     /// Creating users or roles: Keel has no auth store yet.
     pub fn unsupported() -> Status {
         Status::unimplemented("keel: users and roles are not supported yet")

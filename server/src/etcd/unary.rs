@@ -99,12 +99,25 @@ macro_rules! unary_methods {
                 }
             }
 
-            /// Serves a gateway JSON body; answers the JSON response.
-            pub async fn call_json(self, ctx: &Context, body: &[u8]) -> Result<String, Status> {
+            /// Serves a gateway JSON body; answers the JSON response. With a
+            /// `token` (an `Authorization` header), the methods that check
+            /// one refuse it: Keel has no auth, and etcd without auth
+            /// knows no token.
+            pub async fn call_json(
+                self,
+                ctx: &Context,
+                body: &[u8],
+                token: bool,
+            ) -> Result<String, GatewayError> {
                 match self {
                     $(Unary::$method => {
-                        let request: $request = json::from_json(body).map_err(json_error)?;
-                        let response: $response = $handler(ctx, request).await?;
+                        let request: $request =
+                            json::from_json(body).map_err(GatewayError::Decode)?;
+                        if token && self.checks_token() {
+                            return Err(GatewayError::Call(errors::auth::invalid_token()));
+                        }
+                        let response: $response =
+                            $handler(ctx, request).await.map_err(GatewayError::Call)?;
                         Ok(json::to_json(&response))
                     })*
                 }
@@ -124,9 +137,32 @@ pub trait RequestVisitor {
         M: json::ProtoJson + prost::Message + Default + PartialEq + std::fmt::Debug;
 }
 
-/// A body the gateway could not read, as grpc-gateway answers it.
-pub fn json_error(error: json::JsonError) -> Status {
-    Status::new(crate::grpc::Code::InvalidArgument, error.0)
+/// Why a gateway call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayError {
+    /// The body is not the method's request (the gateway's own error: no
+    /// call was made).
+    Decode(json::JsonError),
+    /// The call answered with an error.
+    Call(Status),
+    /// The caller's deadline (`Grpc-Timeout`) passed first.
+    Deadline,
+}
+
+impl Unary {
+    /// Whether etcd's server reads the caller's auth token for this method
+    /// (its raft requests, membership changes, `Range`, `Hash`, `HashKV`,
+    /// `Defragment`); a token etcd does not know fails the call.
+    pub fn checks_token(self) -> bool {
+        !matches!(
+            self,
+            Unary::LeaseTimeToLive
+                | Unary::LeaseLeases
+                | Unary::MemberList
+                | Unary::Status
+                | Unary::MoveLeader
+        )
+    }
 }
 
 unary_methods! {
@@ -164,11 +200,12 @@ unary_methods! {
         pb::StatusRequest => pb::StatusResponse, status;
     Defragment: "/etcdserverpb.Maintenance/Defragment", ["maintenance/defragment"],
         pb::DefragmentRequest => pb::DefragmentResponse, defragment;
-    Hash: "/etcdserverpb.Maintenance/Hash", [],
-        pb::HashRequest => pb::HashResponse, hash;
     // etcd 3.4 maps both Hash and HashKV to /v3/maintenance/hash; its
-    // gateway routes the path to HashKV (registered last), so does Keel.
-    HashKv: "/etcdserverpb.Maintenance/HashKV", ["maintenance/hash"],
+    // gateway tries routes in the order they were registered, so Hash
+    // answers and HashKV cannot be reached over the gateway.
+    Hash: "/etcdserverpb.Maintenance/Hash", ["maintenance/hash"],
+        pb::HashRequest => pb::HashResponse, hash;
+    HashKv: "/etcdserverpb.Maintenance/HashKV", [],
         pb::HashKvRequest => pb::HashKvResponse, hash_kv;
     MoveLeader: "/etcdserverpb.Maintenance/MoveLeader", ["maintenance/transfer-leadership"],
         pb::MoveLeaderRequest => pb::MoveLeaderResponse, move_leader;
@@ -339,7 +376,7 @@ async fn member_add(
     };
     let answer = ask!(ctx, Request::MemberAdd(request), Member);
     Ok(pb::MemberAddResponse {
-        header: convert::header(&answer.header),
+        header: convert::member_header(&answer.header),
         member: answer.member.as_ref().map(convert::member),
         members: convert::members(&answer.members),
     })
@@ -352,7 +389,7 @@ async fn member_remove(
     let request = api::MemberRemoveRequest { id: r.id };
     let answer = ask!(ctx, Request::MemberRemove(request), Member);
     Ok(pb::MemberRemoveResponse {
-        header: convert::header(&answer.header),
+        header: convert::member_header(&answer.header),
         members: convert::members(&answer.members),
     })
 }
@@ -367,12 +404,13 @@ async fn member_update(
     };
     let answer = ask!(ctx, Request::MemberUpdate(request), Member);
     Ok(pb::MemberUpdateResponse {
-        header: convert::header(&answer.header),
+        header: convert::member_header(&answer.header),
         members: convert::members(&answer.members),
     })
 }
 
 /// etcd 3.4 lists members from the member's own view (no ReadIndex).
+/// Like every membership answer, its header has no revision.
 async fn member_list(
     ctx: &Context,
     _: pb::MemberListRequest,
@@ -382,7 +420,7 @@ async fn member_list(
     };
     let answer = ask!(ctx, Request::MemberList(request), Member);
     Ok(pb::MemberListResponse {
-        header: convert::header(&answer.header),
+        header: convert::member_header(&answer.header),
         members: convert::members(&answer.members),
     })
 }
@@ -394,7 +432,7 @@ async fn member_promote(
     let request = api::MemberPromoteRequest { id: p.id };
     let answer = ask!(ctx, Request::MemberPromote(request), Member);
     Ok(pb::MemberPromoteResponse {
-        header: convert::header(&answer.header),
+        header: convert::member_header(&answer.header),
         members: convert::members(&answer.members),
     })
 }
@@ -454,10 +492,9 @@ async fn move_leader(
     let request = api::MoveLeaderRequest {
         target_id: m.target_id,
     };
-    let answer = ask!(ctx, Request::MoveLeader(request), MoveLeader);
-    Ok(pb::MoveLeaderResponse {
-        header: convert::header(&answer.header),
-    })
+    ask!(ctx, Request::MoveLeader(request), MoveLeader);
+    // etcd's maintenance server answers without a header.
+    Ok(pb::MoveLeaderResponse { header: None })
 }
 
 // Auth: Keel has no auth store yet, so it answers as etcd 3.4 answers with
@@ -611,8 +648,10 @@ mod tests {
         );
         assert_eq!(
             Unary::from_gateway_path("maintenance/hash"),
-            Some(Unary::HashKv)
+            Some(Unary::Hash)
         );
+        assert!(Unary::Range.checks_token() && Unary::MemberAdd.checks_token());
+        assert!(!Unary::MemberList.checks_token() && !Unary::Status.checks_token());
         assert_eq!(Unary::from_grpc_path("/etcdserverpb.KV/Nope"), None);
         assert_eq!(Unary::Range.grpc_path(), "/etcdserverpb.KV/Range");
     }

@@ -9,6 +9,7 @@
 //! same name in etcd's `rpc.proto`, `kv.proto` or `auth.proto`, whose
 //! comments are the documentation.
 
+pub mod go_decode;
 pub mod json;
 
 /// Declares a protobuf message: the prost struct and its gateway JSON.
@@ -126,37 +127,47 @@ macro_rules! message {
             }
 
             #[allow(unused_variables)]
-            fn read_field(
+            fn read_fields(
                 &mut self,
-                key: &str,
-                value: &::serde_json::Value,
-            ) -> ::std::result::Result<bool, $crate::etcd::proto::json::JsonError> {
+                fields: &mut $crate::etcd::proto::json::Fields<'_>,
+                depth: usize,
+            ) -> ::std::result::Result<(), $crate::etcd::proto::json::JsonError> {
+                // jsonpb's order: the struct's fields as declared (a oneof
+                // by its own name), then the oneofs' members.
                 $(
-                    $crate::etcd::proto::message!(@read self key value
+                    $crate::etcd::proto::message!(@read self fields depth
                         $field $kind [$($arg)?] $($proto)?);
                 )*
-                Ok(false)
+                $(
+                    $crate::etcd::proto::message!(@members self fields depth $field $kind);
+                )*
+                Ok(())
             }
         }
     };
-    (@read $self:ident $key:ident $value:ident $field:ident oneof []) => {
-        if let Some(member) =
-            $crate::etcd::proto::json::ProtoOneof::read_field($key, $value)?
-        {
-            $self.$field = Some(member);
-            return Ok(true);
+    (@read $self:ident $fields:ident $depth:ident $field:ident oneof []) => {
+        if let Some(raw) = $fields.take_exact(stringify!($field)) {
+            $crate::etcd::proto::json::oneof_itself(
+                <Self as $crate::etcd::proto::json::ProtoJson>::NAME,
+                stringify!($field),
+                raw,
+            )?;
         }
     };
-    (@read $self:ident $key:ident $value:ident
+    (@read $self:ident $fields:ident $depth:ident
         $field:ident $kind:ident [$($arg:ty)?] $($proto:literal)?) => {
-        if $crate::etcd::proto::json::name_matches(
-            $key,
-            $crate::etcd::proto::proto_name!($field $($proto)?),
-        ) {
-            $self.$field = $crate::etcd::proto::json::$kind::read $(::<$arg>)? ($value)?;
-            return Ok(true);
+        if let Some(raw) = $fields.take($crate::etcd::proto::proto_name!($field $($proto)?)) {
+            $self.$field = $crate::etcd::proto::json::$kind::read $(::<$arg>)? (raw, $depth)?;
         }
     };
+    (@members $self:ident $fields:ident $depth:ident $field:ident oneof) => {
+        if let Some(member) =
+            $crate::etcd::proto::json::ProtoOneof::read_members($fields, $depth)?
+        {
+            $self.$field = member;
+        }
+    };
+    (@members $self:ident $fields:ident $depth:ident $field:ident $kind:ident) => {};
 }
 
 /// A field's proto name: the one given with `as`, else the Rust name.
@@ -258,17 +269,22 @@ macro_rules! oneof {
                 }
             }
 
-            fn read_field(
-                key: &str,
-                value: &::serde_json::Value,
-            ) -> ::std::result::Result<::std::option::Option<Self>, $crate::etcd::proto::json::JsonError> {
+            #[allow(unused_variables)]
+            fn read_members(
+                fields: &mut $crate::etcd::proto::json::Fields<'_>,
+                depth: usize,
+            ) -> ::std::result::Result<
+                ::std::option::Option<::std::option::Option<Self>>,
+                $crate::etcd::proto::json::JsonError,
+            > {
+                let mut found = None;
                 $(
-                    if $crate::etcd::proto::json::name_matches(key, $proto) {
-                        return $crate::etcd::proto::oneof!(@decode value $kind)
-                            .map(|v| Some($name::$variant(v)));
+                    if let Some(raw) = fields.take($proto) {
+                        found = Some($crate::etcd::proto::oneof!(@decode raw depth $kind)
+                            .map($name::$variant));
                     }
                 )*
-                Ok(None)
+                Ok(found)
             }
         }
     };
@@ -281,14 +297,22 @@ macro_rules! oneof {
     (@encode $w:ident $proto:literal message $value:ident) => {
         $crate::etcd::proto::json::write_message($w.key($proto), $value)
     };
-    (@decode $value:ident int64) => {
-        $crate::etcd::proto::json::int64::read($value)
+    (@decode $raw:ident $depth:ident int64) => {
+        Some($crate::etcd::proto::json::int64::read($raw, $depth)?)
     };
-    (@decode $value:ident bytes) => {
-        $crate::etcd::proto::json::bytes::read($value)
+    // etcd's Go code does not send a bytes or message member given as
+    // null: the oneof stays unset.
+    (@decode $raw:ident $depth:ident bytes) => {
+        if $crate::etcd::proto::go_decode::Kind::of($raw)
+            == $crate::etcd::proto::go_decode::Kind::Null
+        {
+            None
+        } else {
+            Some($crate::etcd::proto::json::bytes::read($raw, $depth)?)
+        }
     };
-    (@decode $value:ident message) => {
-        $crate::etcd::proto::json::from_value($value)
+    (@decode $raw:ident $depth:ident message) => {
+        $crate::etcd::proto::json::message::read($raw, $depth)?
     };
 }
 
