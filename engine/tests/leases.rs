@@ -285,7 +285,9 @@ async fn a_member_that_missed_keep_alives_takes_the_snapshots_countdown() {
         .await;
     assert!(matches!(moved, Ok(Response::MoveLeader(_))), "{moved:?}");
     wait_until(|| lagging_handle.status().leader_id == lagging).await;
-    tokio::time::sleep_until(last_keep_alive + Duration::from_millis(9_500)).await;
+    // A second before the TTL runs out (time to live is truncated to whole
+    // seconds, as etcd reports it).
+    tokio::time::sleep_until(last_keep_alive + Duration::from_millis(9_000)).await;
     assert_eq!(cluster.get(lagging, "held", false).await, Some(b("v")));
     assert!(time_to_live(&cluster, lagging, lease.id).await.ttl_seconds >= 1);
     cluster.assert_converged().await;

@@ -151,6 +151,13 @@ impl LeaseClock {
         })
     }
 
+    /// Whole seconds left for `id` at `now`, truncated as etcd reports a
+    /// lease's time to live (a lease just granted 100 s has 99 left).
+    pub(crate) fn remaining_whole_seconds(&self, id: i64, now: Instant) -> Option<i64> {
+        let (deadline, _) = self.deadlines.get(&id)?;
+        Some(deadline.saturating_duration_since(now).as_secs() as i64)
+    }
+
     /// Remaining TTLs (seconds, at least 1) of up to `max` leases, by id,
     /// for a checkpoint.
     pub(crate) fn checkpoint(&self, now: Instant, max: usize) -> Vec<(i64, i64)> {
@@ -233,6 +240,18 @@ mod tests {
             "checkpointed remaining"
         );
         assert_eq!(clock.remaining_seconds(3, now), Some(60), "full TTL");
+        assert_eq!(clock.remaining_whole_seconds(3, now), Some(60));
+        let a_moment_later = now + Duration::from_millis(1);
+        assert_eq!(
+            clock.remaining_seconds(3, a_moment_later),
+            Some(60),
+            "rounded up"
+        );
+        assert_eq!(
+            clock.remaining_whole_seconds(3, a_moment_later),
+            Some(59),
+            "truncated"
+        );
         // A snapshot with a keep-alive this member never applied restarts
         // the countdown; one with nothing newer keeps it.
         let mut newer = lease(3, 60, 0);

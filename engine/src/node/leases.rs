@@ -115,12 +115,12 @@ impl Driver {
     }
 
     /// A read from the applied state, with this member's countdown as a
-    /// lease's remaining time.
+    /// lease's remaining time (whole seconds, truncated, as etcd's).
     pub(crate) fn read_state(&self, request: &Request) -> Result<Response, ApiError> {
         let mut response = self.state.read(request)?;
         if let Response::LeaseTimeToLive(ttl) = &mut response {
             if ttl.ttl_seconds >= 0 {
-                if let Some(left) = self.leases.remaining_seconds(ttl.id, Instant::now()) {
+                if let Some(left) = self.leases.remaining_whole_seconds(ttl.id, Instant::now()) {
                     ttl.ttl_seconds = left;
                 }
             }
