@@ -288,15 +288,43 @@ fn etcd_seeds(root: &Path) {
     use prost::Message;
 
     let gateway = [
-        ("range", "/v3/kv/range", r#"{"key":"Zm9v","range_end":"Zm9w","limit":"2","sort_order":"DESCEND","serializable":true}"#),
-        ("put", "/v3/kv/put", r#"{"key":"Zm9v","value":"YmFy","lease":"7","prev_kv":true}"#),
-        ("txn", "/v3/kv/txn", r#"{"compare":[{"result":"GREATER","target":"MOD","key":"Zm9v","mod_revision":"3"},{"target":"VALUE","key":"YQ==","value":"Yg==","range_end":"Yw=="}],"success":[{"request_put":{"key":"YQ==","value":"Yg=="}},{"request_txn":{"success":[{"request_delete_range":{"key":"YQ=="}}]}}],"failure":[{"requestRange":{"key":"YQ=="}}]}"#),
-        ("watch", "/v3/watch", r#"{"create_request":{"key":"Zm9v","start_revision":"1","filters":["NODELETE"],"prev_kv":true,"watch_id":"3","fragment":true}} {"progress_request":{}} {"cancel_request":{"watch_id":"3"}}"#),
+        (
+            "range",
+            "/v3/kv/range",
+            r#"{"key":"Zm9v","range_end":"Zm9w","limit":"2","sort_order":"DESCEND","serializable":true}"#,
+        ),
+        (
+            "put",
+            "/v3/kv/put",
+            r#"{"key":"Zm9v","value":"YmFy","lease":"7","prev_kv":true}"#,
+        ),
+        (
+            "txn",
+            "/v3/kv/txn",
+            r#"{"compare":[{"result":"GREATER","target":"MOD","key":"Zm9v","mod_revision":"3"},{"target":"VALUE","key":"YQ==","value":"Yg==","range_end":"Yw=="}],"success":[{"request_put":{"key":"YQ==","value":"Yg=="}},{"request_txn":{"success":[{"request_delete_range":{"key":"YQ=="}}]}}],"failure":[{"requestRange":{"key":"YQ=="}}]}"#,
+        ),
+        (
+            "watch",
+            "/v3/watch",
+            r#"{"create_request":{"key":"Zm9v","start_revision":"1","filters":["NODELETE"],"prev_kv":true,"watch_id":"3","fragment":true}} {"progress_request":{}} {"cancel_request":{"watch_id":"3"}}"#,
+        ),
         ("keepalive", "/v3/lease/keepalive", r#"{"ID":"7"}"#),
         ("grant", "/v3beta/lease/grant", r#"{"TTL":"30","ID":0}"#),
-        ("member_add", "/v3/cluster/member/add", r#"{"peerURLs":["http://127.0.0.1:2380"],"isLearner":true}"#),
-        ("alarm", "/v3/maintenance/alarm", r#"{"action":"DEACTIVATE","memberID":"1","alarm":"NOSPACE"}"#),
-        ("role_grant", "/v3/auth/role/grant", r#"{"name":"r","perm":{"permType":"READWRITE","key":"YQ==","range_end":"Yg=="}}"#),
+        (
+            "member_add",
+            "/v3/cluster/member/add",
+            r#"{"peerURLs":["http://127.0.0.1:2380"],"isLearner":true}"#,
+        ),
+        (
+            "alarm",
+            "/v3/maintenance/alarm",
+            r#"{"action":"DEACTIVATE","memberID":"1","alarm":"NOSPACE"}"#,
+        ),
+        (
+            "role_grant",
+            "/v3/auth/role/grant",
+            r#"{"name":"r","perm":{"permType":"READWRITE","key":"YQ==","range_end":"Yg=="}}"#,
+        ),
     ];
     for (name, path, body) in gateway {
         let request = format!(
@@ -382,7 +410,10 @@ fn etcd_seeds(root: &Path) {
     };
     let put_bytes = runtime.block_on(client_bytes("/etcdserverpb.KV/Put", put.encode_to_vec()));
     write(root, "grpc_connection", "unary_put", &put_bytes);
-    let watch_bytes = runtime.block_on(client_bytes("/etcdserverpb.Watch/Watch", watch.encode_to_vec()));
+    let watch_bytes = runtime.block_on(client_bytes(
+        "/etcdserverpb.Watch/Watch",
+        watch.encode_to_vec(),
+    ));
     write(root, "grpc_connection", "watch_create", &watch_bytes);
 }
 

@@ -22,6 +22,7 @@ pub use http::parse_request as parse_http_request;
 pub use watch::{WatchOptions, WatchSink, created_header, run_watch};
 
 use crate::etcd::{Context, EtcdOptions};
+use crate::grpc::header_fix::HeaderFix;
 use crate::grpc::{Call, GrpcOptions};
 use crate::tls::ServerConfig;
 use classify::{Duplex, Prefixed, Protocol};
@@ -130,7 +131,12 @@ where
     let hello = read_handshake(&mut reader).await?;
     match classify::classify(&hello) {
         Protocol::Http2 => {
-            let io = Duplex::new(Prefixed::new(&hello, reader), writer);
+            // clientv3 can send a URL as :authority, which h2 refuses.
+            let reader = HeaderFix::new(
+                Prefixed::new(&hello, reader),
+                options.grpc.max_header_list_bytes as usize,
+            );
+            let io = Duplex::new(reader, writer);
             return serve_grpc(io, node, &options).await;
         }
         Protocol::Http1 => {

@@ -8,7 +8,10 @@
 //! messages are read, and responses wait for the client's window, so a
 //! client that stops reading slows only its own calls.
 
+pub mod client;
 pub mod codec;
+pub mod header_fix;
+pub mod hpack;
 mod server;
 pub mod status;
 
