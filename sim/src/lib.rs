@@ -18,6 +18,8 @@ pub mod history;
 #[cfg(madsim)]
 pub mod cluster;
 #[cfg(madsim)]
+pub mod etcd_watcher;
+#[cfg(madsim)]
 pub mod lease_user;
 #[cfg(madsim)]
 pub mod scenario;

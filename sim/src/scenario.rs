@@ -758,6 +758,25 @@ async fn scenario(options: SeedOptions) -> SeedReport {
         )));
     }
 
+    // A third watcher speaks etcd's gRPC Watch API (as clientv3 does),
+    // replaying from the first revision and resuming on other members.
+    {
+        let mut endpoints = client_endpoints(nodes);
+        endpoints.rotate_left(nodes - 1);
+        let host = madsim::runtime::Handle::current()
+            .create_node()
+            .name("etcd-watcher")
+            .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 2, 9)))
+            .build();
+        watchers.push(host.spawn(crate::etcd_watcher::run_etcd_watcher(
+            2,
+            endpoints,
+            timeline.clone(),
+            stop,
+            1,
+        )));
+    }
+
     let mut lease_users = Vec::new();
     for u in 0..2usize {
         let mut endpoints = client_endpoints(nodes);
