@@ -371,7 +371,7 @@ impl Driver {
     pub(crate) fn status_response(&self) -> StatusResponse {
         StatusResponse {
             header: ResponseHeader::default(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
+            version: crate::version::ETCD_VERSION.to_string(),
             db_size: self.state.db_size() as i64,
             db_size_in_use: self.state.db_size_in_use() as i64,
             leader: self.raw.raft.leader_id,

@@ -4,13 +4,20 @@
 //! turn (keep-alive), bodies by `Content-Length` or chunked, with
 //! `Expect: 100-continue`; heads and bodies are bounded; a malformed
 //! request gets `400 Bad Request` and the connection is closed.
+//!
+//! `/version` reports the etcd version Keel implements (`ETCD_VERSION`,
+//! 3.4.23), not Keel's own. Every answer carries the headers etcd 3.4.23
+//! sends (its CORS handler's and `Date`), in its order: Go's server writes
+//! the handler's headers sorted, then `Date` and `Content-Length`.
 
 use super::ClientPortOptions;
 use crate::etcd::gateway::{self, Answer};
 use crate::etcd::{Context, EtcdOptions};
 use crate::grpc::{Code, Status};
-use keel_engine::node::NodeHandle;
+use keel_engine::node::{NodeHandle, NodeStatus};
+use keel_engine::version::{ETCD_VERSION, etcd_cluster_version};
 use keel_engine::wire::WireError;
+use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 /// Longest request head read before giving up.
@@ -132,11 +139,7 @@ async fn route(request: &HttpRequest, node: &NodeHandle, etcd: &EtcdOptions) -> 
         "/version" => Answer::Body {
             status: 200,
             content_type: "application/json",
-            body: format!(
-                r#"{{"keelserver":"{}","keelcluster":"{}"}}"#,
-                env!("CARGO_PKG_VERSION"),
-                env!("CARGO_PKG_VERSION")
-            ),
+            body: version_body(&node.status()),
         },
         _ => text(404, "404 page not found\n"),
     }
@@ -323,6 +326,67 @@ fn io_error(err: std::io::Error) -> WireError {
     WireError::Io(err.to_string())
 }
 
+/// The headers etcd's HTTP handlers set on every answer (its CORS
+/// handler's, with the default `*` origin).
+const CORS_HEADERS: &str = "Access-Control-Allow-Headers: accept, content-type, authorization\r\n\
+     Access-Control-Allow-Methods: POST, GET, OPTIONS, PUT, DELETE\r\n\
+     Access-Control-Allow-Origin: *\r\n";
+
+/// `GET /version`'s body: the etcd version Keel reports, and the cluster
+/// version (`not_decided` until the member has seen its cluster formed, as
+/// etcd answers before its cluster version is set).
+fn version_body(status: &NodeStatus) -> String {
+    let cluster = if status.cluster_formed() {
+        etcd_cluster_version()
+    } else {
+        "not_decided".to_string()
+    };
+    format!(r#"{{"etcdserver":"{ETCD_VERSION}","etcdcluster":"{cluster}"}}"#)
+}
+
+/// `time` as an HTTP date (RFC 7231's IMF-fixdate: `Mon, 07 Dec 2026
+/// 05:57:07 GMT`); a clock before 1970 reads as 1970.
+fn http_date(time: SystemTime) -> String {
+    let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = seconds / 86_400;
+    let of_day = seconds % 86_400;
+    let (year, month, day) = civil_date(days);
+    // 1970-01-01 was a Thursday.
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
+    let month_name = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(month - 1) as usize];
+    format!(
+        "{weekday}, {day:02} {month_name} {year} {:02}:{:02}:{:02} GMT",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
+/// The proleptic Gregorian (year, month 1..=12, day 1..=31) of `days`
+/// after 1970-01-01, counted in 400-year eras starting on March 1st so
+/// that the leap day falls at the end of each year.
+fn civil_date(days: u64) -> (u64, u64, u64) {
+    const DAYS_PER_ERA: u64 = 146_097;
+    // 1970-01-01 is day 719,468 after 0000-03-01.
+    let from_march_0000 = days + 719_468;
+    let era = from_march_0000 / DAYS_PER_ERA;
+    let day_of_era = from_march_0000 % DAYS_PER_ERA;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
 /// Writes a whole response.
 async fn write_body<W: AsyncWrite + Unpin>(
     writer: &mut W,
@@ -337,8 +401,10 @@ async fn write_body<W: AsyncWrite + Unpin>(
         "Connection: close\r\n"
     };
     let head = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{connection}\r\n",
+        "HTTP/1.1 {status} {}\r\n{CORS_HEADERS}Content-Type: {content_type}\r\nDate: {}\r\n\
+         Content-Length: {}\r\n{connection}\r\n",
         gateway::http_reason(status),
+        http_date(SystemTime::now()),
         body.len()
     );
     writer.write_all(head.as_bytes()).await.map_err(io_error)?;
@@ -351,8 +417,11 @@ async fn write_stream<W: AsyncWrite + Unpin>(
     writer: &mut W,
     mut lines: tokio::sync::mpsc::Receiver<String>,
 ) -> Result<(), WireError> {
-    let head =
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let head = format!(
+        "HTTP/1.1 200 OK\r\n{CORS_HEADERS}Content-Type: application/json\r\nDate: {}\r\n\
+         Transfer-Encoding: chunked\r\n\r\n",
+        http_date(SystemTime::now())
+    );
     writer.write_all(head.as_bytes()).await.map_err(io_error)?;
     writer.flush().await.map_err(io_error)?;
     while let Some(line) = lines.recv().await {
@@ -442,5 +511,82 @@ mod tests {
         let request = read_request(&mut reader, &mut written, 100).await;
         assert!(request.is_ok());
         assert_eq!(written, b"HTTP/1.1 100 Continue\r\n\r\n");
+    }
+
+    fn at(seconds: u64) -> SystemTime {
+        UNIX_EPOCH + std::time::Duration::from_secs(seconds)
+    }
+
+    #[test]
+    fn http_dates_are_imf_fixdates() {
+        assert_eq!(http_date(at(0)), "Thu, 01 Jan 1970 00:00:00 GMT");
+        // The Date etcd 3.4.23 sent when its /version was captured.
+        assert_eq!(
+            http_date(at(1_796_623_027)),
+            "Mon, 07 Dec 2026 05:57:07 GMT"
+        );
+        // Leap days, century rules, the end of a year.
+        assert_eq!(http_date(at(951_782_400)), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(
+            http_date(at(4_107_542_399)),
+            "Sun, 28 Feb 2100 23:59:59 GMT"
+        );
+        assert_eq!(
+            http_date(at(4_107_542_400)),
+            "Mon, 01 Mar 2100 00:00:00 GMT"
+        );
+        assert_eq!(
+            http_date(at(1_704_067_199)),
+            "Sun, 31 Dec 2023 23:59:59 GMT"
+        );
+    }
+
+    #[tokio::test]
+    async fn version_answers_with_etcds_keys_and_headers() {
+        let formed = NodeStatus {
+            leader_id: 1,
+            applied_index: 3,
+            ..NodeStatus::default()
+        };
+        let mut written = Vec::new();
+        let body = version_body(&formed);
+        assert_eq!(body, r#"{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}"#);
+        let wrote = write_body(
+            &mut written,
+            200,
+            "application/json",
+            body.as_bytes(),
+            false,
+        )
+        .await;
+        assert!(wrote.is_ok());
+        let answer = String::from_utf8(written).unwrap_or_default();
+        let (head, sent) = answer.split_once("\r\n\r\n").unwrap_or_default();
+        assert_eq!(sent, body);
+        let names: Vec<&str> = head
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split(':').next())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Access-Control-Allow-Headers",
+                "Access-Control-Allow-Methods",
+                "Access-Control-Allow-Origin",
+                "Content-Type",
+                "Date",
+                "Content-Length",
+                "Connection"
+            ]
+        );
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+        assert!(head.contains("\r\nContent-Length: 45\r\n"), "{head}");
+        // Before the cluster has formed etcd says its cluster version is
+        // not decided.
+        assert_eq!(
+            version_body(&NodeStatus::default()),
+            r#"{"etcdserver":"3.4.23","etcdcluster":"not_decided"}"#
+        );
     }
 }
