@@ -226,7 +226,8 @@ impl Driver {
             let _ = reply.send(Err(ApiError::TooManyLearners));
             return;
         }
-        if !add.is_learner && !add.force && !ready_to_add_voter(&members) {
+        let strict = self.config.strict_reconfig_check;
+        if strict && !add.is_learner && !add.force && !ready_to_add_voter(&members) {
             let _ = reply.send(Err(ApiError::NotEnoughStartedMembers));
             return;
         }
@@ -258,7 +259,8 @@ impl Driver {
             let _ = reply.send(Err(ApiError::MemberNotFound));
             return;
         };
-        if !target.is_learner && !quorum_survives_removal(&members, id) {
+        let strict = self.config.strict_reconfig_check;
+        if strict && !target.is_learner && !quorum_survives_removal(&members, id) {
             let _ = reply.send(Err(ApiError::NotEnoughStartedMembers));
             return;
         }
