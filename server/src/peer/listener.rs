@@ -153,6 +153,11 @@ where
     let mut reader = tokio::io::BufReader::with_capacity(64 * 1024, reader);
     let mut image: Option<(u64, u64, BytesMut, u64)> = None;
     while let Some(frame) = read_frame(&mut reader, options.max_frame_bytes).await? {
+        if node.status().stopped {
+            // The member stopped (an in-process shutdown leaves this task
+            // running): close, so the peer redials whoever listens now.
+            return Err(WireError::Io("this member has stopped".into()));
+        }
         match decode_peer_body(&frame)? {
             PeerFrame::Messages(batch) => {
                 for message in batch.0 {
