@@ -117,16 +117,6 @@ pub fn flags_without_effect(
             "--auth-token={token}: Keel has no authentication; the setting has no effect"
         ));
     }
-    if let Some(streams) = settings.get("max-concurrent-streams") {
-        streams
-            .trim()
-            .parse::<u32>()
-            .map_err(|e| invalid("max-concurrent-streams", streams, e.to_string()))?;
-        warnings.push(format!(
-            "--max-concurrent-streams={streams} has no effect: requests in flight on a \
-             connection are bounded by Keel's own limit"
-        ));
-    }
     cipher_suites(settings, warnings)?;
     // Keel never checks a peer's client certificate SANs against its
     // address, which is what the flag turns off in etcd: either value

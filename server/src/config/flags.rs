@@ -210,8 +210,8 @@ pub const FLAGS: &[Flag] = &[
     },
     Flag {
         name: "max-concurrent-streams",
-        default: "4294967295",
-        help: "Maximum concurrent streams that each client can open at a time.",
+        default: "4096",
+        help: "Maximum concurrent streams (gRPC calls) that each client connection can open at a time (etcd's default is unbounded).",
     },
     Flag {
         name: "logger",

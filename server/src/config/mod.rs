@@ -411,6 +411,12 @@ fn build(
     let (log_level, log_output) = compat::logging(settings, warnings)?;
     compat::flags_without_effect(settings, warnings)?;
     let initial_corrupt_check = boolean(settings, "experimental-initial-corrupt-check", false)?;
+    let mut client_port = ClientPortOptions::for_max_request_bytes(max_request_bytes);
+    if settings.contains_key("max-concurrent-streams") {
+        // etcd's default is unbounded; Keel keeps its own bound unless told.
+        client_port.grpc.max_concurrent_streams =
+            number(settings, "max-concurrent-streams", "4096")?;
+    }
     let advertised_in_cluster = cluster
         .iter()
         .filter(|(n, _)| *n == name)
@@ -444,7 +450,7 @@ fn build(
         initial_cluster_token: token,
         node,
         wal: WalOptions::default(),
-        client_port: ClientPortOptions::for_max_request_bytes(max_request_bytes),
+        client_port,
         peer_transport: PeerTransportOptions::default(),
         join_timeout: Duration::from_secs(60),
         client_tls,

@@ -47,6 +47,10 @@ fn no_flags_at_all_is_a_single_member_on_localhost() {
     assert_eq!(d.node.max_txn_ops, 128);
     assert_eq!(d.node.quota_backend_bytes, 2 << 30);
     assert!(d.node.strict_reconfig_check, "etcd 3.4's default");
+    assert_eq!(
+        d.client_port.grpc.max_concurrent_streams, 4096,
+        "Keel's bound"
+    );
     assert!(!d.client_auto_tls && !d.peer_auto_tls && !d.initial_corrupt_check);
     assert_eq!(config.log_level, "info");
     assert_eq!(config.log_output, LogOutput::Stderr);
@@ -383,11 +387,11 @@ fn etcds_e2e_harness_command_lines_are_accepted() {
     assert!(!d.node.strict_reconfig_check);
     assert_eq!(d.node.quota_backend_bytes, 8_000_000);
     assert_eq!(d.initial_cluster.len(), 3);
+    assert_eq!(d.client_port.grpc.max_concurrent_streams, 3);
     for expected in [
         "--enable-v2: the v2 API is not served",
         "--listen-metrics-urls=http://localhost:20002: Keel has no separate metrics listener",
         "--auth-token=jwt,",
-        "--max-concurrent-streams=3 has no effect",
         "--cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305 has no effect",
     ] {
         assert!(
