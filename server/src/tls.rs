@@ -149,10 +149,14 @@ pub fn load_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError>
         .map_err(|e| file_error(path, format!("no usable private key: {e}")))
 }
 
-/// The certificate revocation lists in a PEM file (at least one).
+/// The certificate revocation lists in a file: PEM (at least one), or one
+/// in DER, as Go's `x509.ParseCRL` (etcd's) reads them.
 fn load_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, TlsError> {
-    let pem = read(path)?;
-    let crls = CertificateRevocationListDer::pem_slice_iter(&pem)
+    let bytes = read(path)?;
+    if !bytes.starts_with(b"-----BEGIN") {
+        return Ok(vec![CertificateRevocationListDer::from(bytes)]);
+    }
+    let crls = CertificateRevocationListDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| file_error(path, format!("not a PEM revocation list file: {e}")))?;
     if crls.is_empty() {

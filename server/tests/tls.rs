@@ -643,53 +643,60 @@ async fn a_client_certificate_in_the_crl_is_refused() {
     }
     .signed_by(&pki.ca, &pki.ca_key)
     .unwrap();
-    let crl_file = pki.dir.join("revoked.crl");
-    std::fs::write(&crl_file, crl.pem().unwrap()).unwrap();
-
-    let ports = free_ports(2);
-    let cluster = vec![("solo".to_string(), format!("http://127.0.0.1:{}", ports[1]))];
-    let mut opts = options(
-        dir.path(),
-        "solo",
-        ports[0],
-        ports[1],
-        &cluster,
-        ClusterState::New,
-    );
-    opts.listen_client_urls = vec![https(ports[0])];
-    opts.advertise_client_urls = vec![https(ports[0]).to_string()];
-    opts.client_tls = TlsFiles {
-        crl_file: Some(crl_file),
-        ..pki.tls_files("server", true)
-    };
-    let daemon = Daemon::start(opts, Arc::new(OsDisk::new())).await.unwrap();
-    assert!(daemon.wait_ready(Duration::from_secs(20)).await);
-    let endpoint = format!("--endpoints=https://127.0.0.1:{}", ports[0]);
-    let cacert = format!("--cacert={}", pki.ca_file().display());
-    let with = |cert: &Path, key: &Path| {
-        (
-            format!("--cert={}", cert.display()),
-            format!("--key={}", key.display()),
+    // PEM, or DER as etcd's own e2e fixture (revoke.crl) is: Go reads both.
+    let pem_file = pki.dir.join("revoked.pem");
+    std::fs::write(&pem_file, crl.pem().unwrap()).unwrap();
+    let der_file = pki.dir.join("revoked.crl");
+    std::fs::write(&der_file, crl.der()).unwrap();
+    for crl_file in [pem_file, der_file] {
+        let ports = free_ports(2);
+        let cluster = vec![("solo".to_string(), format!("http://127.0.0.1:{}", ports[1]))];
+        let name = format!("solo-{}", crl_file.extension().unwrap().to_string_lossy());
+        let mut opts = options(
+            dir.path(),
+            &name,
+            ports[0],
+            ports[1],
+            &cluster,
+            ClusterState::New,
+        );
+        opts.name = "solo".into();
+        opts.listen_client_urls = vec![https(ports[0])];
+        opts.advertise_client_urls = vec![https(ports[0]).to_string()];
+        opts.client_tls = TlsFiles {
+            crl_file: Some(crl_file),
+            ..pki.tls_files("server", true)
+        };
+        let daemon = Daemon::start(opts, Arc::new(OsDisk::new())).await.unwrap();
+        assert!(daemon.wait_ready(Duration::from_secs(20)).await);
+        let endpoint = format!("--endpoints=https://127.0.0.1:{}", ports[0]);
+        let cacert = format!("--cacert={}", pki.ca_file().display());
+        let with = |cert: &Path, key: &Path| {
+            (
+                format!("--cert={}", cert.display()),
+                format!("--key={}", key.display()),
+            )
+        };
+        let (cert, key) = with(&good_cert, &good_key);
+        let (code, out, err) =
+            keelctl(&[&endpoint, &cacert, &cert, &key, "put", "a", "1"], &[]).await;
+        assert_eq!((code, out.as_str(), err.as_str()), (0, "OK\n", ""));
+        let (cert, key) = with(&revoked_cert, &revoked_key);
+        let (code, out, err) = keelctl(
+            &[
+                &endpoint,
+                &cacert,
+                &cert,
+                &key,
+                "--dial-timeout=1s",
+                "--command-timeout=2s",
+                "get",
+                "a",
+            ],
+            &[],
         )
-    };
-    let (cert, key) = with(&good_cert, &good_key);
-    let (code, out, err) = keelctl(&[&endpoint, &cacert, &cert, &key, "put", "a", "1"], &[]).await;
-    assert_eq!((code, out.as_str(), err.as_str()), (0, "OK\n", ""));
-    let (cert, key) = with(&revoked_cert, &revoked_key);
-    let (code, out, err) = keelctl(
-        &[
-            &endpoint,
-            &cacert,
-            &cert,
-            &key,
-            "--dial-timeout=1s",
-            "--command-timeout=2s",
-            "get",
-            "a",
-        ],
-        &[],
-    )
-    .await;
-    assert_ne!(code, 0, "a revoked certificate is refused: {out}{err}");
-    daemon.shutdown().await;
+        .await;
+        assert_ne!(code, 0, "a revoked certificate is refused: {out}{err}");
+        daemon.shutdown().await;
+    }
 }
