@@ -261,6 +261,9 @@ pub fn variable(prefix: &str, flag: &str) -> String {
 
 fn command() -> Command {
     let mut command = Command::new("keel")
+        // Go's flags take a repeated flag, the last value winning; etcd's
+        // own e2e harness passes --client-cert-auth twice.
+        .args_override_self(true)
         .disable_version_flag(true)
         .arg(
             Arg::new("version")

@@ -428,6 +428,26 @@ fn etcds_e2e_harness_command_lines_are_accepted() {
     );
     assert!(c.daemon.client_tls.client_cert_auth);
     assert!(!warnings.iter().any(|w| w.contains("crl")), "{warnings:?}");
+    // A flag given twice: the last value wins, as with Go's flags (the
+    // harness's CRL configuration repeats --client-cert-auth).
+    let (c, _) = parse(
+        &[
+            "--name",
+            "first",
+            "--name",
+            "second",
+            "--initial-cluster",
+            "second=http://localhost:2380",
+            "--client-cert-auth",
+            "--trusted-ca-file",
+            "ca.pem",
+            "--client-cert-auth",
+        ],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.daemon.name, "second");
+    assert!(c.daemon.client_tls.client_cert_auth);
 }
 
 #[test]
