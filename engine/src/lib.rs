@@ -12,4 +12,5 @@ pub mod raft_log;
 pub mod state_machine;
 pub mod storage;
 pub mod testing;
+pub mod version;
 pub mod wire;

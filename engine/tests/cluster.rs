@@ -252,6 +252,38 @@ async fn adding_a_voter_that_would_lose_quorum_is_refused_unless_forced() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn without_the_strict_reconfig_check_changes_that_lose_quorum_are_proposed() {
+    // etcd's --strict-reconfig-check=false: the second add the test above
+    // sees refused up front is proposed instead; with one started voter of
+    // three it cannot commit, so it ends as an indeterminate error (the
+    // client cannot know it failed), never NotEnoughStartedMembers.
+    let mut cluster = Cluster::new(1, 16);
+    let leader = cluster.leader().await;
+    cluster.stop(leader).await;
+    cluster.strict_reconfig_check = false;
+    cluster.start(leader, false);
+    let leader = cluster.leader().await;
+    let handle = cluster.handle(leader).clone();
+    wait_until(|| handle.status().applied_index >= 2).await;
+    let add = |port: u16| MemberAddRequest {
+        peer_urls: vec![format!("http://127.0.0.1:{port}")],
+        is_learner: false,
+        force: false,
+    };
+    assert!(
+        cluster
+            .request(leader, Request::MemberAdd(add(4001)))
+            .await
+            .is_ok()
+    );
+    let second = cluster.request(leader, Request::MemberAdd(add(4002))).await;
+    match second {
+        Err(err) => assert_eq!(err.class(), ErrorClass::Indeterminate, "{err:?}"),
+        Ok(answer) => panic!("committed without a quorum: {answer:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn leadership_moves_to_the_requested_member() {
     let cluster = Cluster::new(3, 7);
     let leader = cluster.leader().await;

@@ -18,7 +18,9 @@
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{
+    CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName, UnixTime,
+};
 use rustls::server::WebPkiClientVerifier;
 pub use rustls::{ClientConfig, ServerConfig};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
@@ -50,6 +52,9 @@ pub struct TlsFiles {
     /// `--client-cert-auth` / `--peer-client-cert-auth`: refuse connections
     /// without a certificate signed by the trusted CA.
     pub client_cert_auth: bool,
+    /// `--client-crl-file`: certificate revocation lists (PEM); with
+    /// `client_cert_auth`, a client certificate they revoke is refused.
+    pub crl_file: Option<PathBuf>,
 }
 
 impl TlsFiles {
@@ -144,6 +149,22 @@ pub fn load_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError>
         .map_err(|e| file_error(path, format!("no usable private key: {e}")))
 }
 
+/// The certificate revocation lists in a file: PEM (at least one), or one
+/// in DER, as Go's `x509.ParseCRL` (etcd's) reads them.
+fn load_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, TlsError> {
+    let bytes = read(path)?;
+    if !bytes.starts_with(b"-----BEGIN") {
+        return Ok(vec![CertificateRevocationListDer::from(bytes)]);
+    }
+    let crls = CertificateRevocationListDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| file_error(path, format!("not a PEM revocation list file: {e}")))?;
+    if crls.is_empty() {
+        return Err(file_error(path, "no revocation list in the file"));
+    }
+    Ok(crls)
+}
+
 fn load_roots(path: &Path) -> Result<RootCertStore, TlsError> {
     let mut roots = RootCertStore::empty();
     for certificate in load_certificates(path)? {
@@ -179,10 +200,17 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
                 "client certificate authentication needs a trusted CA file".into(),
             ));
         };
-        let verifier =
-            WebPkiClientVerifier::builder_with_provider(Arc::new(load_roots(ca_file)?), provider)
-                .build()
-                .map_err(config_error)?;
+        let mut verifier =
+            WebPkiClientVerifier::builder_with_provider(Arc::new(load_roots(ca_file)?), provider);
+        if let Some(crl_file) = &files.crl_file {
+            // As etcd: the client's own certificate is looked up in the
+            // lists; a certificate no list speaks for is accepted.
+            verifier = verifier
+                .with_crls(load_crls(crl_file)?)
+                .only_check_end_entity_revocation()
+                .allow_unknown_revocation_status();
+        }
+        let verifier = verifier.build().map_err(config_error)?;
         builder.with_client_cert_verifier(verifier)
     } else {
         builder.with_no_client_auth()

@@ -8,7 +8,7 @@ use common::{daemon_options as options, free_ports};
 use keel_engine::api::*;
 use keel_engine::storage::disk::OsDisk;
 use keel_server::client::{Client, ClientError, ClientOptions};
-use keel_server::daemon::{ClusterState, Daemon};
+use keel_server::daemon::{ClusterState, Daemon, DaemonError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -300,4 +300,198 @@ async fn a_data_dir_of_another_cluster_is_refused() {
         .unwrap();
     assert!(again.wait_ready(Duration::from_secs(20)).await);
     again.shutdown().await;
+}
+
+/// One HTTP/1.1 GET on the client port (`Connection: close`): the whole
+/// answer.
+async fn http_get(port: u16, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: curl/7.88.1\r\n\
+         Connection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    String::from_utf8(answer).unwrap()
+}
+
+#[tokio::test]
+async fn version_answers_as_etcd_3_4_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = free_ports(2);
+    let cluster = vec![("v".to_string(), format!("http://127.0.0.1:{}", ports[1]))];
+    let opts = options(
+        dir.path(),
+        "v",
+        ports[0],
+        ports[1],
+        &cluster,
+        ClusterState::New,
+    );
+    let daemon = Daemon::start(opts, Arc::new(OsDisk::new())).await.unwrap();
+    assert!(daemon.wait_ready(Duration::from_secs(20)).await);
+    let answer = http_get(ports[0], "/version").await;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    // etcd 3.4.23's body, byte for byte, and its headers in its order.
+    assert_eq!(body, r#"{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}"#);
+    let names: Vec<&str> = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Access-Control-Allow-Headers",
+            "Access-Control-Allow-Methods",
+            "Access-Control-Allow-Origin",
+            "Content-Type",
+            "Date",
+            "Content-Length",
+            "Connection"
+        ]
+    );
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(
+        head.contains("\r\nContent-Type: application/json\r\n"),
+        "{head}"
+    );
+    // Status.version says the same.
+    let status = daemon.node.endpoint_status().await.unwrap();
+    assert_eq!(status.version, "3.4.23");
+    let health = http_get(ports[0], "/health").await;
+    assert!(health.starts_with("HTTP/1.1 200 OK\r\n"), "{health}");
+    assert!(
+        health.ends_with("\r\n\r\n{\"health\":\"true\"}"),
+        "{health}"
+    );
+    daemon.shutdown().await;
+}
+
+/// Puts `key` through `client`, again while the cluster elects a leader
+/// (an indeterminate answer may have been applied: the key is written at
+/// least once, which is all the callers need).
+async fn put_retrying(client: &Client, key: &str) {
+    for _ in 0..100 {
+        match client.request(put(key, "v")).await {
+            Ok(_) => return,
+            Err(ClientError::Api(_)) | Err(ClientError::DeadlineExceeded) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    panic!("no write of {key} succeeded");
+}
+
+/// Waits until the member on `port` serves `key` from its own state.
+async fn wait_for_key(port: u16, key: &str) {
+    let direct = Client::new(ClientOptions::new(vec![format!("127.0.0.1:{port}")])).unwrap();
+    for _ in 0..200 {
+        let serializable = Request::Range(RangeRequest {
+            key: Bytes::from(key.to_string()),
+            serializable: true,
+            ..RangeRequest::default()
+        });
+        if let Ok(Response::Range(r)) = direct.request(serializable).await {
+            if !r.kvs.is_empty() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("member on {port} never saw {key}");
+}
+
+#[tokio::test]
+async fn the_initial_corrupt_check_refuses_a_member_whose_data_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = free_ports(6);
+    let cluster: Vec<(String, String)> = (0..3)
+        .map(|i| {
+            (
+                format!("m{i}"),
+                format!("http://127.0.0.1:{}", ports[3 + i]),
+            )
+        })
+        .collect();
+    let member = |i: usize| {
+        let mut opts = options(
+            dir.path(),
+            &format!("m{i}"),
+            ports[i],
+            ports[3 + i],
+            &cluster,
+            ClusterState::New,
+        );
+        opts.initial_corrupt_check = true;
+        opts
+    };
+    let mut daemons = Vec::new();
+    for i in 0..3 {
+        // A new member has nothing to compare: no check on a first start.
+        daemons.push(Some(
+            Daemon::start(member(i), Arc::new(OsDisk::new()))
+                .await
+                .unwrap(),
+        ));
+    }
+    for d in daemons.iter().flatten() {
+        assert!(d.wait_ready(Duration::from_secs(20)).await);
+    }
+    let endpoints: Vec<String> = (1..3).map(|i| format!("127.0.0.1:{}", ports[i])).collect();
+    let client = Client::new(ClientOptions::new(endpoints)).unwrap();
+    for i in 0..10 {
+        client.request(put(&format!("k{i}"), "v")).await.unwrap();
+    }
+    for &port in &ports[..3] {
+        wait_for_key(port, "k9").await;
+    }
+    // A member whose data matches its peers' restarts and serves.
+    daemons[1].take().unwrap().shutdown().await;
+    let restarted = Daemon::start(member(1), Arc::new(OsDisk::new()))
+        .await
+        .unwrap();
+    assert!(restarted.wait_ready(Duration::from_secs(20)).await);
+    daemons[1] = Some(restarted);
+
+    // A deliberately different store: while m0 is down, a key is written
+    // into its state directly (not through raft), and the cluster writes
+    // on at the same revisions.
+    let first = daemons[0].take().unwrap();
+    let id0 = first.identity.member_id;
+    first.shutdown().await;
+    {
+        let disk: Arc<dyn keel_engine::storage::disk::Disk> = Arc::new(OsDisk::new());
+        let db = keel_engine::node::db_path(&dir.path().join("m0"));
+        let mut state = keel_engine::state_machine::StateMachine::open(disk, &db).unwrap();
+        let index = state.applied_index();
+        let body = keel_engine::node::proposal::ProposalBody::Client(put("planted", "x"));
+        state.apply(index, &body).unwrap().unwrap();
+        state.checkpoint().unwrap();
+    }
+    // m0 may have led: writes wait out the election.
+    for i in 0..3 {
+        put_retrying(&client, &format!("after{i}")).await;
+    }
+    let refused = Daemon::start(member(0), Arc::new(OsDisk::new())).await;
+    match refused {
+        Err(DaemonError::DataInconsistency(text)) => {
+            assert_eq!(text, format!("{id0:x} found data inconsistency with peers"));
+        }
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(_) => panic!("a member with different data started"),
+    }
+    // The others go on.
+    put_retrying(&client, "still").await;
+    for d in daemons.into_iter().flatten() {
+        d.shutdown().await;
+    }
 }

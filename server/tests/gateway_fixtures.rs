@@ -225,16 +225,11 @@ impl Replay<'_> {
     }
 
     fn etcd_normalizer(&self) -> Normalizer {
-        Normalizer::new(self.phase, self.etcd_vars(), Vec::new(), None)
+        Normalizer::new(self.phase, self.etcd_vars(), Vec::new())
     }
 
     fn keel_normalizer(&self) -> Normalizer {
-        Normalizer::new(
-            self.phase,
-            &self.keel_vars,
-            self.cluster.addresses(),
-            pending_version(),
-        )
+        Normalizer::new(self.phase, &self.keel_vars, self.cluster.addresses())
     }
 
     /// Sends a curl case and reads the answer (for a stream: as many
@@ -578,14 +573,6 @@ fn comparable_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
 
 fn position_of_date(response: &Response) -> Option<usize> {
     response.headers.iter().position(|(name, _)| name == "Date")
-}
-
-/// Keel's `Status.version` is the engine's own version until the change
-/// that makes it etcd's lands (another branch); until then the status
-/// answers' `version` is read as etcd's. Remove this once Keel reports
-/// "3.4.23" itself.
-fn pending_version() -> Option<(String, String)> {
-    Some((env!("CARGO_PKG_VERSION").to_string(), "3.4.23".to_string()))
 }
 
 /// Replays one phase's cases in order against `cluster`.

@@ -405,8 +405,9 @@ async fn member_list_and_endpoint_status_have_etcdctls_shape() {
         .map(String::from)
         .collect();
     assert_eq!(ours.len(), etcds.len(), "{ours:?}");
-    // endpoint, id, is leader, is learner, raft term, errors
-    for column in [0, 1, 4, 5, 6, 9] {
+    // endpoint, id, version (Keel reports etcd's), is leader, is learner,
+    // raft term, errors
+    for column in [0, 1, 2, 4, 5, 6, 9] {
         assert_eq!(
             ours[column], etcds[column],
             "endpoint status column {column}"

@@ -153,3 +153,121 @@ async fn killing_the_leader_loses_no_acknowledged_write() {
         }
     }
 }
+
+/// etcd 3.4's e2e harness (tests/e2e/etcd_process.go) waits for two lines
+/// of a member's merged output, each containing one of these.
+const ETCD_SERVER_READY_LINES: [&str; 2] = ["enabled capabilities for version", "published"];
+
+#[tokio::test]
+async fn the_start_up_log_says_etcds_milestones_once_the_member_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = free_ports(2);
+    let client_url = format!("http://127.0.0.1:{}", ports[0]);
+    let peer_url = format!("http://127.0.0.1:{}", ports[1]);
+    let child = Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args(["--name", "solo", "--data-dir"])
+        .arg(dir.path().join("solo"))
+        .args(["--listen-client-urls", &client_url])
+        .args(["--advertise-client-urls", &client_url])
+        .args(["--listen-peer-urls", &peer_url])
+        .args(["--initial-advertise-peer-urls", &peer_url])
+        .args(["--initial-cluster", &format!("solo={peer_url}")])
+        .args(["--enable-v2", "--strict-reconfig-check=false"])
+        .env_remove("KEEL_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start keel");
+    let mut child = Members {
+        children: vec![Some(child)],
+    };
+    let stderr = child.children[0].as_mut().unwrap().stderr.take().unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // The harness's wait: count the lines holding either ready string.
+    let mut seen = Vec::new();
+    let mut ready_lines = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ready_lines < 2 {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("no ready lines; the log so far: {seen:#?}"));
+        if ETCD_SERVER_READY_LINES.iter().any(|s| line.contains(s)) {
+            ready_lines += 1;
+        }
+        seen.push(line);
+    }
+    // Released now, the harness's first request must be served.
+    let mut options = ClientOptions::new(vec![format!("127.0.0.1:{}", ports[0])]);
+    options.command_timeout = Duration::from_secs(2);
+    let client = Client::new(options).unwrap();
+    let put = Request::Put(PutRequest {
+        key: Bytes::from("first"),
+        value: Bytes::from("request"),
+        ..PutRequest::default()
+    });
+    client.request(put).await.unwrap();
+    let position = |needle: &str, lines: &[String]| lines.iter().position(|l| l.contains(needle));
+    let capabilities =
+        position("enabled capabilities for version 3.4", &seen).expect("capabilities");
+    let published = position("published {Name:solo ClientURLs:[", &seen).expect("published");
+    assert!(capabilities < published, "{seen:#?}");
+    assert!(
+        seen[published].ends_with(&format!(
+            "published {{Name:solo ClientURLs:[{client_url}]}} to cluster {}",
+            seen[published].rsplit(' ').next().unwrap()
+        )),
+        "{}",
+        seen[published]
+    );
+    assert!(
+        position("--enable-v2: the v2 API is not served", &seen).is_some(),
+        "{seen:#?}"
+    );
+    // Then etcd's serving lines.
+    let mut after = Vec::new();
+    while after.len() < 2 {
+        let line = lines
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("no serving lines after {seen:#?}: {after:#?}"));
+        after.push(line);
+    }
+    assert!(
+        after[0].ends_with("ready to serve client requests"),
+        "{after:?}"
+    );
+    assert!(
+        after[1].ends_with(&format!(
+            "serving insecure client requests on 127.0.0.1:{}, this is strongly discouraged!",
+            ports[0]
+        )),
+        "{after:?}"
+    );
+}
+
+#[test]
+fn keel_version_names_keel_and_the_etcd_api_it_serves() {
+    let output = Command::new(env!("CARGO_BIN_EXE_keel"))
+        .arg("--version")
+        .output()
+        .expect("run keel --version");
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "keel Version: {}\netcd API Version: 3.4 (reported as etcd 3.4.23)\nOS/Arch: ",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{text}"
+    );
+}

@@ -55,9 +55,19 @@ impl Pki {
     /// A certificate for 127.0.0.1 and localhost, good for serving and
     /// as a client certificate: (cert file, key file).
     fn issue(&self, name: &str) -> (PathBuf, PathBuf) {
+        // A serial of its own per name (a CRL names certificates by it).
+        let serial = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        }) >> 1;
+        self.issue_with_serial(name, serial)
+    }
+
+    /// [`Pki::issue`] with the certificate's serial number given.
+    fn issue_with_serial(&self, name: &str, serial: u64) -> (PathBuf, PathBuf) {
         let key = KeyPair::generate().unwrap();
         let mut params =
             CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        params.serial_number = Some(rcgen::SerialNumber::from(serial));
         params.distinguished_name.push(DnType::CommonName, name);
         params.extended_key_usages = vec![
             ExtendedKeyUsagePurpose::ServerAuth,
@@ -81,6 +91,7 @@ impl Pki {
             key_file: Some(key),
             trusted_ca_file: Some(self.ca_file()),
             client_cert_auth,
+            crl_file: None,
         }
     }
 }
@@ -478,4 +489,214 @@ async fn missing_or_bad_tls_files_stop_the_start_with_an_error() {
     let mut opts = ClientOptions::new(vec!["https://127.0.0.1:1".into()]);
     opts.tls.ca_file = Some(missing);
     assert!(matches!(Client::new(opts), Err(ClientError::Tls(text)) if text.contains("nope.pem")));
+}
+
+#[tokio::test]
+async fn auto_tls_serves_clients_with_a_certificate_made_in_the_data_dir() {
+    // etcd's --auto-tls: https client URLs, no certificate files.
+    let dir = tempfile::tempdir().unwrap();
+    let ports = free_ports(2);
+    let cluster = vec![("solo".to_string(), format!("http://127.0.0.1:{}", ports[1]))];
+    let mut opts = options(
+        dir.path(),
+        "solo",
+        ports[0],
+        ports[1],
+        &cluster,
+        ClusterState::New,
+    );
+    opts.listen_client_urls = vec![https(ports[0])];
+    opts.advertise_client_urls = vec![https(ports[0]).to_string()];
+    opts.client_auto_tls = true;
+    let data_dir = opts.data_dir.clone();
+    let daemon = Daemon::start(opts.clone(), Arc::new(OsDisk::new()))
+        .await
+        .unwrap();
+    assert!(daemon.wait_ready(Duration::from_secs(20)).await);
+    let fixtures = data_dir.join("fixtures").join("client");
+    let made = std::fs::read(fixtures.join("cert.pem")).unwrap();
+    assert!(fixtures.join("key.pem").exists());
+    let endpoint = format!("--endpoints=https://127.0.0.1:{}", ports[0]);
+    let (code, out, err) = keelctl(
+        &[&endpoint, "--insecure-skip-tls-verify", "put", "foo", "bar"],
+        &[],
+    )
+    .await;
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "OK\n", ""));
+    // It is TLS: plaintext gets nothing, and the certificate is the one in
+    // the data dir, trusted as its own CA.
+    let mut plain = ClientOptions::new(vec![format!("http://127.0.0.1:{}", ports[0])]);
+    plain.dial_timeout = Duration::from_secs(1);
+    plain.command_timeout = Duration::from_secs(2);
+    assert!(
+        Client::new(plain)
+            .unwrap()
+            .request(get("foo"))
+            .await
+            .is_err()
+    );
+    let cacert = format!("--cacert={}", fixtures.join("cert.pem").display());
+    let (code, out, _) = keelctl(&[&endpoint, &cacert, "get", "foo"], &[]).await;
+    assert_eq!((code, out.as_str()), (0, "foo\nbar\n"));
+    // A restart keeps the certificate.
+    daemon.shutdown().await;
+    let daemon = Daemon::start(opts, Arc::new(OsDisk::new())).await.unwrap();
+    assert!(daemon.wait_ready(Duration::from_secs(20)).await);
+    assert_eq!(std::fs::read(fixtures.join("cert.pem")).unwrap(), made);
+    let (code, out, _) = keelctl(&[&endpoint, &cacert, "get", "foo"], &[]).await;
+    assert_eq!((code, out.as_str()), (0, "foo\nbar\n"));
+    daemon.shutdown().await;
+}
+
+#[tokio::test]
+async fn three_members_with_peer_auto_tls_form_a_cluster() {
+    // etcd's --peer-auto-tls: https peer URLs, each member with its own
+    // generated certificate, none verifying the others'.
+    let dir = tempfile::tempdir().unwrap();
+    let ports = free_ports(6);
+    let cluster: Vec<(String, String)> = (0..3)
+        .map(|i| (format!("m{i}"), https(ports[3 + i]).to_string()))
+        .collect();
+    let mut daemons = Vec::new();
+    for i in 0..3 {
+        let mut opts = options(
+            dir.path(),
+            &format!("m{i}"),
+            ports[i],
+            ports[3 + i],
+            &cluster,
+            ClusterState::New,
+        );
+        opts.listen_peer_urls = vec![https(ports[3 + i])];
+        opts.initial_advertise_peer_urls = vec![https(ports[3 + i]).to_string()];
+        opts.peer_auto_tls = true;
+        daemons.push(Daemon::start(opts, Arc::new(OsDisk::new())).await.unwrap());
+    }
+    for d in &daemons {
+        assert!(
+            d.wait_ready(Duration::from_secs(30)).await,
+            "member not ready"
+        );
+    }
+    let certificates: Vec<Vec<u8>> = (0..3)
+        .map(|i| std::fs::read(dir.path().join(format!("m{i}/fixtures/peer/cert.pem"))).unwrap())
+        .collect();
+    assert!(certificates[0] != certificates[1] && certificates[1] != certificates[2]);
+    let endpoints: Vec<String> = (0..3).map(|i| format!("127.0.0.1:{}", ports[i])).collect();
+    let client = Client::new(ClientOptions::new(endpoints.clone())).unwrap();
+    client.request(put("k", "v")).await.unwrap();
+    for endpoint in &endpoints {
+        let direct = Client::new(ClientOptions::new(vec![endpoint.clone()])).unwrap();
+        let mut seen = None;
+        for _ in 0..100 {
+            if let Ok(Response::Range(r)) = direct.request(get("k")).await {
+                if !r.kvs.is_empty() {
+                    seen = Some(r.kvs[0].value.clone());
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(seen, Some(Bytes::from("v")), "{endpoint}");
+    }
+    // The peer port speaks TLS only.
+    let mut stream = tokio::net::TcpStream::connect(format!("127.0.0.1:{}", ports[3]))
+        .await
+        .unwrap();
+    let _ = stream
+        .write_all(&keel_engine::wire::handshake::encode_hello(
+            keel_engine::wire::handshake::Role::Peer,
+        ))
+        .await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    assert!(
+        !answer.starts_with(b"KEEL"),
+        "no plaintext handshake answer"
+    );
+    for d in daemons {
+        d.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_client_certificate_in_the_crl_is_refused() {
+    // etcd's --client-crl-file with --client-cert-auth.
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path(), "pki");
+    let (good_cert, good_key) = pki.issue_with_serial("client", 1001);
+    let (revoked_cert, revoked_key) = pki.issue_with_serial("revoked", 1002);
+    let revoked_serial = rcgen::SerialNumber::from(1002u64);
+    let now = rcgen::date_time_ymd(2020, 1, 1);
+    let crl = rcgen::CertificateRevocationListParams {
+        this_update: now,
+        next_update: rcgen::date_time_ymd(2100, 1, 1),
+        crl_number: rcgen::SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![rcgen::RevokedCertParams {
+            serial_number: revoked_serial,
+            revocation_time: now,
+            reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+            invalidity_date: None,
+        }],
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    }
+    .signed_by(&pki.ca, &pki.ca_key)
+    .unwrap();
+    // PEM, or DER as etcd's own e2e fixture (revoke.crl) is: Go reads both.
+    let pem_file = pki.dir.join("revoked.pem");
+    std::fs::write(&pem_file, crl.pem().unwrap()).unwrap();
+    let der_file = pki.dir.join("revoked.crl");
+    std::fs::write(&der_file, crl.der()).unwrap();
+    for crl_file in [pem_file, der_file] {
+        let ports = free_ports(2);
+        let cluster = vec![("solo".to_string(), format!("http://127.0.0.1:{}", ports[1]))];
+        let name = format!("solo-{}", crl_file.extension().unwrap().to_string_lossy());
+        let mut opts = options(
+            dir.path(),
+            &name,
+            ports[0],
+            ports[1],
+            &cluster,
+            ClusterState::New,
+        );
+        opts.name = "solo".into();
+        opts.listen_client_urls = vec![https(ports[0])];
+        opts.advertise_client_urls = vec![https(ports[0]).to_string()];
+        opts.client_tls = TlsFiles {
+            crl_file: Some(crl_file),
+            ..pki.tls_files("server", true)
+        };
+        let daemon = Daemon::start(opts, Arc::new(OsDisk::new())).await.unwrap();
+        assert!(daemon.wait_ready(Duration::from_secs(20)).await);
+        let endpoint = format!("--endpoints=https://127.0.0.1:{}", ports[0]);
+        let cacert = format!("--cacert={}", pki.ca_file().display());
+        let with = |cert: &Path, key: &Path| {
+            (
+                format!("--cert={}", cert.display()),
+                format!("--key={}", key.display()),
+            )
+        };
+        let (cert, key) = with(&good_cert, &good_key);
+        let (code, out, err) =
+            keelctl(&[&endpoint, &cacert, &cert, &key, "put", "a", "1"], &[]).await;
+        assert_eq!((code, out.as_str(), err.as_str()), (0, "OK\n", ""));
+        let (cert, key) = with(&revoked_cert, &revoked_key);
+        let (code, out, err) = keelctl(
+            &[
+                &endpoint,
+                &cacert,
+                &cert,
+                &key,
+                "--dial-timeout=1s",
+                "--command-timeout=2s",
+                "get",
+                "a",
+            ],
+            &[],
+        )
+        .await;
+        assert_ne!(code, 0, "a revoked certificate is refused: {out}{err}");
+        daemon.shutdown().await;
+    }
 }

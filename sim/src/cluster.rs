@@ -120,6 +120,9 @@ fn options(i: usize, n: usize, knobs: EngineKnobs) -> DaemonOptions {
         join_timeout: Duration::from_secs(10),
         client_tls: Default::default(),
         peer_tls: Default::default(),
+        client_auto_tls: false,
+        peer_auto_tls: false,
+        initial_corrupt_check: false,
     }
 }
 

@@ -226,7 +226,8 @@ impl Driver {
             let _ = reply.send(Err(ApiError::TooManyLearners));
             return;
         }
-        if !add.is_learner && !add.force && !ready_to_add_voter(&members) {
+        let strict = self.config.strict_reconfig_check;
+        if strict && !add.is_learner && !add.force && !ready_to_add_voter(&members) {
             let _ = reply.send(Err(ApiError::NotEnoughStartedMembers));
             return;
         }
@@ -258,7 +259,8 @@ impl Driver {
             let _ = reply.send(Err(ApiError::MemberNotFound));
             return;
         };
-        if !target.is_learner && !quorum_survives_removal(&members, id) {
+        let strict = self.config.strict_reconfig_check;
+        if strict && !target.is_learner && !quorum_survives_removal(&members, id) {
             let _ = reply.send(Err(ApiError::NotEnoughStartedMembers));
             return;
         }
@@ -371,7 +373,7 @@ impl Driver {
     pub(crate) fn status_response(&self) -> StatusResponse {
         StatusResponse {
             header: ResponseHeader::default(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
+            version: crate::version::ETCD_VERSION.to_string(),
             db_size: self.state.db_size() as i64,
             db_size_in_use: self.state.db_size_in_use() as i64,
             leader: self.raw.raft.leader_id,

@@ -33,6 +33,10 @@ pub struct NodeConfig {
     /// Backend size past which a NOSPACE alarm is raised (etcd's
     /// `--quota-backend-bytes`).
     pub quota_backend_bytes: u64,
+    /// Refuse to add or remove a voter when the started voters would not
+    /// be a quorum afterwards (etcd's `--strict-reconfig-check`, on by
+    /// default). Off, such changes are proposed as asked.
+    pub strict_reconfig_check: bool,
     /// Bytes of entries in one append message.
     pub max_append_bytes: u64,
     /// Append messages in flight to one follower.
@@ -71,6 +75,7 @@ impl NodeConfig {
             max_request_bytes: 1536 * 1024,
             max_txn_ops: 128,
             quota_backend_bytes: 2 << 30,
+            strict_reconfig_check: true,
             max_append_bytes: 1 << 20,
             max_inflight_appends: 256,
             max_pending_proposals: 100_000,

@@ -84,6 +84,14 @@ impl NodeStatus {
     pub fn ready_for_clients(&self) -> bool {
         !self.stopped && self.leader_id != 0 && self.applied_index > 0 && self.published
     }
+
+    /// Whether this member has seen its cluster formed: it knows a leader,
+    /// or has applied entries past a new cluster's bootstrap (index 1), so
+    /// it stays true through later elections and on a restart. etcd's
+    /// cluster version is decided from then on.
+    pub fn cluster_formed(&self) -> bool {
+        self.leader_id != 0 || self.applied_index > 1
+    }
 }
 
 /// A cheap, cloneable way to reach a running node.

@@ -48,6 +48,11 @@ pub enum FrameKind {
     ClusterInfoRequest,
     /// The cluster id and member list ([`super::ClusterInfo`]).
     ClusterInfoResponse,
+    /// A restarting member asks a peer for its hash of the keys
+    /// ([`super::PeerHashKvRequest`]).
+    HashKvRequest,
+    /// The peer's hash, or why it has none ([`super::PeerHashKvAnswer`]).
+    HashKvResponse,
 }
 
 impl FrameKind {
@@ -67,6 +72,8 @@ impl FrameKind {
             FrameKind::SnapshotAck => 20,
             FrameKind::ClusterInfoRequest => 21,
             FrameKind::ClusterInfoResponse => 22,
+            FrameKind::HashKvRequest => 23,
+            FrameKind::HashKvResponse => 24,
         }
     }
 
@@ -86,6 +93,8 @@ impl FrameKind {
             20 => FrameKind::SnapshotAck,
             21 => FrameKind::ClusterInfoRequest,
             22 => FrameKind::ClusterInfoResponse,
+            23 => FrameKind::HashKvRequest,
+            24 => FrameKind::HashKvResponse,
             other => return Err(WireError::UnknownKind(other)),
         })
     }

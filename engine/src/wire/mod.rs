@@ -22,7 +22,10 @@ mod watch;
 pub use codec::{Decode, Encode, Reader};
 pub use error::WireError;
 pub use frame::{DEFAULT_MAX_FRAME_BYTES, Frame, FrameKind, decode_frame};
-pub use peer::{ClusterInfo, PeerHello, PeerHelloAck, RaftMessages, SnapshotAck, SnapshotChunk};
+pub use peer::{
+    ClusterInfo, PeerHashKvAnswer, PeerHashKvRequest, PeerHello, PeerHelloAck, RaftMessages,
+    SnapshotAck, SnapshotChunk,
+};
 
 use crate::api::{ApiError, Request, Response, WatchCreateRequest};
 
@@ -98,6 +101,10 @@ pub enum PeerFrame {
     ClusterInfoRequest,
     /// The cluster's id and members.
     ClusterInfo(ClusterInfo),
+    /// A request for the peer's hash of its keys at a revision.
+    HashKvRequest(PeerHashKvRequest),
+    /// The peer's hash, or why it has none.
+    HashKv(PeerHashKvAnswer),
 }
 
 /// Decodes one complete peer frame (length prefix included) as a member
@@ -122,6 +129,10 @@ pub fn decode_peer_body(frame: &Frame) -> Result<PeerFrame, WireError> {
         FrameKind::ClusterInfoResponse => {
             PeerFrame::ClusterInfo(ClusterInfo::from_bytes(&frame.body)?)
         }
+        FrameKind::HashKvRequest => {
+            PeerFrame::HashKvRequest(PeerHashKvRequest::from_bytes(&frame.body)?)
+        }
+        FrameKind::HashKvResponse => PeerFrame::HashKv(PeerHashKvAnswer::from_bytes(&frame.body)?),
         other => {
             return Err(WireError::malformed(
                 "peer frame",

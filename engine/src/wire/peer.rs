@@ -1,8 +1,9 @@
-//! Bodies of peer frames: hello, raft messages, snapshot chunks.
+//! Bodies of peer frames: hello, raft messages, snapshot chunks, cluster
+//! info, and the hash of the keys a restarting member compares.
 
 use super::codec::{Decode, Encode, Reader, put_bool, put_bytes, put_count};
 use super::error::WireError;
-use crate::api::Member;
+use crate::api::{ApiError, HashKvResponse, Member, Response};
 use bytes::{BufMut, Bytes, BytesMut};
 use protobuf::Message as _;
 use raft::eraftpb::Message;
@@ -184,5 +185,54 @@ impl Decode for ClusterInfo {
             cluster_id: r.u64("cluster info")?,
             members: r.list("members", 21, Member::decode)?,
         })
+    }
+}
+
+/// A restarting member asks a peer for its hash of the keys at `revision`
+/// (etcd's initial corruption check, `--experimental-initial-corrupt-check`);
+/// the peer answers with a [`PeerHashKvAnswer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerHashKvRequest {
+    /// The revision to hash at (the asking member's own).
+    pub revision: i64,
+}
+
+impl Encode for PeerHashKvRequest {
+    fn encode(&self, buf: &mut BytesMut) {
+        buf.put_i64(self.revision);
+    }
+}
+
+impl Decode for PeerHashKvRequest {
+    fn decode(r: &mut Reader) -> Result<Self, WireError> {
+        Ok(PeerHashKvRequest {
+            revision: r.i64("hash kv request")?,
+        })
+    }
+}
+
+/// A peer's hash of its keys at the asked revision, or why it has none
+/// (`FutureRevision`: it has not reached that revision; `Compacted`: the
+/// revision is compacted away). Encoded as a client response body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerHashKvAnswer(pub Result<HashKvResponse, ApiError>);
+
+impl Encode for PeerHashKvAnswer {
+    fn encode(&self, buf: &mut BytesMut) {
+        let as_response: Result<Response, ApiError> = self.0.clone().map(Response::HashKv);
+        as_response.encode(buf);
+    }
+}
+
+impl Decode for PeerHashKvAnswer {
+    fn decode(r: &mut Reader) -> Result<Self, WireError> {
+        match Result::<Response, ApiError>::decode(r)? {
+            Ok(Response::HashKv(hash)) => Ok(PeerHashKvAnswer(Ok(hash))),
+            Err(error) => Ok(PeerHashKvAnswer(Err(error))),
+            Ok(other) => Err(WireError::malformed(
+                "hash kv answer",
+                format!("not a hash: {other:?}"),
+            )),
+        }
     }
 }

@@ -418,6 +418,11 @@ proptest! {
         round_trip(&SnapshotChunk { index: ids[0], term: ids[1], offset: ids[2], total_len: 9, data, last })?;
         round_trip(&SnapshotAck { index: ids[0], received_len: ids[1], ok: last })?;
         round_trip(&ClusterInfo { cluster_id: ids[0], members: vec![Member { id: ids[1], name: reason.clone(), ..Member::default() }] })?;
+        round_trip(&PeerHashKvRequest { revision: ids[0] as i64 })?;
+        let hash = HashKvResponse { header: ResponseHeader { cluster_id: ids[0], member_id: ids[1], revision: ids[2] as i64, raft_term: 3 }, hash: ids[1] as u32, compact_revision: ids[2] as i64 };
+        round_trip(&PeerHashKvAnswer(Ok(hash)))?;
+        round_trip(&PeerHashKvAnswer(Err(ApiError::FutureRevision)))?;
+        round_trip(&PeerHashKvAnswer(Err(ApiError::Compacted { compact_revision: ids[0] as i64 })))?;
         let message = raft::eraftpb::Message { from: ids[0], to: ids[1], term: ids[2], ..Default::default() };
         let batch = RaftMessages(vec![message.clone(), message]);
         prop_assert_eq!(RaftMessages::from_bytes(&batch.to_bytes()).unwrap(), batch);

@@ -27,6 +27,8 @@ pub struct Cluster {
     pub quota_backend_bytes: u64,
     /// Members that handle each raft Ready late (`NodeConfig::slow_ready`).
     pub slow: BTreeMap<u64, Duration>,
+    /// `NodeConfig::strict_reconfig_check` of members started from now on.
+    pub strict_reconfig_check: bool,
 }
 
 pub fn b(s: &str) -> Bytes {
@@ -69,6 +71,7 @@ impl Cluster {
             catch_up_entries,
             quota_backend_bytes: quota,
             slow: BTreeMap::new(),
+            strict_reconfig_check: true,
         };
         for (i, m) in cluster.members.clone().iter().enumerate() {
             cluster.disks.insert(
@@ -89,6 +92,7 @@ impl Cluster {
         config.snapshot_count = self.snapshot_count;
         config.catch_up_entries = self.catch_up_entries;
         config.quota_backend_bytes = self.quota_backend_bytes;
+        config.strict_reconfig_check = self.strict_reconfig_check;
         if let Some(&delay) = self.slow.get(&id) {
             config.slow_ready = delay;
         }

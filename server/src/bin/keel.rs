@@ -2,12 +2,14 @@
 //!
 //! With no flags it starts a single-member cluster on 127.0.0.1:2379
 //! (clients) and 127.0.0.1:2380 (peers), data in `./default.keel`.
-//! Under systemd (`Type=notify`) it sends READY=1 once it can serve;
-//! SIGTERM or SIGINT drains it and it exits 0.
+//! Under systemd (`Type=notify`) it sends READY=1 once it can serve (when
+//! it logs etcd's `ready to serve client requests`); SIGTERM or SIGINT
+//! drains it and it exits 0. The log goes to stderr (`--log-outputs` may
+//! say stdout).
 
 #[cfg(not(madsim))]
 fn main() -> std::process::ExitCode {
-    use keel_server::config::{ConfigError, parse_server_config};
+    use keel_server::config::{ConfigError, LogOutput, parse_server_config};
     use keel_server::daemon::Daemon;
     use std::process::ExitCode;
 
@@ -31,11 +33,18 @@ fn main() -> std::process::ExitCode {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("KEEL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},raft=warn")));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+    match config.log_output {
+        LogOutput::Stderr => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr)
+            .init(),
+        LogOutput::Stdout => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .with_writer(std::io::stdout)
+            .init(),
+    }
     for warning in warnings {
         tracing::warn!("{warning}");
     }
@@ -78,7 +87,6 @@ fn main() -> std::process::ExitCode {
                     now.ready_for_clients()
                 };
                 if serving {
-                    tracing::info!("ready to serve client requests");
                     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
                     return;
                 }

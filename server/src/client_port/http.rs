@@ -17,17 +17,11 @@ use crate::etcd::gateway::{self, Answer, Body, GatewayRequest, StreamItem};
 use crate::etcd::{Context, EtcdOptions};
 use crate::grpc::{Code, Status};
 use keel_engine::api::{AlarmAction, AlarmRequest, AlarmType, Request, Response};
-use keel_engine::node::NodeHandle;
+use keel_engine::node::{NodeHandle, NodeStatus};
+use keel_engine::version::{ETCD_VERSION, etcd_cluster_version};
 use keel_engine::wire::WireError;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-
-/// The etcd versions `/version` reports (etcd 3.4.23 in a cluster at
-/// 3.4), the one place they are written. (`Status.version` is the
-/// engine's own, set in `keel_engine::node`.)
-pub const ETCD_SERVER_VERSION: &str = "3.4.23";
-/// The cluster version `/version` reports.
-pub const ETCD_CLUSTER_VERSION: &str = "3.4.0";
 
 /// Longest request head read before giving up (431, as Go answers).
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -215,15 +209,22 @@ async fn route(request: &HttpRequest, node: &NodeHandle, etcd: &EtcdOptions) -> 
         "/version" => Answer {
             status: 200,
             headers: vec![("Content-Type", "application/json".into())],
-            body: Body::Whole(
-                format!(
-                    r#"{{"etcdserver":"{ETCD_SERVER_VERSION}","etcdcluster":"{ETCD_CLUSTER_VERSION}"}}"#
-                )
-                .into_bytes(),
-            ),
+            body: Body::Whole(version_body(&node.status()).into_bytes()),
         },
         _ => gateway::http_error(404, "404 page not found"),
     }
+}
+
+/// `GET /version`'s body: the etcd version Keel reports and the cluster
+/// version (`not_decided` until the member has seen its cluster formed, as
+/// etcd answers before its cluster version is set).
+fn version_body(status: &NodeStatus) -> String {
+    let cluster = if status.cluster_formed() {
+        etcd_cluster_version()
+    } else {
+        "not_decided".to_string()
+    };
+    format!(r#"{{"etcdserver":"{ETCD_VERSION}","etcdcluster":"{cluster}"}}"#)
 }
 
 /// etcd's health check: unhealthy with no leader, or with any alarm

@@ -139,6 +139,96 @@ pub const FLAGS: &[Flag] = &[
         help: "Path to the peer server TLS trusted CA file.",
     },
     Flag {
+        name: "auto-tls",
+        default: "false",
+        help: "Client TLS using generated certificates (under <data-dir>/fixtures/client) when https client URLs have no --cert-file/--key-file.",
+    },
+    Flag {
+        name: "peer-auto-tls",
+        default: "false",
+        help: "Peer TLS using generated certificates (under <data-dir>/fixtures/peer) when https peer URLs have no --peer-cert-file/--peer-key-file; peers' certificates are then not verified.",
+    },
+    Flag {
+        name: "client-crl-file",
+        default: "",
+        help: "Path to the client certificate revocation list file (with --client-cert-auth).",
+    },
+    Flag {
+        name: "cipher-suites",
+        default: "",
+        help: "Comma-separated list of supported TLS cipher suites between client/server and peers (accepted for etcd compatibility; Keel's TLS offers a fixed set of ECDHE AEAD suites).",
+    },
+    Flag {
+        name: "experimental-peer-skip-client-san-verification",
+        default: "false",
+        help: "Skip verification of SAN field in client certificate for peer connections (Keel never checks it).",
+    },
+    Flag {
+        name: "strict-reconfig-check",
+        default: "true",
+        help: "Reject reconfiguration requests that would cause quorum loss.",
+    },
+    Flag {
+        name: "experimental-initial-corrupt-check",
+        default: "false",
+        help: "Enable to check data corruption before serving any client/peer traffic: on a restart, compare this member's hash of its keys with its peers'.",
+    },
+    Flag {
+        name: "enable-v2",
+        default: "false",
+        help: "Accept etcd V2 client requests (accepted for etcd compatibility; Keel serves only the v3 API).",
+    },
+    Flag {
+        name: "experimental-enable-v2v3",
+        default: "",
+        help: "v3 prefix for serving emulated v2 state (accepted for etcd compatibility; Keel serves only the v3 API).",
+    },
+    Flag {
+        name: "force-new-cluster",
+        default: "false",
+        help: "Force to create a new one member cluster (not supported by Keel: refused when true).",
+    },
+    Flag {
+        name: "auto-compaction-retention",
+        default: "0",
+        help: "Auto compaction retention for mvcc key value store. 0 means disable auto compaction (Keel does not compact automatically: use keelctl compaction).",
+    },
+    Flag {
+        name: "auto-compaction-mode",
+        default: "periodic",
+        help: "Interpret 'auto-compaction-retention' one of: periodic|revision.",
+    },
+    Flag {
+        name: "listen-metrics-urls",
+        default: "",
+        help: "List of URLs to listen on for the metrics and health endpoints (accepted for etcd compatibility; Keel has no separate metrics listener).",
+    },
+    Flag {
+        name: "auth-token",
+        default: "simple",
+        help: "Specify auth token specific options (accepted for etcd compatibility; Keel has no authentication).",
+    },
+    Flag {
+        name: "max-concurrent-streams",
+        default: "4096",
+        help: "Maximum concurrent streams (gRPC calls) that each client connection can open at a time (etcd's default is unbounded).",
+    },
+    Flag {
+        name: "logger",
+        default: "capnslog",
+        help: "Specify 'zap' for structured logging or 'capnslog' (Keel writes its own format either way).",
+    },
+    Flag {
+        name: "log-outputs",
+        default: "default",
+        help: "Where to write the log: 'default' or 'stderr' (standard error), or 'stdout'.",
+    },
+    Flag {
+        name: "debug",
+        default: "false",
+        help: "Enable debug-level logging (the same as --log-level=debug).",
+    },
+    Flag {
         name: "config-file",
         default: "",
         help: "Path to the server configuration file. Other flags and environment variables are ignored if provided.",
@@ -147,7 +237,22 @@ pub const FLAGS: &[Flag] = &[
 
 /// The flags that are booleans: `--flag` alone means `--flag=true`, as
 /// with etcd's (Go's) boolean flags; a value needs `=`.
-pub const BOOLEAN_FLAGS: &[&str] = &["client-cert-auth", "peer-client-cert-auth"];
+pub const BOOLEAN_FLAGS: &[&str] = &[
+    "client-cert-auth",
+    "peer-client-cert-auth",
+    "auto-tls",
+    "peer-auto-tls",
+    "experimental-peer-skip-client-san-verification",
+    "strict-reconfig-check",
+    "experimental-initial-corrupt-check",
+    "enable-v2",
+    "force-new-cluster",
+    "debug",
+];
+
+/// The flags whose value is a list: a comma-separated one on the command
+/// line, a YAML list (or such a string) in the config file.
+pub const LIST_FLAGS: &[&str] = &["log-outputs", "cipher-suites"];
 
 /// The environment variable of `flag` with `prefix` (`KEEL_` or `ETCD_`).
 pub fn variable(prefix: &str, flag: &str) -> String {
@@ -156,7 +261,16 @@ pub fn variable(prefix: &str, flag: &str) -> String {
 
 fn command() -> Command {
     let mut command = Command::new("keel")
-        .version(env!("CARGO_PKG_VERSION"))
+        // Go's flags take a repeated flag, the last value winning; etcd's
+        // own e2e harness passes --client-cert-auth twice.
+        .args_override_self(true)
+        .disable_version_flag(true)
+        .arg(
+            Arg::new("version")
+                .long("version")
+                .action(ArgAction::SetTrue)
+                .help("Print the version and exit."),
+        )
         .about("keel: a replicated, strongly consistent key-value store (etcd-compatible flags)")
         .after_help(
             "Every flag can also be set as KEEL_<FLAG> (e.g. KEEL_INITIAL_CLUSTER) or, \
@@ -194,6 +308,9 @@ pub fn parse_command_line(args: &[String]) -> Result<BTreeMap<String, String>, C
             }
             _ => ConfigError::Usage(e.to_string()),
         })?;
+    if matches.get_flag("version") {
+        return Err(ConfigError::Info(version_text()));
+    }
     Ok(FLAGS
         .iter()
         .filter_map(|f| {
@@ -202,6 +319,19 @@ pub fn parse_command_line(args: &[String]) -> Result<BTreeMap<String, String>, C
                 .map(|v| (f.name.to_string(), v.clone()))
         })
         .collect())
+}
+
+/// What `keel --version` prints: shaped like `etcd --version`, with Keel's
+/// own version first and the etcd API version it serves.
+pub fn version_text() -> String {
+    use keel_engine::version::{ETCD_VERSION, KEEL_VERSION, etcd_api_version};
+    format!(
+        "keel Version: {KEEL_VERSION}\netcd API Version: {} (reported as etcd {ETCD_VERSION})\n\
+         OS/Arch: {}/{}\n",
+        etcd_api_version(),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
 }
 
 /// Merges the command line with `KEEL_*` and `ETCD_*` variables: a setting
@@ -302,6 +432,7 @@ pub fn from_yaml(
                     "key-file",
                     "client-cert-auth",
                     "trusted-ca-file",
+                    "auto-tls",
                 ];
                 let Some(text) = scalar(&key, value).map_err(file_error)? else {
                     continue;
@@ -321,6 +452,16 @@ pub fn from_yaml(
             serde_norway::Value::Number(n) => n.to_string(),
             serde_norway::Value::Bool(b) => b.to_string(),
             serde_norway::Value::Null => continue,
+            // etcd's file gives these as YAML lists (`log-outputs: [stderr]`).
+            serde_norway::Value::Sequence(items) if LIST_FLAGS.contains(&key.as_str()) => {
+                let mut texts = Vec::new();
+                for item in items {
+                    if let Some(text) = scalar(&key, item).map_err(file_error)? {
+                        texts.push(text);
+                    }
+                }
+                texts.join(",")
+            }
             _ => return Err(file_error(format!("{key}: expected a single value"))),
         };
         if FLAGS.iter().any(|f| f.name == key) && key != "config-file" {

@@ -11,6 +11,7 @@
 //! [`parse_server_config`] is a pure function of its inputs so tests and
 //! fuzzers call it without touching the process environment.
 
+mod compat;
 mod flags;
 
 use crate::client_port::ClientPortOptions;
@@ -18,6 +19,7 @@ use crate::daemon::{ClusterState, DaemonOptions};
 use crate::peer::PeerTransportOptions;
 use crate::tls::TlsFiles;
 use crate::url::Url;
+pub use compat::LogOutput;
 pub use flags::{FLAGS, Flag};
 use keel_engine::node::NodeConfig;
 use keel_engine::storage::wal::WalOptions;
@@ -73,8 +75,10 @@ pub enum ConfigError {
 pub struct ServerConfig {
     /// What the daemon runs with.
     pub daemon: DaemonOptions,
-    /// `--log-level`.
+    /// `--log-level` (`debug` with `--debug`).
     pub log_level: String,
+    /// `--log-outputs`: where the log goes.
+    pub log_output: LogOutput,
 }
 
 fn invalid(flag: &str, value: &str, why: impl Into<String>) -> ConfigError {
@@ -173,9 +177,17 @@ fn initial_cluster(value: &str) -> Result<Vec<(String, String)>, ConfigError> {
     Ok(out)
 }
 
-/// A boolean flag's value, Go's `strconv.ParseBool` words.
-fn boolean(settings: &BTreeMap<String, String>, flag: &str) -> Result<bool, ConfigError> {
-    match get(settings, flag, "false").trim() {
+/// A boolean flag's value (`default` when not set), Go's
+/// `strconv.ParseBool` words.
+fn boolean(
+    settings: &BTreeMap<String, String>,
+    flag: &str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    let Some(value) = settings.get(flag) else {
+        return Ok(default);
+    };
+    match value.trim() {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
         other => Err(invalid(
@@ -189,7 +201,11 @@ fn boolean(settings: &BTreeMap<String, String>, flag: &str) -> Result<bool, Conf
 /// One side's TLS flags (`prefix` is `""` or `"peer-"`); a certificate
 /// without its key (or the reverse) and client-cert-auth without a CA are
 /// refused here, the files themselves are read when the member starts.
-fn tls_files(settings: &BTreeMap<String, String>, prefix: &str) -> Result<TlsFiles, ConfigError> {
+fn tls_files(
+    settings: &BTreeMap<String, String>,
+    prefix: &str,
+    warnings: &mut Vec<String>,
+) -> Result<TlsFiles, ConfigError> {
     let path = |name: &str| {
         settings
             .get(&format!("{prefix}{name}"))
@@ -200,7 +216,12 @@ fn tls_files(settings: &BTreeMap<String, String>, prefix: &str) -> Result<TlsFil
         cert_file: path("cert-file"),
         key_file: path("key-file"),
         trusted_ca_file: path("trusted-ca-file"),
-        client_cert_auth: boolean(settings, &format!("{prefix}client-cert-auth"))?,
+        client_cert_auth: boolean(settings, &format!("{prefix}client-cert-auth"), false)?,
+        crl_file: if prefix.is_empty() {
+            path("client-crl-file")
+        } else {
+            None
+        },
     };
     if files.cert_file.is_some() != files.key_file.is_some() {
         return Err(ConfigError::Inconsistent(format!(
@@ -213,21 +234,51 @@ fn tls_files(settings: &BTreeMap<String, String>, prefix: &str) -> Result<TlsFil
              the certificates to accept)"
         )));
     }
+    if files.crl_file.is_some() && !files.client_cert_auth {
+        warnings.push(
+            "--client-crl-file has no effect without --client-cert-auth (clients are not \
+             asked for certificates to check against it)"
+                .into(),
+        );
+    }
     Ok(files)
 }
 
+/// Whether one side's generated certificate is used (`--auto-tls` for
+/// clients, `--peer-auto-tls` for peers): only when that side has no
+/// certificate and key of its own, as etcd ignores the flag otherwise.
+fn auto_tls(
+    settings: &BTreeMap<String, String>,
+    side: &str,
+    files: &TlsFiles,
+    warnings: &mut Vec<String>,
+) -> Result<bool, ConfigError> {
+    let flag = if side == "client" {
+        "auto-tls"
+    } else {
+        "peer-auto-tls"
+    };
+    let asked = boolean(settings, flag, false)?;
+    if asked && (files.cert_file.is_some() || files.key_file.is_some()) {
+        warnings.push(format!("ignoring {side} auto TLS since certs given"));
+        return Ok(false);
+    }
+    Ok(asked)
+}
+
 /// etcd's rules for https:// URLs: an https listener (or advertised URL)
-/// needs its side's certificate and key; an http one ignores them, with a
-/// warning, as etcd does.
+/// needs its side's certificate and key, or the generated one (`auto`); an
+/// http one ignores them, with a warning, as etcd does.
 fn check_tls_urls(
     side: &str,
     prefix: &str,
     files: &TlsFiles,
+    auto: bool,
     urls: &[&Url],
     warnings: &mut Vec<String>,
 ) -> Result<(), ConfigError> {
     for url in urls {
-        if url.tls && !files.has_cert() {
+        if url.tls && !files.has_cert() && !auto {
             return Err(ConfigError::Inconsistent(format!(
                 "TLS key/cert (--{prefix}cert-file, --{prefix}key-file) must be provided for \
                  {side} url {url} with HTTPS scheme"
@@ -273,12 +324,28 @@ fn build(
         .collect::<Vec<_>>()
         .join(",");
     let cluster = initial_cluster(get(settings, "initial-cluster", &default_cluster))?;
-    let client_tls = tls_files(settings, "")?;
-    let peer_tls = tls_files(settings, "peer-")?;
+    let client_tls = tls_files(settings, "", warnings)?;
+    let peer_tls = tls_files(settings, "peer-", warnings)?;
+    let client_auto_tls = auto_tls(settings, "client", &client_tls, warnings)?;
+    let peer_auto_tls = auto_tls(settings, "peer", &peer_tls, warnings)?;
     let client_urls: Vec<&Url> = listen_client_urls.iter().collect();
-    check_tls_urls("client", "", &client_tls, &client_urls, warnings)?;
+    check_tls_urls(
+        "client",
+        "",
+        &client_tls,
+        client_auto_tls,
+        &client_urls,
+        warnings,
+    )?;
     let peer_urls: Vec<&Url> = listen_peer_urls.iter().collect();
-    check_tls_urls("peer", "peer-", &peer_tls, &peer_urls, warnings)?;
+    check_tls_urls(
+        "peer",
+        "peer-",
+        &peer_tls,
+        peer_auto_tls,
+        &peer_urls,
+        warnings,
+    )?;
     if let Some(url) = advertise_client_urls.iter().find(|u| u.tls) {
         if !listen_client_urls.iter().any(|u| u.tls) {
             return Err(ConfigError::Inconsistent(format!(
@@ -294,9 +361,11 @@ fn build(
         }
     }
     // Peers with https:// URLs are dialed with TLS, which needs the CA that
-    // signs their certificates (this build has no system roots).
+    // signs their certificates (this build has no system roots), unless
+    // peers use generated certificates, which are not verified (etcd's
+    // --peer-auto-tls).
     if let Some((name, url)) = cluster.iter().find(|(_, u)| u.starts_with("https://")) {
-        if peer_tls.trusted_ca_file.is_none() {
+        if peer_tls.trusted_ca_file.is_none() && !peer_auto_tls {
             return Err(ConfigError::Inconsistent(format!(
                 "--initial-cluster has {name}={url}: dialing https:// peers needs \
                  --peer-trusted-ca-file"
@@ -339,13 +408,14 @@ fn build(
     if max_txn_ops == 0 {
         return Err(invalid("max-txn-ops", "0", "must be positive"));
     }
-    let log_level = get(settings, "log-level", "info").to_string();
-    if !["debug", "info", "warn", "error", "panic", "fatal"].contains(&log_level.as_str()) {
-        return Err(invalid(
-            "log-level",
-            &log_level,
-            "valid values are debug, info, warn, error, panic, fatal",
-        ));
+    let (log_level, log_output) = compat::logging(settings, warnings)?;
+    compat::flags_without_effect(settings, warnings)?;
+    let initial_corrupt_check = boolean(settings, "experimental-initial-corrupt-check", false)?;
+    let mut client_port = ClientPortOptions::for_max_request_bytes(max_request_bytes);
+    if settings.contains_key("max-concurrent-streams") {
+        // etcd's default is unbounded; Keel keeps its own bound unless told.
+        client_port.grpc.max_concurrent_streams =
+            number(settings, "max-concurrent-streams", "4096")?;
     }
     let advertised_in_cluster = cluster
         .iter()
@@ -364,6 +434,7 @@ fn build(
     node.max_request_bytes = max_request_bytes;
     node.max_txn_ops = max_txn_ops;
     node.quota_backend_bytes = if quota == 0 { 2 << 30 } else { quota };
+    node.strict_reconfig_check = boolean(settings, "strict-reconfig-check", true)?;
     let daemon = DaemonOptions {
         name,
         data_dir,
@@ -379,13 +450,20 @@ fn build(
         initial_cluster_token: token,
         node,
         wal: WalOptions::default(),
-        client_port: ClientPortOptions::for_max_request_bytes(max_request_bytes),
+        client_port,
         peer_transport: PeerTransportOptions::default(),
         join_timeout: Duration::from_secs(60),
         client_tls,
         peer_tls,
+        client_auto_tls,
+        peer_auto_tls,
+        initial_corrupt_check,
     };
-    Ok(ServerConfig { daemon, log_level })
+    Ok(ServerConfig {
+        daemon,
+        log_level,
+        log_output,
+    })
 }
 
 #[cfg(test)]

@@ -46,7 +46,14 @@ fn no_flags_at_all_is_a_single_member_on_localhost() {
     assert_eq!(d.node.max_request_bytes, 1_572_864);
     assert_eq!(d.node.max_txn_ops, 128);
     assert_eq!(d.node.quota_backend_bytes, 2 << 30);
+    assert!(d.node.strict_reconfig_check, "etcd 3.4's default");
+    assert_eq!(
+        d.client_port.grpc.max_concurrent_streams, 4096,
+        "Keel's bound"
+    );
+    assert!(!d.client_auto_tls && !d.peer_auto_tls && !d.initial_corrupt_check);
     assert_eq!(config.log_level, "info");
+    assert_eq!(config.log_output, LogOutput::Stderr);
 }
 
 #[test]
@@ -100,7 +107,7 @@ fn unknown_variables_are_warnings() {
         &[],
         &[
             ("KEEL_FOO", "1"),
-            ("ETCD_AUTO_COMPACTION_RETENTION", "1"),
+            ("ETCD_DISCOVERY_SRV", "example.com"),
             ("KEELCTL_ENDPOINTS", "x"),
             ("ETCDCTL_API", "3"),
         ],
@@ -109,7 +116,7 @@ fn unknown_variables_are_warnings() {
     assert_eq!(
         warnings,
         vec![
-            "unrecognized environment variable ETCD_AUTO_COMPACTION_RETENTION=1".to_string(),
+            "unrecognized environment variable ETCD_DISCOVERY_SRV=example.com".to_string(),
             "unrecognized environment variable KEEL_FOO=1".to_string(),
         ]
     );
@@ -245,7 +252,7 @@ fn tls_flags_follow_etcds_rules() {
     let (c, _) = parse(&["--client-cert-auth=false"], &[]).unwrap();
     assert!(!c.daemon.client_tls.client_cert_auth);
     // etcd's config file nests the TLS settings.
-    let yaml = "listen-client-urls: https://127.0.0.1:2379\nclient-transport-security:\n  cert-file: /etc/keel/server.pem\n  key-file: /etc/keel/server-key.pem\n  client-cert-auth: true\n  trusted-ca-file: /etc/keel/ca.pem\n  auto-tls: false\npeer-transport-security:\n  trusted-ca-file: /etc/keel/ca.pem\n";
+    let yaml = "listen-client-urls: https://127.0.0.1:2379\nclient-transport-security:\n  cert-file: /etc/keel/server.pem\n  key-file: /etc/keel/server-key.pem\n  client-cert-auth: true\n  trusted-ca-file: /etc/keel/ca.pem\n  crl-file: /etc/keel/crl.pem\npeer-transport-security:\n  trusted-ca-file: /etc/keel/ca.pem\n";
     let read = |_: &Path| Ok(yaml.to_string());
     let (c, warnings) =
         parse_server_config(&args(&["--config-file", "f.yml"]), &env(&[]), &read).unwrap();
@@ -261,7 +268,7 @@ fn tls_flags_follow_etcds_rules() {
     assert!(
         warnings
             .iter()
-            .any(|w| w.contains("client-transport-security.auto-tls"))
+            .any(|w| w.contains("client-transport-security.crl-file"))
     );
 }
 
@@ -327,4 +334,367 @@ fn the_sample_systemd_environment_file_is_accepted() {
     assert_eq!(config.daemon.name, "infra1");
     assert_eq!(config.daemon.initial_cluster.len(), 3);
     assert_eq!(config.daemon.listen_client_urls.len(), 2);
+}
+
+/// The command line etcd 3.4's e2e harness (tests/e2e/cluster_test.go)
+/// gives a member, with every option it can add.
+fn harness_args(tls: &[&'static str]) -> Vec<&'static str> {
+    let mut args = vec![
+        "--name",
+        "testname0",
+        "--listen-client-urls",
+        "https://localhost:20000",
+        "--advertise-client-urls",
+        "https://localhost:20000",
+        "--listen-peer-urls",
+        "https://localhost:20001",
+        "--initial-advertise-peer-urls",
+        "https://localhost:20001",
+        "--initial-cluster-token",
+        "new",
+        "--data-dir",
+        "/tmp/testname0.etcd",
+        "--snapshot-count",
+        "100000",
+        "--quota-backend-bytes",
+        "8000000",
+        "--strict-reconfig-check=false",
+        "--enable-v2",
+        "--experimental-initial-corrupt-check",
+        "--listen-metrics-urls",
+        "http://localhost:20002",
+        "--auth-token",
+        "jwt,pub-key=server.crt,priv-key=server.key.insecure,sign-method=RS256,ttl=1s",
+        "--max-concurrent-streams",
+        "3",
+        "--cipher-suites",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+    ];
+    args.extend_from_slice(tls);
+    args.extend_from_slice(&[
+        "--initial-cluster",
+        "testname0=https://localhost:20001,testname1=https://localhost:20006,testname2=https://localhost:20011",
+    ]);
+    args
+}
+
+#[test]
+fn etcds_e2e_harness_command_lines_are_accepted() {
+    let (c, warnings) = parse(&harness_args(&["--auto-tls", "--peer-auto-tls"]), &[]).unwrap();
+    let d = &c.daemon;
+    assert!(d.client_auto_tls && d.peer_auto_tls);
+    assert!(d.initial_corrupt_check);
+    assert!(!d.node.strict_reconfig_check);
+    assert_eq!(d.node.quota_backend_bytes, 8_000_000);
+    assert_eq!(d.initial_cluster.len(), 3);
+    assert_eq!(d.client_port.grpc.max_concurrent_streams, 3);
+    for expected in [
+        "--enable-v2: the v2 API is not served",
+        "--listen-metrics-urls=http://localhost:20002: Keel has no separate metrics listener",
+        "--auth-token=jwt,",
+        "--cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305 has no effect",
+    ] {
+        assert!(
+            warnings.iter().any(|w| w.contains(expected)),
+            "{expected:?} in {warnings:?}"
+        );
+    }
+    // The certificate-file variant, with a CRL and client-cert-auth.
+    let (c, warnings) = parse(
+        &harness_args(&[
+            "--cert-file",
+            "server.crt",
+            "--key-file",
+            "server.key.insecure",
+            "--trusted-ca-file",
+            "ca.crt",
+            "--peer-cert-file",
+            "server.crt",
+            "--peer-key-file",
+            "server.key.insecure",
+            "--peer-trusted-ca-file",
+            "ca.crt",
+            "--client-crl-file",
+            "revoke.crl",
+            "--client-cert-auth",
+        ]),
+        &[],
+    )
+    .unwrap();
+    assert!(!c.daemon.client_auto_tls && !c.daemon.peer_auto_tls);
+    assert_eq!(
+        c.daemon.client_tls.crl_file,
+        Some(PathBuf::from("revoke.crl"))
+    );
+    assert!(c.daemon.client_tls.client_cert_auth);
+    assert!(!warnings.iter().any(|w| w.contains("crl")), "{warnings:?}");
+    // A flag given twice: the last value wins, as with Go's flags (the
+    // harness's CRL configuration repeats --client-cert-auth).
+    let (c, _) = parse(
+        &[
+            "--name",
+            "first",
+            "--name",
+            "second",
+            "--initial-cluster",
+            "second=http://localhost:2380",
+            "--client-cert-auth",
+            "--trusted-ca-file",
+            "ca.pem",
+            "--client-cert-auth",
+        ],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.daemon.name, "second");
+    assert!(c.daemon.client_tls.client_cert_auth);
+}
+
+#[test]
+fn auto_tls_stands_in_for_missing_certificates_only() {
+    // https everywhere with generated certificates: no files, and no peer
+    // CA needed to dial https peers (their certificates are not verified).
+    let https = [
+        "--listen-client-urls",
+        "https://127.0.0.1:2379",
+        "--advertise-client-urls",
+        "https://127.0.0.1:2379",
+        "--listen-peer-urls",
+        "https://127.0.0.1:2380",
+        "--initial-advertise-peer-urls",
+        "https://127.0.0.1:2380",
+        "--initial-cluster",
+        "default=https://127.0.0.1:2380",
+    ];
+    let with = |extra: &[&'static str]| {
+        let mut all = https.to_vec();
+        all.extend_from_slice(extra);
+        parse(&all, &[])
+    };
+    let (c, warnings) = with(&["--auto-tls", "--peer-auto-tls"]).unwrap();
+    assert!(c.daemon.client_auto_tls && c.daemon.peer_auto_tls);
+    assert!(c.daemon.client_tls.cert_file.is_none());
+    assert!(warnings.is_empty(), "{warnings:?}");
+    // Each side on its own.
+    let err = with(&["--auto-tls"]).unwrap_err().to_string();
+    assert!(
+        err.contains("(--peer-cert-file, --peer-key-file) must be provided for peer url"),
+        "{err}"
+    );
+    let err = with(&["--peer-auto-tls"]).unwrap_err().to_string();
+    assert!(
+        err.contains("(--cert-file, --key-file) must be provided for client url"),
+        "{err}"
+    );
+    // Certificates given: etcd ignores auto TLS, saying so.
+    let (c, warnings) = with(&[
+        "--auto-tls=true",
+        "--peer-auto-tls",
+        "--cert-file",
+        "c.pem",
+        "--key-file",
+        "k.pem",
+    ])
+    .unwrap();
+    assert!(!c.daemon.client_auto_tls && c.daemon.peer_auto_tls);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w == "ignoring client auto TLS since certs given"),
+        "{warnings:?}"
+    );
+    // A peer certificate without auto TLS still needs the CA to dial.
+    let err = with(&[
+        "--auto-tls",
+        "--peer-cert-file",
+        "p.pem",
+        "--peer-key-file",
+        "pk.pem",
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("needs --peer-trusted-ca-file"), "{err}");
+    // A CRL without client-cert-auth has nothing to check.
+    let (_, warnings) = parse(&["--client-crl-file", "crl.pem"], &[]).unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("--client-crl-file has no effect without --client-cert-auth")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn the_new_flags_come_from_variables_and_the_config_file_too() {
+    let (c, warnings) = parse(
+        &[],
+        &[
+            ("ETCD_STRICT_RECONFIG_CHECK", "false"),
+            ("KEEL_EXPERIMENTAL_INITIAL_CORRUPT_CHECK", "true"),
+            ("ETCD_ENABLE_V2", "true"),
+            ("ETCD_AUTO_TLS", "true"),
+            ("KEEL_PEER_AUTO_TLS", "1"),
+            ("ETCD_LOG_OUTPUTS", "stdout"),
+            ("ETCD_DEBUG", "true"),
+            ("ETCD_AUTO_COMPACTION_MODE", "revision"),
+            ("ETCD_AUTO_COMPACTION_RETENTION", "1000"),
+            ("ETCD_LOGGER", "zap"),
+        ],
+    )
+    .unwrap();
+    let d = &c.daemon;
+    assert!(!d.node.strict_reconfig_check);
+    assert!(d.initial_corrupt_check && d.client_auto_tls && d.peer_auto_tls);
+    assert_eq!(c.log_level, "debug");
+    assert_eq!(c.log_output, LogOutput::Stdout);
+    for expected in [
+        "v2 API is not served",
+        "--auto-compaction-retention=1000 has no effect",
+        "--logger=zap",
+    ] {
+        assert!(
+            warnings.iter().any(|w| w.contains(expected)),
+            "{expected:?} in {warnings:?}"
+        );
+    }
+    // etcd's config file: auto-tls inside the transport sections, lists as
+    // YAML lists.
+    let yaml = "name: e1\nstrict-reconfig-check: false\nexperimental-initial-corrupt-check: true\nenable-v2: true\nlogger: zap\nlog-outputs: [stdout]\ndebug: false\nauto-compaction-mode: periodic\nauto-compaction-retention: \"0\"\nforce-new-cluster: false\ncipher-suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\nclient-transport-security:\n  auto-tls: true\npeer-transport-security:\n  auto-tls: true\n";
+    let read = |_: &Path| Ok(yaml.to_string());
+    let (c, warnings) =
+        parse_server_config(&args(&["--config-file", "etcd.yml"]), &env(&[]), &read).unwrap();
+    let d = &c.daemon;
+    assert_eq!(d.name, "e1");
+    assert!(!d.node.strict_reconfig_check);
+    assert!(d.initial_corrupt_check && d.client_auto_tls && d.peer_auto_tls);
+    assert_eq!(c.log_output, LogOutput::Stdout);
+    assert_eq!(c.log_level, "info");
+    assert!(
+        !warnings.iter().any(|w| w.contains("unrecognized")),
+        "{warnings:?}"
+    );
+    assert!(warnings.iter().any(|w| w.contains("--cipher-suites=")));
+    // A list where one value belongs is still an error.
+    let bad = |_: &Path| Ok("name: [a, b]\n".to_string());
+    assert!(parse_server_config(&args(&["--config-file", "x"]), &env(&[]), &bad).is_err());
+}
+
+#[test]
+fn the_accepted_etcd_flags_are_checked_as_etcd_checks_them() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--force-new-cluster"],
+            "--force-new-cluster is not supported",
+        ),
+        (
+            &["--log-outputs", "/var/log/etcd.log"],
+            "unknown log-output \"/var/log/etcd.log\"",
+        ),
+        (&["--log-outputs", "stderr,stdout"], "supports only 1 value"),
+        (&["--logger", "glog"], "unknown logger option \"glog\""),
+        (
+            &["--auto-compaction-mode", "daily"],
+            "unknown auto-compaction-mode \"daily\"",
+        ),
+        (
+            &["--auto-compaction-retention", "soon"],
+            "error parsing CompactionRetention: time: invalid duration \"soon\"",
+        ),
+        (
+            &["--cipher-suites", "TLS_FAST"],
+            "unexpected TLS cipher suite \"TLS_FAST\"",
+        ),
+        (
+            &["--max-concurrent-streams=many"],
+            "--max-concurrent-streams",
+        ),
+        (
+            &["--strict-reconfig-check=maybe"],
+            "--strict-reconfig-check",
+        ),
+        (&["--enable-v2=yes"], "--enable-v2"),
+        (
+            &["--listen-metrics-urls", "localhost:2381"],
+            "--listen-metrics-urls",
+        ),
+        (
+            &["--experimental-peer-skip-client-san-verification=sometimes"],
+            "--experimental-peer-skip-client-san-verification",
+        ),
+    ];
+    for (a, expected) in cases {
+        let err = parse(a, &[]).unwrap_err().to_string();
+        assert!(err.contains(expected), "{a:?}: {err}");
+    }
+    // Values that change nothing pass quietly; those that would are named.
+    let (_, warnings) = parse(
+        &[
+            "--force-new-cluster=false",
+            "--auto-compaction-retention",
+            "0",
+            "--auto-compaction-mode",
+            "revision",
+            "--experimental-peer-skip-client-san-verification",
+            "--log-outputs",
+            "default",
+            "--strict-reconfig-check",
+        ],
+        &[],
+    )
+    .unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let (c, warnings) = parse(&["--auto-compaction-retention", "1h30m", "--debug"], &[]).unwrap();
+    assert_eq!(c.log_level, "debug");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("--auto-compaction-retention=1h30m has no effect")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn version_prints_keels_own_and_the_etcd_api_it_serves() {
+    let Err(ConfigError::Info(text)) = parse(&["--version"], &[]) else {
+        panic!("--version is information");
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("keel Version: {}", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(lines[1], "etcd API Version: 3.4 (reported as etcd 3.4.23)");
+    assert!(lines[2].starts_with("OS/Arch: "), "{text}");
+    assert_eq!(lines.len(), 3);
+}
+
+#[test]
+fn every_flag_is_also_a_keel_and_an_etcd_variable_and_a_config_file_key() {
+    for flag in FLAGS.iter().filter(|f| f.name != "config-file") {
+        for prefix in ["KEEL_", "ETCD_"] {
+            let name = flags::variable(prefix, flag.name);
+            let mut warnings = Vec::new();
+            let settings = flags::merge(
+                &BTreeMap::new(),
+                &env(&[(name.as_str(), "v")]),
+                &mut warnings,
+            )
+            .unwrap();
+            assert_eq!(
+                settings.get(flag.name).map(String::as_str),
+                Some("v"),
+                "{name}"
+            );
+            assert!(warnings.is_empty(), "{name}: {warnings:?}");
+        }
+        let mut warnings = Vec::new();
+        let yaml = format!("{}: v\n", flag.name);
+        let settings = flags::from_yaml("f.yml", &yaml, &mut warnings).unwrap();
+        assert_eq!(
+            settings.get(flag.name).map(String::as_str),
+            Some("v"),
+            "{yaml}"
+        );
+        assert!(warnings.is_empty(), "{yaml}: {warnings:?}");
+    }
 }

@@ -12,9 +12,20 @@
 //! side (`--cert-file`/`--key-file` for clients, `--peer-*` for peers);
 //! `http://` listeners stay plain, so the two can be mixed as etcd allows.
 //! Every TLS file is loaded before anything binds: a missing or bad file
-//! stops the start with [`DaemonError::Tls`].
+//! stops the start with [`DaemonError::Tls`]. With `--auto-tls` /
+//! `--peer-auto-tls` and no certificate of that side, a self-signed one is
+//! made under `<data-dir>/fixtures/` (`self_cert.rs`); peers dialed with
+//! generated certificates are not verified, as etcd does not verify them.
+//!
+//! A restarted member with `--experimental-initial-corrupt-check` compares
+//! its data with its peers' before it talks to them or serves clients
+//! (`corrupt_check.rs`). Once running, it logs etcd's start-up milestones
+//! (`milestones.rs`).
 
+mod corrupt_check;
 mod identity;
+mod milestones;
+mod self_cert;
 
 use crate::client_port::{ClientPortOptions, serve_clients};
 use crate::peer::{
@@ -30,6 +41,7 @@ use keel_engine::node::{
 };
 use keel_engine::storage::disk::Disk;
 use keel_engine::storage::wal::WalOptions;
+use milestones::MilestoneFacts;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -84,6 +96,16 @@ pub struct DaemonOptions {
     /// `--peer-trusted-ca-file`, `--peer-client-cert-auth`), used by
     /// `https://` peer URLs, listening and dialing.
     pub peer_tls: TlsFiles,
+    /// `--auto-tls`: without `client_tls` certificates, serve https client
+    /// URLs with a generated self-signed one.
+    pub client_auto_tls: bool,
+    /// `--peer-auto-tls`: without `peer_tls` certificates, use a generated
+    /// self-signed one for the peer port and for dialing peers, whose
+    /// certificates are then not verified.
+    pub peer_auto_tls: bool,
+    /// `--experimental-initial-corrupt-check`: on a restart, compare the
+    /// data with the peers' before serving (refuse to start on a mismatch).
+    pub initial_corrupt_check: bool,
 }
 
 /// Why a member could not start.
@@ -106,6 +128,9 @@ pub enum DaemonError {
     /// The member's data or node failed.
     #[error(transparent)]
     Node(#[from] NodeError),
+    /// The initial corruption check found a peer whose data differs.
+    #[error("{0}")]
+    DataInconsistency(String),
     /// A TLS certificate, key or CA could not be loaded.
     #[error("{side} TLS: {error}")]
     Tls {
@@ -123,25 +148,73 @@ struct Tls {
     dialer: Dialer,
 }
 
+/// One side's TLS files: its own, or with auto TLS and none of its own,
+/// a self-signed certificate made for `urls`' hosts under `dir` (etcd's
+/// generated certificate replaces the side's whole TLS settings). Returns
+/// the files and whether they are generated.
+fn side_files(
+    files: &TlsFiles,
+    auto: bool,
+    dir: &std::path::Path,
+    urls: &[Url],
+) -> Result<(TlsFiles, bool), TlsError> {
+    if !auto || files.cert_file.is_some() || files.key_file.is_some() {
+        return Ok((files.clone(), false));
+    }
+    let hosts: Vec<String> = urls.iter().map(|u| u.host.clone()).collect();
+    let (cert, key) = self_cert::self_cert(dir, &hosts)?;
+    let generated = TlsFiles {
+        cert_file: Some(cert),
+        key_file: Some(key),
+        ..TlsFiles::default()
+    };
+    Ok((generated, true))
+}
+
 /// Loads what the `https://` URLs of `options` need.
 fn load_tls(options: &DaemonOptions) -> Result<Tls, DaemonError> {
     let tls_error = |side| move |error| DaemonError::Tls { side, error };
+    let fixtures = options.data_dir.join("fixtures");
+    let (client_files, _) = side_files(
+        &options.client_tls,
+        options.client_auto_tls,
+        &fixtures.join("client"),
+        &options.listen_client_urls,
+    )
+    .map_err(tls_error("client"))?;
+    let (peer_files, peer_generated) = side_files(
+        &options.peer_tls,
+        options.peer_auto_tls,
+        &fixtures.join("peer"),
+        &options.listen_peer_urls,
+    )
+    .map_err(tls_error("peer"))?;
     let client = if options.listen_client_urls.iter().any(|u| u.tls) {
-        Some(crate::tls::server_config(&options.client_tls).map_err(tls_error("client"))?)
+        Some(crate::tls::server_config(&client_files).map_err(tls_error("client"))?)
     } else {
         None
     };
     let peer = if options.listen_peer_urls.iter().any(|u| u.tls) {
-        Some(crate::tls::server_config(&options.peer_tls).map_err(tls_error("peer"))?)
+        Some(crate::tls::server_config(&peer_files).map_err(tls_error("peer"))?)
     } else {
         None
     };
     // Peers are dialed with TLS wherever their URL says https; the CA is
-    // what makes that possible, so it alone decides whether we can.
-    let dialer = if options.peer_tls.trusted_ca_file.is_some() {
+    // what makes that possible, so it alone decides whether we can. With a
+    // generated certificate there is no CA: peers' certificates are taken
+    // unverified (etcd's --peer-auto-tls), and ours is presented.
+    let dialer = if peer_generated {
         Dialer::with_tls(
-            crate::tls::peer_client_config(&options.peer_tls).map_err(tls_error("peer"))?,
+            crate::tls::client_config(
+                None,
+                peer_files.cert_file.as_deref(),
+                peer_files.key_file.as_deref(),
+                true,
+            )
+            .map_err(tls_error("peer"))?,
         )
+    } else if peer_files.trusted_ca_file.is_some() {
+        Dialer::with_tls(crate::tls::peer_client_config(&peer_files).map_err(tls_error("peer"))?)
     } else {
         Dialer::plain()
     };
@@ -235,7 +308,12 @@ impl Daemon {
             options.peer_transport.clone(),
             tls.dialer.clone(),
         );
-        transport.set_addresses(address_book(&known_members));
+        // The corruption check runs before this member talks to its peers:
+        // until it passes, raft's messages have nowhere to go.
+        let check_corruption = options.initial_corrupt_check && !first_start;
+        if !check_corruption {
+            transport.set_addresses(address_book(&known_members));
+        }
         let mut config = options.node.clone();
         config.member_id = identity.member_id;
         config.name = options.name.clone();
@@ -254,6 +332,21 @@ impl Daemon {
             identity.store(disk.as_ref(), &options.data_dir)?;
         }
         transport.set_node(node.clone());
+        if check_corruption {
+            let checked = corrupt_check::initial_corrupt_check(
+                &node,
+                identity,
+                &tls.dialer,
+                options.node.request_timeout,
+                options.peer_transport.max_frame_bytes,
+            )
+            .await;
+            if let Err(err) = checked {
+                stop_node(&node).await;
+                return Err(err);
+            }
+            transport.set_addresses(address_book(&known_members));
+        }
 
         let mut tasks = Vec::new();
         let peer_identity = PeerIdentity {
@@ -273,6 +366,16 @@ impl Daemon {
                 tls.peer.clone().filter(|_| url.tls),
             )));
         }
+        let milestones = MilestoneFacts {
+            name: options.name.clone(),
+            client_urls: options.advertise_client_urls.clone(),
+            cluster_id: identity.cluster_id,
+            client_listeners: client_addresses
+                .iter()
+                .cloned()
+                .zip(options.listen_client_urls.iter().map(|u| u.tls))
+                .collect(),
+        };
         for (listener, url) in client_listeners
             .into_iter()
             .zip(&options.listen_client_urls)
@@ -292,6 +395,10 @@ impl Daemon {
             tls.dialer,
             identity.cluster_id,
             options.peer_transport.max_frame_bytes,
+        )));
+        tasks.push(tokio::spawn(milestones::log_milestones(
+            node.clone(),
+            milestones,
         )));
         tracing::info!(
             member = format_args!("{:x}", identity.member_id),
@@ -339,12 +446,17 @@ impl Daemon {
         for task in &self.tasks {
             task.abort();
         }
-        self.node.stop().await;
-        let mut status = self.node.watch_status();
-        while !status.borrow_and_update().stopped {
-            if status.changed().await.is_err() {
-                break;
-            }
+        stop_node(&self.node).await;
+    }
+}
+
+/// Stops `node` and waits until it has.
+async fn stop_node(node: &NodeHandle) {
+    node.stop().await;
+    let mut status = node.watch_status();
+    while !status.borrow_and_update().stopped {
+        if status.changed().await.is_err() {
+            break;
         }
     }
 }

@@ -2,8 +2,9 @@
 //! raft messages and snapshots to the node.
 //!
 //! A connection opens with the handshake, then either a peer hello (raft
-//! traffic follows) or a cluster-info request (a member joining with
-//! existing state asks who is in the cluster). Hellos from another cluster,
+//! traffic follows), a cluster-info request (a member joining with
+//! existing state asks who is in the cluster) or a hash-kv request (a
+//! restarting member compares its keys with this member's). Hellos from another cluster,
 //! or for another member, are refused. Snapshot images are reassembled from
 //! chunks (bounded in size, offsets checked) and handed over with their
 //! raft message; anything malformed closes the connection and nothing else.
@@ -11,7 +12,7 @@
 use crate::tls::{Dialer, ServerConfig};
 use crate::url::Url;
 use bytes::{Bytes, BytesMut};
-use keel_engine::api::{ApiError, MemberListRequest, Request, Response};
+use keel_engine::api::{ApiError, HashKvRequest, MemberListRequest, Request, Response};
 use keel_engine::node::NodeHandle;
 use keel_engine::wire::frame::FrameKind;
 use keel_engine::wire::handshake::{
@@ -19,7 +20,8 @@ use keel_engine::wire::handshake::{
 };
 use keel_engine::wire::io::{read_frame, read_handshake, write_frame, write_handshake};
 use keel_engine::wire::{
-    ClusterInfo, Encode, Frame, PeerFrame, PeerHelloAck, SnapshotAck, WireError, decode_peer_body,
+    ClusterInfo, Encode, Frame, PeerFrame, PeerHashKvAnswer, PeerHashKvRequest, PeerHelloAck,
+    SnapshotAck, WireError, decode_peer_body,
 };
 use raft::eraftpb::MessageType;
 use std::sync::Arc;
@@ -105,6 +107,15 @@ where
             .await?;
             return Ok(());
         }
+        PeerFrame::HashKvRequest(asked) => {
+            let answer = hash_kv(node, asked.revision).await;
+            write_frame(
+                &mut writer,
+                &Frame::new(FrameKind::HashKvResponse, 0, answer.to_bytes()),
+            )
+            .await?;
+            return Ok(());
+        }
         PeerFrame::Hello(hello) => {
             let refusal = if identity.cluster_id != 0 && hello.cluster_id != identity.cluster_id {
                 Some(format!(
@@ -142,6 +153,11 @@ where
     let mut reader = tokio::io::BufReader::with_capacity(64 * 1024, reader);
     let mut image: Option<(u64, u64, BytesMut, u64)> = None;
     while let Some(frame) = read_frame(&mut reader, options.max_frame_bytes).await? {
+        if node.status().stopped {
+            // The member stopped (an in-process shutdown leaves this task
+            // running): close, so the peer redials whoever listens now.
+            return Err(WireError::Io("this member has stopped".into()));
+        }
         match decode_peer_body(&frame)? {
             PeerFrame::Messages(batch) => {
                 for message in batch.0 {
@@ -254,6 +270,22 @@ async fn cluster_info(node: &NodeHandle, cluster_id: u64) -> Result<ClusterInfo,
     }
 }
 
+/// This member's hash of its keys at `revision`, served from its own state
+/// (no raft round: the check compares what each member holds).
+async fn hash_kv(node: &NodeHandle, revision: i64) -> PeerHashKvAnswer {
+    let answer = match node
+        .request(Request::HashKv(HashKvRequest { revision }))
+        .await
+    {
+        Ok(Response::HashKv(hash)) => Ok(hash),
+        Ok(other) => Err(ApiError::Unavailable(format!(
+            "unexpected answer to hash kv: {other:?}"
+        ))),
+        Err(err) => Err(err),
+    };
+    PeerHashKvAnswer(answer)
+}
+
 /// Asks the peer at `url` for the cluster's id and members (over TLS if
 /// the URL is `https://`).
 pub async fn fetch_cluster_info(
@@ -261,6 +293,46 @@ pub async fn fetch_cluster_info(
     dialer: &Dialer,
     max_frame_bytes: usize,
 ) -> Result<ClusterInfo, WireError> {
+    let request = Frame::new(FrameKind::ClusterInfoRequest, 0, Bytes::new());
+    match ask_peer(url, dialer, &request, max_frame_bytes).await? {
+        PeerFrame::ClusterInfo(info) => Ok(info),
+        other => Err(WireError::malformed(
+            "cluster info",
+            format!("unexpected {other:?}"),
+        )),
+    }
+}
+
+/// Asks the peer at `url` for its hash of the keys at `revision` (etcd's
+/// initial corruption check).
+pub async fn fetch_hash_kv(
+    url: &Url,
+    dialer: &Dialer,
+    revision: i64,
+    max_frame_bytes: usize,
+) -> Result<PeerHashKvAnswer, WireError> {
+    let request = Frame::new(
+        FrameKind::HashKvRequest,
+        0,
+        PeerHashKvRequest { revision }.to_bytes(),
+    );
+    match ask_peer(url, dialer, &request, max_frame_bytes).await? {
+        PeerFrame::HashKv(answer) => Ok(answer),
+        other => Err(WireError::malformed(
+            "hash kv answer",
+            format!("unexpected {other:?}"),
+        )),
+    }
+}
+
+/// Sends `request` on a new connection to the peer at `url` (over TLS if
+/// the URL is `https://`) and reads the one frame that answers it.
+async fn ask_peer(
+    url: &Url,
+    dialer: &Dialer,
+    request: &Frame,
+    max_frame_bytes: usize,
+) -> Result<PeerFrame, WireError> {
     let stream = dialer
         .dial(&url.socket_address(), &url.host, url.tls)
         .await
@@ -272,19 +344,9 @@ pub async fn fetch_cluster_info(
     )
     .await?;
     keel_engine::wire::handshake::decode_reply(&read_handshake(&mut reader).await?)?;
-    write_frame(
-        &mut writer,
-        &Frame::new(FrameKind::ClusterInfoRequest, 0, Bytes::new()),
-    )
-    .await?;
+    write_frame(&mut writer, request).await?;
     let answer = read_frame(&mut reader, max_frame_bytes)
         .await?
         .ok_or(WireError::Truncated)?;
-    match decode_peer_body(&answer)? {
-        PeerFrame::ClusterInfo(info) => Ok(info),
-        other => Err(WireError::malformed(
-            "cluster info",
-            format!("unexpected {other:?}"),
-        )),
-    }
+    decode_peer_body(&answer)
 }

@@ -5,6 +5,6 @@ mod listener;
 mod transport;
 
 pub use listener::{
-    PeerIdentity, PeerListenerOptions, fetch_cluster_info, serve_peer, serve_peers,
+    PeerIdentity, PeerListenerOptions, fetch_cluster_info, fetch_hash_kv, serve_peer, serve_peers,
 };
 pub use transport::{PeerTransport, PeerTransportOptions};

@@ -56,6 +56,9 @@ pub fn daemon_options(
         join_timeout: Duration::from_secs(10),
         client_tls: Default::default(),
         peer_tls: Default::default(),
+        client_auto_tls: false,
+        peer_auto_tls: false,
+        initial_corrupt_check: false,
     }
 }
 

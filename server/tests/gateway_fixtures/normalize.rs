@@ -12,21 +12,14 @@ pub struct Normalizer {
     values: Vec<(String, String)>,
     /// (this side's address, the fixture's): Keel's ports are its own.
     addresses: Vec<(String, String)>,
-    /// Keel's `Status.version` and what etcd's is (see `pending_version`).
-    version: Option<(String, String)>,
     /// Blank `"TTL"` values (the gaps compared without them).
     blank_ttl: bool,
 }
 
 impl Normalizer {
-    /// A normaliser for `phase` with that side's `vars`, address rewrites
-    /// and (Keel's side) its status version to read as etcd's.
-    pub fn new(
-        phase: &str,
-        vars: &Vars,
-        addresses: Vec<(String, String)>,
-        version: Option<(String, String)>,
-    ) -> Normalizer {
+    /// A normaliser for `phase` with that side's `vars` and address
+    /// rewrites.
+    pub fn new(phase: &str, vars: &Vars, addresses: Vec<(String, String)>) -> Normalizer {
         let opaque =
             |name: &str| name.ends_with("_ID") || name.starts_with("AUTO_LEASE") || name == "TOKEN";
         let mut names: Vec<&String> = vars.keys().filter(|k| opaque(k)).collect();
@@ -45,7 +38,6 @@ impl Normalizer {
             phase: phase.to_string(),
             values,
             addresses,
-            version,
             blank_ttl: false,
         }
     }
@@ -84,12 +76,6 @@ impl Normalizer {
         s = blank(&s, "hash", '0');
         if self.blank_ttl {
             s = blank(&s, "TTL", '"');
-        }
-        if let Some((keel, etcd)) = &self.version {
-            s = s.replace(
-                &format!(r#""version":"{keel}","dbSize""#),
-                &format!(r#""version":"{etcd}","dbSize""#),
-            );
         }
         sort_members(&s)
     }
@@ -228,7 +214,7 @@ mod tests {
         let mut vars = Vars::new();
         vars.insert("E1_ID".into(), "15".into());
         vars.insert("AUTO_LEASE".into(), "7".into());
-        let n = Normalizer::new("A", &vars, vec![], None);
+        let n = Normalizer::new("A", &vars, vec![]);
         assert_eq!(
             n.text(r#"{"ID":"15","x":"150","l":"7","e":["memberID:15 "],"dbSize":"9","hash":12}"#),
             r#"{"ID":"<E1_ID>","x":"150","l":"<AUTO_LEASE>","e":["memberID:<E1_ID> "],"dbSize":"<N>","hash":"<N>"}"#

@@ -1,0 +1,222 @@
+//! etcd flags that Keel takes so that etcd's command lines, environment
+//! files and test harness start it, but that ask for something Keel does
+//! differently or not at all. Each is checked as etcd checks it; one that
+//! would change nothing logs a warning saying so, and one whose request
+//! Keel cannot honour safely is refused.
+
+use super::{ConfigError, boolean, get, invalid};
+use std::collections::BTreeMap;
+
+/// Where the daemon writes its log (`--log-outputs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogOutput {
+    /// Standard error (`default`, `stderr`).
+    Stderr,
+    /// Standard output (`stdout`).
+    Stdout,
+}
+
+/// The log level (`--log-level`, raised to `debug` by `--debug`) and
+/// output (`--log-outputs`); `--logger` is checked and otherwise ignored:
+/// Keel writes its own format with either.
+pub fn logging(
+    settings: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<(String, LogOutput), ConfigError> {
+    let mut level = get(settings, "log-level", "info").to_string();
+    if !["debug", "info", "warn", "error", "panic", "fatal"].contains(&level.as_str()) {
+        return Err(invalid(
+            "log-level",
+            &level,
+            "valid values are debug, info, warn, error, panic, fatal",
+        ));
+    }
+    if boolean(settings, "debug", false)? {
+        level = "debug".into();
+    }
+    match get(settings, "logger", "capnslog") {
+        "capnslog" | "zap" => {}
+        other => {
+            return Err(ConfigError::Inconsistent(format!(
+                "unknown logger option {other:?}"
+            )));
+        }
+    }
+    let outputs: Vec<&str> = get(settings, "log-outputs", "default")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let output = match outputs.as_slice() {
+        [] | ["default"] | ["stderr"] => LogOutput::Stderr,
+        ["stdout"] => LogOutput::Stdout,
+        [one] => {
+            return Err(ConfigError::Inconsistent(format!(
+                "unknown log-output {one:?} (only supports \"default\", \"stderr\", \"stdout\")"
+            )));
+        }
+        _ => {
+            return Err(ConfigError::Inconsistent(format!(
+                "--log-outputs supports only 1 value, got {outputs:?}"
+            )));
+        }
+    };
+    if settings.contains_key("logger") {
+        warnings.push(format!(
+            "--logger={}: Keel writes its own log format",
+            get(settings, "logger", "")
+        ));
+    }
+    Ok((level, output))
+}
+
+/// The flags that change nothing in Keel, checked and warned about; the
+/// ones asking for what Keel cannot do are refused.
+pub fn flags_without_effect(
+    settings: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    if boolean(settings, "force-new-cluster", false)? {
+        return Err(ConfigError::Inconsistent(
+            "--force-new-cluster is not supported: Keel cannot rewrite a member's data into a \
+             new one-member cluster; restore a snapshot into a new cluster instead"
+                .into(),
+        ));
+    }
+    if boolean(settings, "enable-v2", false)? {
+        warnings.push(
+            "--enable-v2: the v2 API is not served (Keel serves etcd's v3 API only); v2 \
+             requests will fail"
+                .into(),
+        );
+    }
+    if let Some(prefix) = settings
+        .get("experimental-enable-v2v3")
+        .filter(|p| !p.is_empty())
+    {
+        warnings.push(format!(
+            "--experimental-enable-v2v3={prefix}: the v2 API is not served, emulated or not \
+             (Keel serves etcd's v3 API only)"
+        ));
+    }
+    auto_compaction(settings, warnings)?;
+    if let Some(urls) = settings
+        .get("listen-metrics-urls")
+        .filter(|u| !u.is_empty())
+    {
+        for url in urls.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+            crate::url::Url::parse(url).map_err(|e| invalid("listen-metrics-urls", urls, e.why))?;
+        }
+        warnings.push(format!(
+            "--listen-metrics-urls={urls}: Keel has no separate metrics listener; nothing \
+             listens there"
+        ));
+    }
+    if let Some(token) = settings.get("auth-token") {
+        warnings.push(format!(
+            "--auth-token={token}: Keel has no authentication; the setting has no effect"
+        ));
+    }
+    cipher_suites(settings, warnings)?;
+    // Keel never checks a peer's client certificate SANs against its
+    // address, which is what the flag turns off in etcd: either value
+    // describes what Keel does.
+    boolean(
+        settings,
+        "experimental-peer-skip-client-san-verification",
+        false,
+    )?;
+    Ok(())
+}
+
+/// `--auto-compaction-mode` and `--auto-compaction-retention`, checked as
+/// etcd does: Keel does not compact on its own, so a retention other than 0
+/// is a warning.
+fn auto_compaction(
+    settings: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let mode = get(settings, "auto-compaction-mode", "periodic");
+    if !["", "periodic", "revision"].contains(&mode) {
+        return Err(ConfigError::Inconsistent(format!(
+            "unknown auto-compaction-mode {mode:?}"
+        )));
+    }
+    let retention = get(settings, "auto-compaction-retention", "0").trim();
+    let disabled = match retention.parse::<i64>() {
+        Ok(hours_or_revisions) if hours_or_revisions >= 0 => hours_or_revisions == 0,
+        _ => {
+            let duration = crate::ctl::go_parse::parse_duration(retention).map_err(|e| {
+                invalid(
+                    "auto-compaction-retention",
+                    retention,
+                    format!("error parsing CompactionRetention: {e}"),
+                )
+            })?;
+            duration.is_zero()
+        }
+    };
+    if !disabled {
+        warnings.push(format!(
+            "--auto-compaction-retention={retention} has no effect: Keel does not compact \
+             automatically; compact with `keelctl compaction` (or the Compact API) to keep \
+             the history from growing to the quota"
+        ));
+    }
+    Ok(())
+}
+
+/// Go's names of the TLS cipher suites etcd accepts in `--cipher-suites`.
+const GO_CIPHER_SUITES: &[&str] = &[
+    "TLS_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+    "TLS_RSA_WITH_RC4_128_SHA",
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
+    "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
+    "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+];
+
+/// `--cipher-suites`: every name must be one Go knows (etcd refuses the
+/// others); the list itself changes nothing, since Keel's TLS (rustls)
+/// offers only TLS 1.3's suites and TLS 1.2's ECDHE AEAD ones.
+fn cipher_suites(
+    settings: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let Some(list) = settings.get("cipher-suites").filter(|l| !l.is_empty()) else {
+        return Ok(());
+    };
+    for suite in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if !GO_CIPHER_SUITES.contains(&suite) {
+            return Err(ConfigError::Inconsistent(format!(
+                "unexpected TLS cipher suite {suite:?}"
+            )));
+        }
+    }
+    warnings.push(format!(
+        "--cipher-suites={list} has no effect: Keel's TLS offers a fixed set of suites (TLS \
+         1.3's, and TLS 1.2's ECDHE with AES-GCM or ChaCha20-Poly1305)"
+    ));
+    Ok(())
+}
