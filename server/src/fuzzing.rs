@@ -145,7 +145,7 @@ pub fn grpc_message(data: &[u8]) -> Result<(), String> {
 /// messages are decoded as its method's requests; nothing reaches a node.
 #[cfg(not(madsim))]
 pub fn grpc_connection(data: &[u8]) -> Result<(), String> {
-    use crate::grpc::{Call, GrpcOptions, serve_connection};
+    use crate::grpc::{GrpcOptions, Incoming, serve_connection};
     use std::sync::Arc;
     use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -173,7 +173,12 @@ pub fn grpc_connection(data: &[u8]) -> Result<(), String> {
             max_receive_message_bytes: 1 << 16,
             ..GrpcOptions::default()
         };
-        let service = Arc::new(|call: Call| decode_call(call));
+        let service = Arc::new(|incoming: Incoming| async move {
+            match incoming {
+                Incoming::Call(call) => decode_call(call).await,
+                Incoming::Plain(plain) => plain.refuse(),
+            }
+        });
         let served = tokio::time::timeout(
             Duration::from_secs(2),
             serve_connection(server, &options, service),

@@ -700,3 +700,101 @@ async fn a_client_certificate_in_the_crl_is_refused() {
         daemon.shutdown().await;
     }
 }
+
+/// One HTTP/2 request on `send`; (status, body, trailers).
+async fn h2_request(
+    send: &mut h2::client::SendRequest<Bytes>,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &str,
+) -> (u16, String, Option<http::HeaderMap>) {
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(format!("https://127.0.0.1{path}"));
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    let mut ready = send.clone().ready().await.unwrap();
+    let (response, mut stream) = ready
+        .send_request(request.body(()).unwrap(), body.is_empty())
+        .unwrap();
+    if !body.is_empty() {
+        stream
+            .send_data(Bytes::from(body.to_string()), true)
+            .unwrap();
+    }
+    let response = response.await.unwrap();
+    let status = response.status().as_u16();
+    let mut received = response.into_body();
+    let mut data = Vec::new();
+    while let Some(chunk) = received.data().await {
+        let chunk = chunk.unwrap();
+        let _ = received.flow_control().release_capacity(chunk.len());
+        data.extend_from_slice(&chunk);
+    }
+    let trailers = received.trailers().await.unwrap();
+    (
+        status,
+        String::from_utf8_lossy(&data).into_owned(),
+        trailers,
+    )
+}
+
+/// On a TLS port a client that picks HTTP/2 by ALPN (curl does) reaches
+/// etcd's HTTP handlers — health, version, the JSON gateway — and gRPC on
+/// the same connection, as etcd serves both there.
+#[tokio::test]
+async fn http_handlers_answer_over_http2_on_a_tls_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path(), "pki");
+    let (daemon, port) = tls_member(dir.path(), &pki, false).await;
+    let config = keel_server::tls::client_config(Some(&pki.ca_file()), None, None, false).unwrap();
+    let mut config = (*config).clone();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let tls = keel_server::tls::connect(tcp, &Arc::new(config), "127.0.0.1")
+        .await
+        .unwrap();
+    let (mut send, connection) = h2::client::handshake(tls).await.unwrap();
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+
+    let (status, body, _) = h2_request(&mut send, "GET", "/health", None, "").await;
+    assert_eq!((status, body.as_str()), (200, r#"{"health":"true"}"#));
+    let (status, body, _) = h2_request(&mut send, "GET", "/version", None, "").await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with(r#"{"etcdserver":"3.4.23""#), "{body}");
+    let put = r#"{"key":"aDI=","value":"b3Zlcg=="}"#;
+    let (status, body, _) = h2_request(&mut send, "POST", "/v3/kv/put", None, put).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body, _) =
+        h2_request(&mut send, "POST", "/v3/kv/range", None, r#"{"key":"aDI="}"#).await;
+    assert_eq!(status, 200);
+    assert!(body.contains(r#""value":"b3Zlcg==""#), "{body}");
+    // The gateway's errors and 404s are HTTP answers too.
+    let (status, body, _) = h2_request(&mut send, "POST", "/v3/kv/put", None, "{").await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _, _) = h2_request(&mut send, "GET", "/nowhere", None, "").await;
+    assert_eq!(status, 404);
+    // A gRPC call on the same connection: a Range of the key the gateway
+    // wrote (field 1, "h2"), answered with grpc-status 0.
+    let message = [0u8, 0, 0, 0, 4, 0x0a, 2, b'h', b'2'];
+    let body = String::from_utf8_lossy(&message).into_owned();
+    let (status, answer, trailers) = h2_request(
+        &mut send,
+        "POST",
+        "/etcdserverpb.KV/Range",
+        Some("application/grpc"),
+        &body,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(answer.contains("over"), "{answer:?}");
+    let trailers = trailers.expect("gRPC trailers");
+    assert_eq!(trailers.get("grpc-status").unwrap(), "0");
+    daemon.shutdown().await;
+}

@@ -53,6 +53,11 @@ pub enum FrameKind {
     HashKvRequest,
     /// The peer's hash, or why it has none ([`super::PeerHashKvAnswer`]).
     HashKvResponse,
+    /// A follower asks the leader to promote a learner for a client
+    /// ([`super::PeerPromoteRequest`]).
+    PromoteRequest,
+    /// The leader's answer to a promotion ([`super::PeerPromoteAnswer`]).
+    PromoteResponse,
 }
 
 impl FrameKind {
@@ -74,6 +79,8 @@ impl FrameKind {
             FrameKind::ClusterInfoResponse => 22,
             FrameKind::HashKvRequest => 23,
             FrameKind::HashKvResponse => 24,
+            FrameKind::PromoteRequest => 25,
+            FrameKind::PromoteResponse => 26,
         }
     }
 
@@ -95,6 +102,8 @@ impl FrameKind {
             22 => FrameKind::ClusterInfoResponse,
             23 => FrameKind::HashKvRequest,
             24 => FrameKind::HashKvResponse,
+            25 => FrameKind::PromoteRequest,
+            26 => FrameKind::PromoteResponse,
             other => return Err(WireError::UnknownKind(other)),
         })
     }

@@ -23,8 +23,8 @@ pub use codec::{Decode, Encode, Reader};
 pub use error::WireError;
 pub use frame::{DEFAULT_MAX_FRAME_BYTES, Frame, FrameKind, decode_frame};
 pub use peer::{
-    ClusterInfo, PeerHashKvAnswer, PeerHashKvRequest, PeerHello, PeerHelloAck, RaftMessages,
-    SnapshotAck, SnapshotChunk,
+    ClusterInfo, PeerHashKvAnswer, PeerHashKvRequest, PeerHello, PeerHelloAck, PeerPromoteAnswer,
+    PeerPromoteRequest, RaftMessages, SnapshotAck, SnapshotChunk,
 };
 
 use crate::api::{ApiError, Request, Response, WatchCreateRequest};
@@ -105,6 +105,10 @@ pub enum PeerFrame {
     HashKvRequest(PeerHashKvRequest),
     /// The peer's hash, or why it has none.
     HashKv(PeerHashKvAnswer),
+    /// A request to promote a learner, forwarded to the leader.
+    PromoteRequest(PeerPromoteRequest),
+    /// The leader's answer to a forwarded promotion.
+    Promote(PeerPromoteAnswer),
 }
 
 /// Decodes one complete peer frame (length prefix included) as a member
@@ -133,6 +137,12 @@ pub fn decode_peer_body(frame: &Frame) -> Result<PeerFrame, WireError> {
             PeerFrame::HashKvRequest(PeerHashKvRequest::from_bytes(&frame.body)?)
         }
         FrameKind::HashKvResponse => PeerFrame::HashKv(PeerHashKvAnswer::from_bytes(&frame.body)?),
+        FrameKind::PromoteRequest => {
+            PeerFrame::PromoteRequest(PeerPromoteRequest::from_bytes(&frame.body)?)
+        }
+        FrameKind::PromoteResponse => {
+            PeerFrame::Promote(PeerPromoteAnswer::from_bytes(&frame.body)?)
+        }
         other => {
             return Err(WireError::malformed(
                 "peer frame",

@@ -3,7 +3,7 @@
 
 use super::codec::{Decode, Encode, Reader, put_bool, put_bytes, put_count};
 use super::error::WireError;
-use crate::api::{ApiError, HashKvResponse, Member, Response};
+use crate::api::{ApiError, HashKvResponse, Member, MemberResponse, Response};
 use bytes::{BufMut, Bytes, BytesMut};
 use protobuf::Message as _;
 use raft::eraftpb::Message;
@@ -232,6 +232,55 @@ impl Decode for PeerHashKvAnswer {
             Ok(other) => Err(WireError::malformed(
                 "hash kv answer",
                 format!("not a hash: {other:?}"),
+            )),
+        }
+    }
+}
+
+/// A follower forwards a client's promotion of learner `member_id` to the
+/// leader, which alone can judge whether the learner is in sync (etcd
+/// forwards `MemberPromote` the same way); the leader answers with a
+/// [`PeerPromoteAnswer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerPromoteRequest {
+    /// The learner to promote.
+    pub member_id: u64,
+}
+
+impl Encode for PeerPromoteRequest {
+    fn encode(&self, buf: &mut BytesMut) {
+        buf.put_u64(self.member_id);
+    }
+}
+
+impl Decode for PeerPromoteRequest {
+    fn decode(r: &mut Reader) -> Result<Self, WireError> {
+        Ok(PeerPromoteRequest {
+            member_id: r.u64("promote request")?,
+        })
+    }
+}
+
+/// The leader's answer to a forwarded promotion: the member list after
+/// it, or why it was refused. Encoded as a client response body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerPromoteAnswer(pub Result<MemberResponse, ApiError>);
+
+impl Encode for PeerPromoteAnswer {
+    fn encode(&self, buf: &mut BytesMut) {
+        let as_response: Result<Response, ApiError> = self.0.clone().map(Response::Member);
+        as_response.encode(buf);
+    }
+}
+
+impl Decode for PeerPromoteAnswer {
+    fn decode(r: &mut Reader) -> Result<Self, WireError> {
+        match Result::<Response, ApiError>::decode(r)? {
+            Ok(Response::Member(members)) => Ok(PeerPromoteAnswer(Ok(members))),
+            Err(error) => Ok(PeerPromoteAnswer(Err(error))),
+            Ok(other) => Err(WireError::malformed(
+                "promote answer",
+                format!("not a member list: {other:?}"),
             )),
         }
     }

@@ -423,6 +423,10 @@ proptest! {
         round_trip(&PeerHashKvAnswer(Ok(hash)))?;
         round_trip(&PeerHashKvAnswer(Err(ApiError::FutureRevision)))?;
         round_trip(&PeerHashKvAnswer(Err(ApiError::Compacted { compact_revision: ids[0] as i64 })))?;
+        round_trip(&PeerPromoteRequest { member_id: ids[2] })?;
+        let members = MemberResponse { header: ResponseHeader { cluster_id: ids[0], member_id: ids[1], revision: 0, raft_term: 2 }, member: None, members: vec![Member { id: ids[2], name: reason.clone(), ..Member::default() }] };
+        round_trip(&PeerPromoteAnswer(Ok(members)))?;
+        round_trip(&PeerPromoteAnswer(Err(ApiError::LearnerNotReady)))?;
         let message = raft::eraftpb::Message { from: ids[0], to: ids[1], term: ids[2], ..Default::default() };
         let batch = RaftMessages(vec![message.clone(), message]);
         prop_assert_eq!(RaftMessages::from_bytes(&batch.to_bytes()).unwrap(), batch);

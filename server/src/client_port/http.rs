@@ -37,26 +37,26 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// One parsed request.
 #[derive(Debug, Default)]
-struct HttpRequest {
-    method: String,
+pub(super) struct HttpRequest {
+    pub(super) method: String,
     /// The path, percent-decoded, without the query.
-    path: String,
+    pub(super) path: String,
     /// The query (after `?`), as sent.
-    query: String,
-    http_1_1: bool,
+    pub(super) query: String,
+    pub(super) http_1_1: bool,
     /// HTTP/1.1 with `Connection: close`, or HTTP/1.0 without keep-alive.
-    wants_close: bool,
+    pub(super) wants_close: bool,
     /// HTTP/1.0 with `Connection: keep-alive`.
-    wants_10_keep_alive: bool,
+    pub(super) wants_10_keep_alive: bool,
     /// Why the body stopped early (bad chunked framing, as Go's chunked
     /// reader words it): the body is what came before, the connection
     /// closes after the answer.
-    body_error: Option<String>,
-    content_type: Option<String>,
-    method_override: Option<String>,
-    authorization: Option<String>,
-    grpc_timeout: Option<String>,
-    body: Vec<u8>,
+    pub(super) body_error: Option<String>,
+    pub(super) content_type: Option<String>,
+    pub(super) method_override: Option<String>,
+    pub(super) authorization: Option<String>,
+    pub(super) grpc_timeout: Option<String>,
+    pub(super) body: Vec<u8>,
 }
 
 /// Why a request could not be read.
@@ -103,7 +103,7 @@ impl Refusal {
 pub async fn serve<R, W>(
     reader: R,
     mut writer: W,
-    node: &NodeHandle,
+    ctx: &Context,
     options: &ClientPortOptions,
 ) -> Result<(), WireError>
 where
@@ -142,7 +142,7 @@ where
                 return Err(WireError::malformed("http", why));
             }
         };
-        let answer = with_cors(route(&request, node, &options.etcd).await);
+        let answer = with_cors(route(&request, ctx, &options.etcd).await);
         let exchange = Exchange::of(&request);
         if !write_answer(&mut reader, &mut writer, &exchange, answer).await? {
             return Ok(());
@@ -151,7 +151,7 @@ where
 }
 
 /// etcd's CORS headers, on every answer.
-fn with_cors(mut answer: Answer) -> Answer {
+pub(super) fn with_cors(mut answer: Answer) -> Answer {
     answer.headers.extend([
         (
             "Access-Control-Allow-Headers",
@@ -170,7 +170,8 @@ fn with_cors(mut answer: Answer) -> Answer {
 /// `/v3beta/` is `/v3/`; Go's `ServeMux` redirects a path that is not
 /// clean (and `/v3` to `/v3/`); etcd's handlers serve `/v3/`, `/health`
 /// and `/version`; anything else is Go's 404.
-async fn route(request: &HttpRequest, node: &NodeHandle, etcd: &EtcdOptions) -> Answer {
+pub(super) async fn route(request: &HttpRequest, ctx: &Context, etcd: &EtcdOptions) -> Answer {
+    let node = &ctx.node;
     if request.method == "OPTIONS" {
         return Answer {
             status: 200,
@@ -186,7 +187,7 @@ async fn route(request: &HttpRequest, node: &NodeHandle, etcd: &EtcdOptions) -> 
         return redirect(&location, &request.query, &request.method);
     }
     if let Some(gateway_path) = path.strip_prefix("/v3/") {
-        let ctx = Context { node: node.clone() };
+        let ctx = ctx.clone();
         let gateway_request = GatewayRequest {
             method: &request.method,
             path: gateway_path,
@@ -608,7 +609,7 @@ pub fn parse_request(bytes: &[u8], max_body: usize) -> Result<(String, String, V
 
 /// Go's `url.PathUnescape` of a request path: `%XX` decoded (bytes that
 /// are not UTF-8 then read as U+FFFD); a bad escape fails.
-fn percent_decode(text: &str) -> Option<String> {
+pub(super) fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut at = 0;
@@ -832,7 +833,7 @@ async fn read_chunked<R: AsyncRead + Unpin>(
 }
 
 /// An HTTP date (`Mon, 02 Jan 2006 15:04:05 GMT`), as Go writes `Date`.
-fn http_date(now: SystemTime) -> String {
+pub(super) fn http_date(now: SystemTime) -> String {
     let seconds = now
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

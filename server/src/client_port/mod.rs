@@ -16,6 +16,7 @@
 
 pub mod classify;
 mod http;
+mod http_over_h2;
 mod watch;
 
 pub use http::parse_request as parse_http_request;
@@ -23,11 +24,10 @@ pub use watch::{WatchOptions, WatchSink, created_header, run_watch};
 
 use crate::etcd::{Context, EtcdOptions};
 use crate::grpc::header_fix::HeaderFix;
-use crate::grpc::{Call, GrpcOptions};
+use crate::grpc::{GrpcOptions, Incoming};
 use crate::tls::ServerConfig;
 use classify::{Duplex, Prefixed, Protocol};
 use keel_engine::api::{ApiError, Response, WatchResponse};
-use keel_engine::node::NodeHandle;
 use keel_engine::wire::frame::FrameKind;
 use keel_engine::wire::handshake::{
     HandshakeStatus, Role, decode_hello, encode_reply, judge_hello,
@@ -106,28 +106,33 @@ fn with_alpn(config: Arc<ServerConfig>) -> Arc<ServerConfig> {
 /// `https://` listener) inside TLS, the same protocols either way.
 pub async fn serve_clients(
     listener: TcpListener,
-    node: NodeHandle,
+    ctx: Context,
     options: ClientPortOptions,
     tls: Option<Arc<ServerConfig>>,
 ) {
+    let secure = tls.is_some();
     let tls = tls.map(with_alpn);
     crate::accept::accept_loop(listener, "client", tls, move |reader, writer| {
-        serve_client(reader, writer, node.clone(), options.clone())
+        serve_client(reader, writer, ctx.clone(), options.clone(), secure)
     })
     .await
 }
 
-/// Serves one client connection (any byte stream; tests use pipes).
+/// Serves one client connection (any byte stream; tests use pipes);
+/// `secure`: it came through TLS, where etcd also serves its HTTP handlers
+/// over HTTP/2.
 pub async fn serve_client<R, W>(
     mut reader: R,
     mut writer: W,
-    node: NodeHandle,
+    ctx: Context,
     options: ClientPortOptions,
+    secure: bool,
 ) -> Result<(), WireError>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin + Send + 'static,
 {
+    let node = ctx.node.clone();
     let hello = read_handshake(&mut reader).await?;
     match classify::classify(&hello) {
         Protocol::Http2 => {
@@ -137,10 +142,10 @@ where
                 options.grpc.max_header_list_bytes as usize,
             );
             let io = Duplex::new(reader, writer);
-            return serve_grpc(io, node, &options).await;
+            return serve_grpc(io, ctx, &options, secure).await;
         }
         Protocol::Http1 => {
-            return http::serve(Prefixed::new(&hello, reader), writer, &node, &options).await;
+            return http::serve(Prefixed::new(&hello, reader), writer, &ctx, &options).await;
         }
         Protocol::Keel => {}
     }
@@ -259,20 +264,30 @@ where
     outcome
 }
 
-/// Serves etcd's gRPC API on an HTTP/2 connection.
+/// Serves etcd's gRPC API on an HTTP/2 connection; other requests get
+/// etcd's HTTP handlers when `secure` (etcd's TLS listeners serve both on
+/// one connection) and grpc-go's refusal otherwise (etcd's plain listeners
+/// hand HTTP/2 to grpc-go alone).
 async fn serve_grpc<IO>(
     io: IO,
-    node: NodeHandle,
+    ctx: Context,
     options: &ClientPortOptions,
+    secure: bool,
 ) -> Result<(), WireError>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let etcd = Arc::new(options.etcd.clone());
-    let service = Arc::new(move |call: Call| {
-        let ctx = Context { node: node.clone() };
-        let etcd = Arc::clone(&etcd);
-        async move { crate::etcd::serve_call(ctx, &etcd, call).await }
+    let shared = Arc::new(options.clone());
+    let service = Arc::new(move |incoming: Incoming| {
+        let ctx = ctx.clone();
+        let options = Arc::clone(&shared);
+        async move {
+            match incoming {
+                Incoming::Call(call) => crate::etcd::serve_call(ctx, &options.etcd, call).await,
+                Incoming::Plain(plain) if secure => http_over_h2::serve(plain, ctx, &options).await,
+                Incoming::Plain(plain) => plain.refuse(),
+            }
+        }
     });
     crate::grpc::serve_connection(io, &options.grpc, service)
         .await

@@ -28,9 +28,10 @@ mod milestones;
 mod self_cert;
 
 use crate::client_port::{ClientPortOptions, serve_clients};
+use crate::etcd::Context;
 use crate::peer::{
-    PeerIdentity, PeerListenerOptions, PeerTransport, PeerTransportOptions, fetch_cluster_info,
-    serve_peers,
+    LeaderLink, PeerIdentity, PeerListenerOptions, PeerTransport, PeerTransportOptions,
+    fetch_cluster_info, serve_peers,
 };
 use crate::tls::{Dialer, ServerConfig, TlsError, TlsFiles};
 use crate::url::Url;
@@ -380,9 +381,16 @@ impl Daemon {
             .into_iter()
             .zip(&options.listen_client_urls)
         {
+            let ctx = Context {
+                node: node.clone(),
+                leader: Some(LeaderLink::new(
+                    tls.dialer.clone(),
+                    options.peer_transport.max_frame_bytes,
+                )),
+            };
             tasks.push(tokio::spawn(serve_clients(
                 listener,
-                node.clone(),
+                ctx,
                 options.client_port.clone(),
                 tls.client.clone().filter(|_| url.tls),
             )));
@@ -501,7 +509,7 @@ async fn establish(
             let ids: Vec<u64> = members.iter().map(|m| m.id).collect();
             let identity = Identity {
                 member_id: me.id,
-                cluster_id: ids::cluster_id(&ids, &options.initial_cluster_token),
+                cluster_id: ids::cluster_id(&ids),
             };
             let bootstrap = Bootstrap::NewCluster {
                 cluster_id: identity.cluster_id,
@@ -527,7 +535,7 @@ fn check_data_belongs_here(
         return Ok(());
     }
     let ids: Vec<u64> = members.iter().map(|m| m.id).collect();
-    let flagged_cluster = ids::cluster_id(&ids, &options.initial_cluster_token);
+    let flagged_cluster = ids::cluster_id(&ids);
     if flagged_cluster == identity.cluster_id {
         return Ok(());
     }

@@ -8,15 +8,20 @@ use super::errors::{self, status_of};
 use super::proto::etcdserverpb as pb;
 use super::proto::json;
 use crate::grpc::{Status, codec};
+use crate::peer::LeaderLink;
 use bytes::Bytes;
 use keel_engine::api::{self, Request, Response};
 use keel_engine::node::NodeHandle;
 
-/// What the methods need: the member's node.
+/// What the methods need: the member's node, and the way to its leader
+/// for the requests only the leader can judge.
 #[derive(Debug, Clone)]
 pub struct Context {
     /// The member's node.
     pub node: NodeHandle,
+    /// The leader's peer port (`None`: such requests answer `NotLeader`
+    /// on a follower, as in tests without peers).
+    pub leader: Option<LeaderLink>,
 }
 
 impl Context {
@@ -430,7 +435,24 @@ async fn member_promote(
     p: pb::MemberPromoteRequest,
 ) -> Result<pb::MemberPromoteResponse, Status> {
     let request = api::MemberPromoteRequest { id: p.id };
-    let answer = ask!(ctx, Request::MemberPromote(request), Member);
+    // Only the leader knows whether the learner is in sync: a follower
+    // hands the request to it, as etcd does.
+    let answer = match ctx.node.request(Request::MemberPromote(request)).await {
+        Ok(Response::Member(answer)) => answer,
+        Ok(other) => return Err(unexpected(&other)),
+        Err(err) => match (&err, &ctx.leader) {
+            (
+                api::ApiError::NotLeader {
+                    leader_hint: Some(leader),
+                },
+                Some(link),
+            ) => link
+                .promote(&ctx.node, *leader, p.id)
+                .await
+                .map_err(|e| status_of(&e))?,
+            _ => return Err(status_of(&err)),
+        },
+    };
     Ok(pb::MemberPromoteResponse {
         header: convert::member_header(&answer.header),
         members: convert::members(&answer.members),

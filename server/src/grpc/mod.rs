@@ -15,5 +15,8 @@ pub mod hpack;
 mod server;
 pub mod status;
 
-pub use server::{Call, ConnectionError, GrpcOptions, ResponseSink, serve_connection};
+pub use server::{
+    Call, ConnectionError, GrpcOptions, Incoming, PlainRequest, ResponseSink, send_all,
+    serve_connection,
+};
 pub use status::{Code, Status};

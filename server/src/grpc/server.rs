@@ -49,6 +49,78 @@ impl Default for GrpcOptions {
     }
 }
 
+/// One request on a connection: a gRPC call, or a plain HTTP request (any
+/// other method or content type), which the service answers as HTTP or
+/// refuses as grpc-go does ([`PlainRequest::refuse`]).
+pub enum Incoming {
+    /// A gRPC call.
+    Call(Call),
+    /// Not a gRPC call.
+    Plain(PlainRequest),
+}
+
+/// A request on an HTTP/2 connection that is not a gRPC call: etcd serves
+/// its HTTP handlers (`/health`, `/version`, the JSON gateway) this way on
+/// TLS listeners, where clients such as curl choose HTTP/2 by ALPN.
+pub struct PlainRequest {
+    /// Method, URI and headers.
+    pub head: http::request::Parts,
+    /// The request body.
+    pub body: h2::RecvStream,
+    respond: SendResponse<Bytes>,
+}
+
+impl PlainRequest {
+    /// Answers as grpc-go's own HTTP/2 server does (etcd's plain
+    /// listeners): a reset for anything but `POST`, `415` with a gRPC
+    /// status for another content type.
+    pub fn refuse(mut self) {
+        if self.head.method != http::Method::POST {
+            self.respond.send_reset(Reason::PROTOCOL_ERROR);
+            return;
+        }
+        let content_type = self
+            .head
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let status = Status::internal(format!(
+            "invalid gRPC request content-type {content_type:?}"
+        ));
+        refuse(self.respond, StatusCode::UNSUPPORTED_MEDIA_TYPE, &status);
+    }
+
+    /// Sends the response head; the body follows on the returned stream
+    /// unless `end` (no body).
+    pub fn respond(
+        &mut self,
+        response: Response<()>,
+        end: bool,
+    ) -> Result<SendStream<Bytes>, h2::Error> {
+        self.respond.send_response(response, end)
+    }
+}
+
+/// Sends `data` on `stream`, waiting for the client's flow-control window.
+pub async fn send_all(stream: &mut SendStream<Bytes>, mut data: Bytes) -> Result<(), Status> {
+    while !data.is_empty() {
+        stream.reserve_capacity(data.len());
+        match poll_fn(|cx| stream.poll_capacity(cx)).await {
+            Some(Ok(0)) => continue,
+            Some(Ok(room)) => {
+                let chunk = data.split_to(room.min(data.len()));
+                stream
+                    .send_data(chunk, false)
+                    .map_err(|e| codec::stream_error(&e))?;
+            }
+            Some(Err(err)) => return Err(codec::stream_error(&err)),
+            None => return Err(Status::new(Code::Canceled, "context canceled")),
+        }
+    }
+    Ok(())
+}
+
 /// One incoming call: its method, metadata, deadline, request messages and
 /// where its answer goes.
 pub struct Call {
@@ -92,7 +164,7 @@ impl ResponseSink {
     }
 
     /// Sends an already framed message.
-    pub async fn send_framed(&mut self, mut data: Bytes) -> Result<(), Status> {
+    pub async fn send_framed(&mut self, data: Bytes) -> Result<(), Status> {
         if self.stream.is_none() {
             let response = grpc_response(StatusCode::OK);
             let stream = self
@@ -104,21 +176,7 @@ impl ResponseSink {
         let Some(stream) = self.stream.as_mut() else {
             return Err(Status::internal("response stream missing"));
         };
-        while !data.is_empty() {
-            stream.reserve_capacity(data.len());
-            match poll_fn(|cx| stream.poll_capacity(cx)).await {
-                Some(Ok(0)) => continue,
-                Some(Ok(room)) => {
-                    let chunk = data.split_to(room.min(data.len()));
-                    stream
-                        .send_data(chunk, false)
-                        .map_err(|e| codec::stream_error(&e))?;
-                }
-                Some(Err(err)) => return Err(codec::stream_error(&err)),
-                None => return Err(Status::new(Code::Canceled, "context canceled")),
-            }
-        }
-        Ok(())
+        send_all(stream, data).await
     }
 
     /// Ends the call with `status`.
@@ -185,9 +243,9 @@ pub enum ConnectionError {
     HandshakeTimeout(Duration),
 }
 
-/// Serves gRPC calls on one connection until the client closes it or it
-/// breaks; each call runs `service` on its own task. Calls still running
-/// when the connection ends are stopped.
+/// Serves requests on one connection until the client closes it or it
+/// breaks; each (a gRPC call or a plain request) runs `service` on its own
+/// task. Requests still running when the connection ends are stopped.
 pub async fn serve_connection<IO, S, F>(
     io: IO,
     options: &GrpcOptions,
@@ -195,7 +253,7 @@ pub async fn serve_connection<IO, S, F>(
 ) -> Result<(), ConnectionError>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
-    S: Fn(Call) -> F + Send + Sync + 'static,
+    S: Fn(Incoming) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
     let handshake = h2::server::Builder::new()
@@ -216,9 +274,9 @@ where
             None => break Ok(()),
         };
         calls.retain(|call| !call.is_finished());
-        if let Some(call) = start_call(request, respond, options) {
+        if let Some(incoming) = start_call(request, respond, options) {
             let service = Arc::clone(&service);
-            calls.push(tokio::spawn(async move { service(call).await }));
+            calls.push(tokio::spawn(async move { service(incoming).await }));
         }
     };
     for call in calls {
@@ -227,29 +285,25 @@ where
     Ok(outcome?)
 }
 
-/// Checks what every gRPC call must carry; answers the request itself when
-/// it is not a call Keel can serve.
+/// Tells gRPC calls from plain requests; checks what every gRPC call must
+/// carry, answering the request itself when it is a call Keel cannot serve.
 fn start_call(
     request: Request<h2::RecvStream>,
-    mut respond: SendResponse<Bytes>,
+    respond: SendResponse<Bytes>,
     options: &GrpcOptions,
-) -> Option<Call> {
+) -> Option<Incoming> {
     let (parts, body) = request.into_parts();
-    if parts.method != http::Method::POST {
-        respond.send_reset(Reason::PROTOCOL_ERROR);
-        return None;
-    }
     let content_type = parts
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !is_grpc_content_type(content_type) {
-        let status = Status::internal(format!(
-            "invalid gRPC request content-type {content_type:?}"
-        ));
-        refuse(respond, StatusCode::UNSUPPORTED_MEDIA_TYPE, &status);
-        return None;
+    if parts.method != http::Method::POST || !is_grpc_content_type(content_type) {
+        return Some(Incoming::Plain(PlainRequest {
+            head: parts,
+            body,
+            respond,
+        }));
     }
     let timeout = match parts.headers.get("grpc-timeout") {
         None => None,
@@ -273,13 +327,13 @@ fn start_call(
             return None;
         }
     }
-    Some(Call {
+    Some(Incoming::Call(Call {
         method: parts.uri.path().to_string(),
         metadata: parts.headers,
         timeout,
         reader: MessageReader::new(body, options.max_receive_message_bytes),
         sink,
-    })
+    }))
 }
 
 /// `application/grpc`, optionally with a `+proto`-style suffix or `;`

@@ -3,8 +3,9 @@
 //!
 //! A connection opens with the handshake, then either a peer hello (raft
 //! traffic follows), a cluster-info request (a member joining with
-//! existing state asks who is in the cluster) or a hash-kv request (a
-//! restarting member compares its keys with this member's). Hellos from another cluster,
+//! existing state asks who is in the cluster), a hash-kv request (a
+//! restarting member compares its keys with this member's) or a forwarded
+//! promotion (a follower asks the leader to promote a learner). Hellos from another cluster,
 //! or for another member, are refused. Snapshot images are reassembled from
 //! chunks (bounded in size, offsets checked) and handed over with their
 //! raft message; anything malformed closes the connection and nothing else.
@@ -12,7 +13,9 @@
 use crate::tls::{Dialer, ServerConfig};
 use crate::url::Url;
 use bytes::{Bytes, BytesMut};
-use keel_engine::api::{ApiError, HashKvRequest, MemberListRequest, Request, Response};
+use keel_engine::api::{
+    ApiError, HashKvRequest, MemberListRequest, MemberPromoteRequest, Request, Response,
+};
 use keel_engine::node::NodeHandle;
 use keel_engine::wire::frame::FrameKind;
 use keel_engine::wire::handshake::{
@@ -21,7 +24,7 @@ use keel_engine::wire::handshake::{
 use keel_engine::wire::io::{read_frame, read_handshake, write_frame, write_handshake};
 use keel_engine::wire::{
     ClusterInfo, Encode, Frame, PeerFrame, PeerHashKvAnswer, PeerHashKvRequest, PeerHelloAck,
-    SnapshotAck, WireError, decode_peer_body,
+    PeerPromoteAnswer, PeerPromoteRequest, SnapshotAck, WireError, decode_peer_body,
 };
 use raft::eraftpb::MessageType;
 use std::sync::Arc;
@@ -112,6 +115,15 @@ where
             write_frame(
                 &mut writer,
                 &Frame::new(FrameKind::HashKvResponse, 0, answer.to_bytes()),
+            )
+            .await?;
+            return Ok(());
+        }
+        PeerFrame::PromoteRequest(asked) => {
+            let answer = promote(node, asked.member_id).await;
+            write_frame(
+                &mut writer,
+                &Frame::new(FrameKind::PromoteResponse, 0, answer.to_bytes()),
             )
             .await?;
             return Ok(());
@@ -284,6 +296,42 @@ async fn hash_kv(node: &NodeHandle, revision: i64) -> PeerHashKvAnswer {
         Err(err) => Err(err),
     };
     PeerHashKvAnswer(answer)
+}
+
+/// Promotes learner `member_id` for a follower that forwarded a client's
+/// request. Not forwarded again: a member that is no longer the leader
+/// answers `NotLeader`, and the client retries as it would with etcd.
+async fn promote(node: &NodeHandle, member_id: u64) -> PeerPromoteAnswer {
+    let request = Request::MemberPromote(MemberPromoteRequest { id: member_id });
+    PeerPromoteAnswer(match node.request(request).await {
+        Ok(Response::Member(members)) => Ok(members),
+        Ok(other) => Err(ApiError::Unavailable(format!(
+            "unexpected answer to promote: {other:?}"
+        ))),
+        Err(err) => Err(err),
+    })
+}
+
+/// Asks the leader at `url` to promote learner `member_id` (a follower
+/// forwarding a client's `MemberPromote`).
+pub async fn forward_promote(
+    url: &Url,
+    dialer: &Dialer,
+    member_id: u64,
+    max_frame_bytes: usize,
+) -> Result<PeerPromoteAnswer, WireError> {
+    let request = Frame::new(
+        FrameKind::PromoteRequest,
+        0,
+        PeerPromoteRequest { member_id }.to_bytes(),
+    );
+    match ask_peer(url, dialer, &request, max_frame_bytes).await? {
+        PeerFrame::Promote(answer) => Ok(answer),
+        other => Err(WireError::malformed(
+            "promote answer",
+            format!("unexpected {other:?}"),
+        )),
+    }
 }
 
 /// Asks the peer at `url` for the cluster's id and members (over TLS if
