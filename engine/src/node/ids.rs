@@ -1,48 +1,44 @@
-//! Member and cluster ids: stable functions of URLs and the cluster token.
+//! Member and cluster ids: stable functions of URLs and the cluster token,
+//! the same functions etcd uses, so a cluster started with etcd's flags
+//! gets the ids etcd would give it (tools and tests compare them).
 
-/// FNV-1a, 64-bit: a tiny hash whose output never changes across Rust
-/// versions or platforms (std's `DefaultHasher` makes no such promise), so
-/// ids derived from configuration agree everywhere.
-fn fnv1a64(parts: &[&[u8]]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for &byte in *part {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        // Separator so ["ab","c"] and ["a","bc"] differ.
-        hash ^= 0xff;
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+use sha1::{Digest, Sha1};
+
+/// The first 8 bytes of the SHA-1 of `bytes`, big-endian; never 0 (raft
+/// reserves 0 for "none").
+fn sha1_id(bytes: &[u8]) -> u64 {
+    let digest = Sha1::digest(bytes);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    match u64::from_be_bytes(first) {
+        0 => 1,
+        id => id,
     }
-    hash
 }
 
-/// The id of a member with these peer URLs in a cluster with this token.
-/// `salt` distinguishes members added later with URLs a removed member used
-/// (pass 0 for initial members, the raft index of the add for later ones).
-/// Never 0 (raft reserves 0 for "none").
+/// The id of a member with these peer URLs in a cluster with this token:
+/// etcd's (the hash of the sorted URLs, concatenated, then the token).
+/// `salt` distinguishes members added later with URLs a removed member used:
+/// 0 for initial members (etcd's ids exactly), otherwise the raft index of
+/// the add, appended in decimal where etcd appends the time of the add.
 pub fn member_id(peer_urls: &[String], cluster_token: &str, salt: u64) -> u64 {
     let mut urls: Vec<&str> = peer_urls.iter().map(String::as_str).collect();
     urls.sort_unstable();
-    let joined = urls.join(",");
-    let salt = salt.to_be_bytes();
-    nonzero(fnv1a64(&[
-        joined.as_bytes(),
-        cluster_token.as_bytes(),
-        &salt,
-    ]))
+    let mut bytes: Vec<u8> = urls.concat().into_bytes();
+    bytes.extend_from_slice(cluster_token.as_bytes());
+    if salt != 0 {
+        bytes.extend_from_slice(salt.to_string().as_bytes());
+    }
+    sha1_id(&bytes)
 }
 
-/// The id of a cluster whose initial members have these ids.
-pub fn cluster_id(member_ids: &[u64], cluster_token: &str) -> u64 {
+/// The id of a cluster whose initial members have these ids: etcd's (the
+/// hash of the sorted ids, 8 big-endian bytes each).
+pub fn cluster_id(member_ids: &[u64]) -> u64 {
     let mut ids = member_ids.to_vec();
     ids.sort_unstable();
     let bytes: Vec<u8> = ids.iter().flat_map(|id| id.to_be_bytes()).collect();
-    nonzero(fnv1a64(&[&bytes, cluster_token.as_bytes()]))
-}
-
-fn nonzero(id: u64) -> u64 {
-    if id == 0 { 1 } else { id }
+    sha1_id(&bytes)
 }
 
 #[cfg(test)]
@@ -52,8 +48,6 @@ mod tests {
     fn urls(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
     }
-
-    const PINNED_MEMBER_ID: u64 = 13_068_323_934_574_224_450;
 
     #[test]
     fn ids_depend_on_exactly_urls_token_and_salt() {
@@ -71,25 +65,38 @@ mod tests {
             a,
             member_id(&urls(&["http://a:2380", "http://b:2380"]), "t", 9)
         );
-        // Pinned: ids are persisted and compared across versions.
+    }
+
+    /// Ids etcd 3.4.23 gave clusters started with these flags (read from
+    /// its `member list` and `endpoint status`): ids are persisted and
+    /// compared, and they must stay etcd's.
+    #[test]
+    fn ids_are_the_ones_etcd_gives() {
+        // etcd --name default (its defaults): member 8e9e05c52164694d,
+        // cluster cdf818194e3a8c32.
+        let default = member_id(&urls(&["http://localhost:2380"]), "etcd-cluster", 0);
+        assert_eq!(default, 0x8e9e_05c5_2164_694d);
+        assert_eq!(cluster_id(&[default]), 0xcdf8_1819_4e3a_8c32);
+        // etcd's e2e suite (one member, peer auto TLS, token "new"): the
+        // cluster id whose protobuf varint TestCtlV3GetFormat expects
+        // (93 e7 f6 93 d4 c5 86 e1 34).
+        let e2e = member_id(&urls(&["https://localhost:20001"]), "new", 0);
+        let mut varint = Vec::new();
+        let mut rest = cluster_id(&[e2e]);
+        while rest >= 0x80 {
+            varint.push((rest as u8) | 0x80);
+            rest >>= 7;
+        }
+        varint.push(rest as u8);
         assert_eq!(
-            member_id(&urls(&["http://127.0.0.1:2380"]), "keel-cluster", 0),
-            PINNED_MEMBER_ID
+            varint,
+            [0x93, 0xe7, 0xf6, 0x93, 0xd4, 0xc5, 0x86, 0xe1, 0x34]
         );
-        assert_eq!(fnv1a64(&[]), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a64(&[b"a"]), {
-            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-            for b in [b'a', 0xff] {
-                h ^= u64::from(b);
-                h = h.wrapping_mul(0x0000_0100_0000_01b3);
-            }
-            h
-        });
     }
 
     #[test]
     fn cluster_id_ignores_member_order() {
-        assert_eq!(cluster_id(&[3, 1, 2], "t"), cluster_id(&[1, 2, 3], "t"));
-        assert_ne!(cluster_id(&[1, 2, 3], "t"), cluster_id(&[1, 2], "t"));
+        assert_eq!(cluster_id(&[3, 1, 2]), cluster_id(&[1, 2, 3]));
+        assert_ne!(cluster_id(&[1, 2, 3]), cluster_id(&[1, 2]));
     }
 }

@@ -65,7 +65,7 @@ impl Cluster {
             net: MemNetwork::new(seed),
             disks: BTreeMap::new(),
             nodes: BTreeMap::new(),
-            cluster_id: ids::cluster_id(&ids, TOKEN),
+            cluster_id: ids::cluster_id(&ids),
             members,
             snapshot_count,
             catch_up_entries,
