@@ -7,6 +7,10 @@
 //! txn arrive together. A slow client only slows its own watcher: the
 //! watcher holds one batch at a time and reads the rest from the store
 //! when the client catches up, so it never grows server memory.
+//!
+//! As in etcd, a watch that is catching up on history gets its events in
+//! batches, and a watch that has caught up (synced, in etcd's words) gets
+//! one response per revision, its header at that revision.
 
 use keel_engine::api::{
     ApiError, EventKind, Request, Response, ResponseHeader, WatchCreateRequest, WatchResponse,
@@ -150,6 +154,9 @@ pub async fn run_watch<S: WatchSink>(
         created.revision + 1
     };
     sink.caught_up(next - 1);
+    // A watch from now (or from the future) starts synced; one replaying
+    // history is synced once it has caught up.
+    let mut synced = create.start_revision <= 0 || create.start_revision > created.revision;
     let mut progress = tokio::time::interval(options.progress_interval);
     progress.reset();
     loop {
@@ -184,15 +191,28 @@ pub async fn run_watch<S: WatchSink>(
                 EventKind::Delete => !create.no_delete,
             })
             .collect();
-        if !events.is_empty()
-            && !send(WatchResponse {
-                header: template,
+        let batches = if synced {
+            by_revision(events)
+        } else {
+            vec![events]
+        };
+        for events in batches.into_iter().filter(|e| !e.is_empty()) {
+            let header = if synced {
+                ResponseHeader {
+                    revision: events[0].kv.mod_revision,
+                    ..template
+                }
+            } else {
+                template
+            };
+            let response = WatchResponse {
+                header,
                 events,
                 ..WatchResponse::default()
-            })
-            .await
-        {
-            return;
+            };
+            if !send(response).await {
+                return;
+            }
         }
         sink.caught_up(next - 1);
         if matches!(
@@ -216,6 +236,7 @@ pub async fn run_watch<S: WatchSink>(
                     let _ = send(canceled(template, ApiError::Stopped.to_string())).await;
                     return;
                 }
+                synced = true;
             }
             _ = progress.tick(), if create.progress_notify => {
                 // A watch of the future has seen nothing beyond the member.
@@ -231,11 +252,53 @@ pub async fn run_watch<S: WatchSink>(
     }
 }
 
+/// Splits events (in revision order) into one list per revision.
+fn by_revision(events: Vec<keel_engine::api::Event>) -> Vec<Vec<keel_engine::api::Event>> {
+    let mut batches: Vec<Vec<keel_engine::api::Event>> = Vec::new();
+    for event in events {
+        match batches.last_mut() {
+            Some(batch) if batch[0].kv.mod_revision == event.kv.mod_revision => batch.push(event),
+            _ => batches.push(vec![event]),
+        }
+    }
+    batches
+}
+
 fn canceled(header: ResponseHeader, reason: String) -> WatchResponse {
     WatchResponse {
         header,
         canceled: true,
         cancel_reason: reason,
         ..WatchResponse::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keel_engine::api::{Event, KeyValue};
+
+    fn event(key: &str, revision: i64) -> Event {
+        Event {
+            kind: EventKind::Put,
+            kv: KeyValue {
+                key: bytes::Bytes::copy_from_slice(key.as_bytes()),
+                mod_revision: revision,
+                ..KeyValue::default()
+            },
+            prev_kv: None,
+        }
+    }
+
+    #[test]
+    fn synced_responses_carry_one_revision_each_and_keep_a_txns_events_together() {
+        let events = vec![event("a", 5), event("b", 5), event("a", 6), event("c", 9)];
+        let batches = by_revision(events);
+        let revisions: Vec<Vec<i64>> = batches
+            .iter()
+            .map(|b| b.iter().map(|e| e.kv.mod_revision).collect())
+            .collect();
+        assert_eq!(revisions, [vec![5, 5], vec![6], vec![9]]);
+        assert!(by_revision(Vec::new()).is_empty());
     }
 }
