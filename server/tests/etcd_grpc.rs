@@ -790,3 +790,67 @@ async fn clientv3s_hasleader_refuses_calls_and_ends_watches_without_a_leader() {
     assert_eq!(watch.status(), Some((14, "etcdserver: no leader".into())));
     finish(survivor).await;
 }
+
+/// etcd's gateway reaches its gRPC server over one internal connection, so
+/// `--max-concurrent-streams` bounds the gateway calls of a listener: with
+/// the bound taken by watch streams a range waits, and is answered once a
+/// watch ends (etcd's TestV3Curl_MaxStreams_* rely on it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_calls_wait_when_max_concurrent_streams_are_open() {
+    common::task_panics();
+    let dir = tempfile::tempdir().unwrap();
+    let ports = free_ports(2);
+    let cluster = vec![("m".to_string(), format!("http://127.0.0.1:{}", ports[1]))];
+    let mut options = daemon_options(
+        dir.path(),
+        "m",
+        ports[0],
+        ports[1],
+        &cluster,
+        ClusterState::New,
+    );
+    options.client_port.grpc.max_concurrent_streams = 2;
+    let daemon = Daemon::start(options, Arc::new(OsDisk::new()))
+        .await
+        .unwrap();
+    assert!(daemon.wait_ready(Duration::from_secs(10)).await);
+    let address = format!("127.0.0.1:{}", ports[0]);
+    let watch = post("/v3/watch", r#"{"create_request":{"key":"Zm9v"}}"#);
+    let mut watches = Vec::new();
+    for _ in 0..2 {
+        let mut tcp = tokio::net::TcpStream::connect(&address).await.unwrap();
+        tcp.write_all(&watch).await.unwrap();
+        let mut buffer = [0u8; 1024];
+        let n = tcp.read(&mut buffer).await.unwrap();
+        assert!(
+            String::from_utf8_lossy(&buffer[..n]).contains("\"created\":true"),
+            "watch created"
+        );
+        watches.push(tcp);
+    }
+    let gateway_range = post("/v3/kv/range", r#"{"key":"Zm9v"}"#);
+    let mut waiting = tokio::net::TcpStream::connect(&address).await.unwrap();
+    waiting.write_all(&gateway_range).await.unwrap();
+    let mut buffer = [0u8; 4096];
+    let early = tokio::time::timeout(Duration::from_millis(500), waiting.read(&mut buffer)).await;
+    assert!(
+        early.is_err(),
+        "the range waits while both streams are open"
+    );
+    // gRPC calls are not gateway calls: they are served meanwhile.
+    let mut client = GrpcClient::connect(&address).await;
+    let answer: Result<pb::RangeResponse, _> = client.unary(KV_RANGE, &range("foo")).await;
+    assert!(answer.is_ok(), "{answer:?}");
+    // One watch ends: the waiting range is answered.
+    drop(watches.pop());
+    let n = tokio::time::timeout(Duration::from_secs(5), waiting.read(&mut buffer))
+        .await
+        .expect("answered once a stream ended")
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&buffer[..n]).starts_with("HTTP/1.1 200 OK"),
+        "{}",
+        String::from_utf8_lossy(&buffer[..n])
+    );
+    finish(daemon).await;
+}

@@ -20,8 +20,10 @@ use keel_engine::api::{AlarmAction, AlarmRequest, AlarmType, Request, Response};
 use keel_engine::node::{NodeHandle, NodeStatus};
 use keel_engine::version::{ETCD_VERSION, etcd_cluster_version};
 use keel_engine::wire::WireError;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
 
 /// Longest request head read before giving up (431, as Go answers).
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -198,7 +200,16 @@ pub(super) async fn route(request: &HttpRequest, ctx: &Context, etcd: &EtcdOptio
             body: &request.body,
             body_error: request.body_error.as_deref(),
         };
-        return gateway::handle(ctx, etcd, gateway_request).await;
+        // Held for the call, or for as long as its stream runs.
+        let permit = match &ctx.gateway_calls {
+            Some(calls) => Arc::clone(calls).acquire_owned().await.ok(),
+            None => None,
+        };
+        let mut answer = gateway::handle(ctx, etcd, gateway_request).await;
+        if let (Some(permit), Body::Stream(items)) = (permit, &mut answer.body) {
+            *items = hold_while_streaming(std::mem::replace(items, mpsc::channel(1).1), permit);
+        }
+        return answer;
     }
     match path.as_str() {
         "/health" | "/version" if request.method != "GET" => {
@@ -226,6 +237,29 @@ fn version_body(status: &NodeStatus) -> String {
         "not_decided".to_string()
     };
     format!(r#"{{"etcdserver":"{ETCD_VERSION}","etcdcluster":"{cluster}"}}"#)
+}
+
+/// Forwards a gateway stream's items, holding `permit` until the stream
+/// ends or its reader goes away (which drops `items`, ending the call).
+fn hold_while_streaming(
+    mut items: mpsc::Receiver<StreamItem>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> mpsc::Receiver<StreamItem> {
+    let (forward, forwarded) = mpsc::channel(1);
+    tokio::spawn(async move {
+        loop {
+            let item = tokio::select! {
+                item = items.recv() => item,
+                () = forward.closed() => None,
+            };
+            let Some(item) = item else { break };
+            if forward.send(item).await.is_err() {
+                break;
+            }
+        }
+        drop(permit);
+    });
+    forwarded
 }
 
 /// etcd's health check: unhealthy with no leader, or with any alarm

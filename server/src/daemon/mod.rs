@@ -387,6 +387,9 @@ impl Daemon {
                     tls.dialer.clone(),
                     options.peer_transport.max_frame_bytes,
                 )),
+                gateway_calls: Some(Arc::new(tokio::sync::Semaphore::new(
+                    options.client_port.grpc.max_concurrent_streams as usize,
+                ))),
             };
             tasks.push(tokio::spawn(serve_clients(
                 listener,

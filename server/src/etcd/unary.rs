@@ -12,6 +12,8 @@ use crate::peer::LeaderLink;
 use bytes::Bytes;
 use keel_engine::api::{self, Request, Response};
 use keel_engine::node::NodeHandle;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 /// What the methods need: the member's node, and the way to its leader
 /// for the requests only the leader can judge.
@@ -22,6 +24,11 @@ pub struct Context {
     /// The leader's peer port (`None`: such requests answer `NotLeader`
     /// on a follower, as in tests without peers).
     pub leader: Option<LeaderLink>,
+    /// JSON gateway calls served at once on this listener (`None`: no
+    /// bound). etcd's gateway reaches its gRPC server over one internal
+    /// connection, so `--max-concurrent-streams` bounds its calls, and a
+    /// call past the bound waits for one to end.
+    pub gateway_calls: Option<Arc<Semaphore>>,
 }
 
 impl Context {
