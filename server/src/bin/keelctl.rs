@@ -1,5 +1,6 @@
 //! `keelctl`: etcdctl for Keel. Same commands, flags, output and exit
-//! codes as etcdctl 3.4; `KEELCTL_*` variables stand in for its flags.
+//! codes as etcdctl 3.4; `ETCDCTL_*` (or `KEELCTL_*`) variables stand in
+//! for its flags.
 
 #[cfg(not(madsim))]
 fn main() -> std::process::ExitCode {

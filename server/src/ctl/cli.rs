@@ -1,6 +1,8 @@
 //! keelctl's command line: etcdctl 3.4's global flags and commands, and the
-//! `KEELCTL_*` environment variables that stand in for its flags.
+//! `KEELCTL_*` and `ETCDCTL_*` environment variables that stand in for its
+//! flags.
 
+use super::command_names::{Resolved, resolve};
 use super::error::{CtlError, ExitCode};
 use super::go_parse::parse_duration;
 use super::kv_args::{DelArgs, GetArgs, PutArgs};
@@ -10,7 +12,7 @@ use super::output::{OutputFormat, PrintOptions};
 use super::watch_args::{EnvKey, WatchArgs, exec_after_separator};
 use crate::tls::ClientTlsFiles;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -37,8 +39,9 @@ pub struct Cli {
     #[arg(short = 'w', long = "write-out", global = true)]
     pub write_out: Option<String>,
     /// print byte strings as hex encoded strings
-    #[arg(long, global = true)]
-    pub hex: bool,
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = parse_go_bool)]
+    pub hex: Option<bool>,
     /// verify certificates of TLS-enabled secure servers using this CA bundle
     #[arg(long, global = true)]
     pub cacert: Option<String>,
@@ -49,8 +52,13 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub key: Option<String>,
     /// skip server certificate verification (CAUTION: this option should be enabled only for testing purposes)
-    #[arg(long, global = true)]
-    pub insecure_skip_tls_verify: bool,
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = parse_go_bool)]
+    pub insecure_skip_tls_verify: Option<bool>,
+    /// disable transport security for client connections [default: true]
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = parse_go_bool)]
+    pub insecure_transport: Option<bool>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -165,6 +173,19 @@ pub enum EndpointCommand {
     Status(EndpointArgs),
     /// Checks the healthiness of endpoints specified in `--endpoints` flag
     Health(EndpointArgs),
+    /// Prints the KV history hash for each endpoint in --endpoints
+    Hashkv(EndpointHashKvArgs),
+}
+
+/// `endpoint hashkv [--rev N] [--cluster]`.
+#[derive(clap::Args, Debug)]
+pub struct EndpointHashKvArgs {
+    /// maximum revision to hash (default: all revisions)
+    #[arg(long, default_value = "0", allow_negative_numbers = true)]
+    pub rev: String,
+    /// The endpoints (and `--cluster`).
+    #[command(flatten)]
+    pub endpoints: EndpointArgs,
 }
 
 /// `endpoint status|health [--cluster]`.
@@ -198,6 +219,9 @@ pub struct Globals {
     /// TLS settings (`--cacert`, `--cert`, `--key`,
     /// `--insecure-skip-tls-verify`).
     pub tls: ClientTlsFiles,
+    /// `--insecure-transport`: `false` makes endpoints without a scheme use
+    /// TLS even when no TLS file is given (etcdctl's rule).
+    pub insecure_transport: bool,
 }
 
 /// What parsing the command line gave: a command to run, or output to
@@ -218,49 +242,92 @@ pub enum Parsed {
     Help(String),
     /// A usage error.
     Error(CtlError),
+    /// A top-level word that names no command: cobra's message, which it
+    /// prints twice around a usage hint (see
+    /// [`super::output::print_unknown_command`]).
+    UnknownCommand(String),
 }
 
-/// The `KEELCTL_*` variables keelctl reads.
-const KNOWN_VARIABLES: [&str; 11] = [
-    "KEELCTL_ENDPOINTS",
-    "KEELCTL_CACERT",
-    "KEELCTL_CERT",
-    "KEELCTL_KEY",
-    "KEELCTL_INSECURE_SKIP_TLS_VERIFY",
-    "KEELCTL_DIAL_TIMEOUT",
-    "KEELCTL_COMMAND_TIMEOUT",
-    "KEELCTL_WRITE_OUT",
-    "KEELCTL_HEX",
-    "KEELCTL_WATCH_KEY",
-    "KEELCTL_WATCH_RANGE_END",
+/// The prefixes of the variables that stand in for global flags:
+/// keelctl's own first, then etcdctl's (scripts and etcd's e2e suite set
+/// `ETCDCTL_ENDPOINTS` and the like).
+const VARIABLE_PREFIXES: [&str; 2] = ["KEELCTL_", "ETCDCTL_"];
+
+/// The variables keelctl reads, without their prefix. `API` is etcdctl's
+/// `ETCDCTL_API`, which selects its v3 API and is no flag: never warned of.
+const KNOWN_VARIABLES: [&str; 13] = [
+    "ENDPOINTS",
+    "CACERT",
+    "CERT",
+    "KEY",
+    "INSECURE_SKIP_TLS_VERIFY",
+    "INSECURE_TRANSPORT",
+    "DIAL_TIMEOUT",
+    "COMMAND_TIMEOUT",
+    "WRITE_OUT",
+    "HEX",
+    "WATCH_KEY",
+    "WATCH_RANGE_END",
+    "API",
 ];
+
+/// The variable that stands in for a flag: `KEELCTL_<suffix>`, else
+/// `ETCDCTL_<suffix>`; its name and value.
+fn variable<'a>(env: &'a BTreeMap<String, String>, suffix: &str) -> Option<(String, &'a str)> {
+    VARIABLE_PREFIXES.iter().find_map(|prefix| {
+        let name = format!("{prefix}{suffix}");
+        env.get(&name).map(|value| (name, value.as_str()))
+    })
+}
 
 /// Parses `args` (without the program name) and the environment `env`. A
 /// global flag that is also set by its variable is an error (etcdctl's
-/// rule); unknown `KEELCTL_*` variables are warnings. `watch` also gets
-/// what followed its `--` (which clap drops) and `KEELCTL_WATCH_KEY` and
-/// `KEELCTL_WATCH_RANGE_END`.
+/// rule); unknown `KEELCTL_*` and `ETCDCTL_*` variables are warnings.
+/// Command words may be unique prefixes (cobra's rule, see
+/// [`super::command_names`]). `watch` also gets what followed its `--`
+/// (which clap drops) and `*_WATCH_KEY` and `*_WATCH_RANGE_END`.
 pub fn parse(args: Vec<OsString>, env: &BTreeMap<String, String>) -> Parsed {
     let exec = exec_after_separator(&args);
-    let mut cli = match Cli::try_parse_from(std::iter::once(OsString::from("keelctl")).chain(args))
-    {
+    let mut root = Cli::command();
+    root.build();
+    let args = match resolve(&root, args) {
+        Resolved::Args(args) => args,
+        Resolved::UnknownCommand(message) => return Parsed::UnknownCommand(message),
+    };
+    let matches =
+        match root.try_get_matches_from(std::iter::once(OsString::from("keelctl")).chain(args)) {
+            Ok(matches) => matches,
+            Err(error) => return clap_error(error),
+        };
+    let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(error) => return clap_error(error),
     };
     if let Command::Watch(watch) = &mut cli.command {
         watch.exec = exec;
-        let variable = |name: &str| env.get(name).cloned().unwrap_or_default();
+        let key = variable(env, "WATCH_KEY");
+        let range_end = variable(env, "WATCH_RANGE_END");
+        // The names in messages are those of the prefix that was used.
+        let prefix = match (&key, &range_end) {
+            (Some((name, _)), _) | (None, Some((name, _))) if name.starts_with("ETCDCTL_") => {
+                "ETCDCTL_"
+            }
+            _ => "KEELCTL_",
+        };
         watch.env = EnvKey {
-            key: variable("KEELCTL_WATCH_KEY"),
-            range_end: variable("KEELCTL_WATCH_RANGE_END"),
+            key: key.map(|(_, value)| value.to_string()).unwrap_or_default(),
+            range_end: range_end
+                .map(|(_, value)| value.to_string())
+                .unwrap_or_default(),
+            prefix,
         };
     }
     let mut warnings = Vec::new();
-    for (name, value) in env.range(String::from("KEELCTL_")..) {
-        if !name.starts_with("KEELCTL_") {
-            break;
-        }
-        if !KNOWN_VARIABLES.contains(&name.as_str()) {
+    for (name, value) in env {
+        let suffix = VARIABLE_PREFIXES
+            .iter()
+            .find_map(|prefix| name.strip_prefix(prefix));
+        if suffix.is_some_and(|suffix| !KNOWN_VARIABLES.contains(&suffix)) {
             warnings.push(format!(
                 "keelctl: unrecognized environment variable {name}={value}"
             ));
@@ -276,23 +343,37 @@ pub fn parse(args: Vec<OsString>, env: &BTreeMap<String, String>) -> Parsed {
     }
 }
 
+/// pflag's `Bool` value: Go's `strconv.ParseBool`.
+fn parse_go_bool(text: &str) -> Result<bool, String> {
+    match text {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err(format!(
+            "strconv.ParseBool: parsing \"{text}\": invalid syntax"
+        )),
+    }
+}
+
 fn globals(cli: &Cli, env: &BTreeMap<String, String>) -> Result<Globals, CtlError> {
-    let from_env = |name: &str, flag_given: bool| -> Result<Option<String>, CtlError> {
-        match env.get(name) {
-            Some(_) if flag_given => Err(CtlError::error(format!(
+    // etcdctl's rule: a variable whose flag was given is an error, even an
+    // empty one; otherwise an empty variable is unset (Go's os.Getenv).
+    let from_env = |suffix: &str, flag_given: bool| -> Result<Option<String>, CtlError> {
+        match variable(env, suffix) {
+            Some((name, _)) if flag_given => Err(CtlError::error(format!(
                 "conflicting environment variable \"{name}\" is shadowed by corresponding \
                  command-line flag (either unset environment variable or disable flag)"
             ))),
-            other => Ok(other.cloned()),
+            Some((_, value)) if !value.is_empty() => Ok(Some(value.to_string())),
+            _ => Ok(None),
         }
     };
-    let endpoints = match from_env("KEELCTL_ENDPOINTS", !cli.endpoints.is_empty())? {
+    let endpoints = match from_env("ENDPOINTS", !cli.endpoints.is_empty())? {
         Some(list) => list.split(',').map(str::to_string).collect(),
         None if cli.endpoints.is_empty() => vec!["127.0.0.1:2379".to_string()],
         None => cli.endpoints.clone(),
     };
-    let duration = |flag: &str, given: &Option<String>, variable: &str, default: Duration| {
-        let text = match from_env(variable, given.is_some())? {
+    let duration = |flag: &str, given: &Option<String>, suffix: &str, default: Duration| {
+        let text = match from_env(suffix, given.is_some())? {
             Some(text) => text,
             None => match given {
                 Some(text) => text.clone(),
@@ -308,53 +389,55 @@ fn globals(cli: &Cli, env: &BTreeMap<String, String>) -> Result<Globals, CtlErro
     let dial_timeout = duration(
         "dial-timeout",
         &cli.dial_timeout,
-        "KEELCTL_DIAL_TIMEOUT",
+        "DIAL_TIMEOUT",
         Duration::from_secs(2),
     )?;
     let command_timeout = duration(
         "command-timeout",
         &cli.command_timeout,
-        "KEELCTL_COMMAND_TIMEOUT",
+        "COMMAND_TIMEOUT",
         Duration::from_secs(5),
     )?;
-    let format = match from_env("KEELCTL_WRITE_OUT", cli.write_out.is_some())? {
+    let format = match from_env("WRITE_OUT", cli.write_out.is_some())? {
         Some(text) => OutputFormat::parse(&text)?,
         None => OutputFormat::parse(cli.write_out.as_deref().unwrap_or("simple"))?,
     };
-    let boolean = |variable: &str, given: bool| -> Result<bool, CtlError> {
-        match from_env(variable, given)? {
-            Some(text) => match text.as_str() {
-                "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
-                "0" | "f" | "F" | "false" | "FALSE" | "False" | "" => Ok(false),
-                _ => Err(CtlError::error(format!(
-                    "invalid value \"{text}\" for {variable} (expected true or false)"
-                ))),
-            },
-            None => Ok(given),
+    let boolean = |suffix: &str, given: Option<bool>, default: bool| -> Result<bool, CtlError> {
+        match from_env(suffix, given.is_some())? {
+            Some(text) => parse_go_bool(&text).map_err(|error| {
+                let name = variable(env, suffix)
+                    .map(|(name, _)| name)
+                    .unwrap_or_default();
+                CtlError::error(format!("invalid value \"{text}\" for {name}: {error}"))
+            }),
+            None => Ok(given.unwrap_or(default)),
         }
     };
-    let hex = boolean("KEELCTL_HEX", cli.hex)?;
-    let path = |variable: &str, given: &Option<String>| -> Result<Option<PathBuf>, CtlError> {
-        Ok(from_env(variable, given.is_some())?
+    let hex = boolean("HEX", cli.hex, false)?;
+    let path = |suffix: &str, given: &Option<String>| -> Result<Option<PathBuf>, CtlError> {
+        Ok(from_env(suffix, given.is_some())?
             .or_else(|| given.clone())
             .filter(|p| !p.is_empty())
             .map(PathBuf::from))
     };
     let tls = ClientTlsFiles {
-        ca_file: path("KEELCTL_CACERT", &cli.cacert)?,
-        cert_file: path("KEELCTL_CERT", &cli.cert)?,
-        key_file: path("KEELCTL_KEY", &cli.key)?,
+        ca_file: path("CACERT", &cli.cacert)?,
+        cert_file: path("CERT", &cli.cert)?,
+        key_file: path("KEY", &cli.key)?,
         insecure_skip_verify: boolean(
-            "KEELCTL_INSECURE_SKIP_TLS_VERIFY",
+            "INSECURE_SKIP_TLS_VERIFY",
             cli.insecure_skip_tls_verify,
+            false,
         )?,
     };
+    let insecure_transport = boolean("INSECURE_TRANSPORT", cli.insecure_transport, true)?;
     Ok(Globals {
         endpoints,
         dial_timeout,
         command_timeout,
         print: PrintOptions { format, hex },
         tls,
+        insecure_transport,
     })
 }
 
@@ -378,8 +461,33 @@ fn clap_error(error: clap::Error) -> Parsed {
             None => first_line(&error),
         },
         ErrorKind::InvalidSubcommand => match context(ContextKind::InvalidSubcommand) {
-            Some(command) => format!("unknown command \"{command}\" for \"keelctl\""),
+            // A command etcdctl has and keelctl lacks (`defrag`): cobra's
+            // message without suggestions, which would name the command.
+            Some(command) => {
+                return Parsed::UnknownCommand(format!(
+                    "unknown command \"{command}\" for \"keelctl\""
+                ));
+            }
             None => first_line(&error),
+        },
+        ErrorKind::ValueValidation => match (
+            context(ContextKind::InvalidArg),
+            context(ContextKind::InvalidValue),
+        ) {
+            // pflag's wording for a bad flag value; clap's source error is
+            // the parser's message.
+            (Some(flag), Some(value)) => {
+                let long = flag
+                    .split(['=', '[', ' '])
+                    .next()
+                    .unwrap_or(&flag)
+                    .to_string();
+                let cause = std::error::Error::source(&error)
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                format!("invalid argument \"{value}\" for \"{long}\" flag: {cause}")
+            }
+            _ => first_line(&error),
         },
         _ => first_line(&error),
     };
@@ -409,6 +517,7 @@ mod tests {
             Parsed::Run { globals, .. } => Ok(*globals),
             Parsed::Error(error) => Err(error),
             Parsed::Help(_) => panic!("help"),
+            Parsed::UnknownCommand(message) => panic!("{message}"),
         }
     }
 
@@ -505,6 +614,110 @@ mod tests {
     }
 
     #[test]
+    fn etcdctls_variables_stand_in_for_flags_too() {
+        let globals = run_globals(
+            &["put", "k", "v"],
+            &[
+                ("ETCDCTL_API", "3"),
+                ("ETCDCTL_ENDPOINTS", "x:1,y:2"),
+                ("ETCDCTL_DIAL_TIMEOUT", "0s"),
+                ("ETCDCTL_CACERT", "/ca.pem"),
+                ("ETCDCTL_CERT", "/c.pem"),
+                ("ETCDCTL_KEY", "/k.pem"),
+                ("ETCDCTL_INSECURE_TRANSPORT", "false"),
+                ("ETCDCTL_COMMAND_TIMEOUT", ""),
+            ],
+        )
+        .unwrap();
+        assert_eq!(globals.endpoints, vec!["x:1", "y:2"]);
+        assert_eq!(globals.dial_timeout, Duration::ZERO);
+        // Empty is unset, as Go's os.Getenv reads it.
+        assert_eq!(globals.command_timeout, Duration::from_secs(5));
+        assert_eq!(globals.tls.key_file, Some(PathBuf::from("/k.pem")));
+        assert!(!globals.insecure_transport);
+        // keelctl's own variable wins over etcdctl's.
+        let globals = run_globals(
+            &["version"],
+            &[("ETCDCTL_ENDPOINTS", "x:1"), ("KEELCTL_ENDPOINTS", "k:1")],
+        )
+        .unwrap();
+        assert_eq!(globals.endpoints, vec!["k:1"]);
+        let error = run_globals(
+            &["--dial-timeout=1s", "version"],
+            &[("ETCDCTL_DIAL_TIMEOUT", "")],
+        )
+        .unwrap_err();
+        assert!(
+            error.message.starts_with(
+                "conflicting environment variable \"ETCDCTL_DIAL_TIMEOUT\" is shadowed"
+            )
+        );
+        let env = [
+            ("ETCDCTL_API".to_string(), "3".to_string()),
+            ("ETCDCTL_BOGUS".to_string(), "1".to_string()),
+        ]
+        .into();
+        match parse(args(&["version"]), &env) {
+            Parsed::Run { warnings, .. } => assert_eq!(
+                warnings,
+                vec!["keelctl: unrecognized environment variable ETCDCTL_BOGUS=1"]
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn watch_reads_the_key_from_either_prefix() {
+        let env = [("ETCDCTL_WATCH_KEY".to_string(), "sample".to_string())].into();
+        match parse(args(&["watch", "--rev", "1"]), &env) {
+            Parsed::Run {
+                command: Command::Watch(watch),
+                warnings,
+                ..
+            } => {
+                assert_eq!(watch.env.key, "sample");
+                assert_eq!(watch.env.prefix, "ETCDCTL_");
+                assert!(warnings.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn boolean_flags_take_pflags_values() {
+        let globals = run_globals(
+            &[
+                "--insecure-transport=false",
+                "--insecure-skip-tls-verify=true",
+                "--hex=1",
+                "get",
+                "k",
+            ],
+            &[],
+        )
+        .unwrap();
+        assert!(!globals.insecure_transport);
+        assert!(globals.tls.insecure_skip_verify);
+        assert!(globals.print.hex);
+        let globals = run_globals(&["--insecure-skip-tls-verify=false", "get", "k"], &[]).unwrap();
+        assert!(globals.insecure_transport && !globals.tls.insecure_skip_verify);
+        // A bare boolean flag does not take the next word as its value.
+        match parse(args(&["--hex", "get", "k"]), &BTreeMap::new()) {
+            Parsed::Run {
+                command: Command::Get(_),
+                globals,
+                ..
+            } => assert!(globals.print.hex),
+            other => panic!("{other:?}"),
+        }
+        let error = run_globals(&["--hex=maybe", "get", "k"], &[]).unwrap_err();
+        assert_eq!(
+            error.message,
+            "invalid argument \"maybe\" for \"--hex\" flag: strconv.ParseBool: parsing \"maybe\": invalid syntax"
+        );
+    }
+
+    #[test]
     fn unknown_variables_warn() {
         let env = [("KEELCTL_ENDPOINT".to_string(), "x".to_string())].into();
         match parse(args(&["version"]), &env) {
@@ -519,9 +732,37 @@ mod tests {
     }
 
     #[test]
+    fn command_words_may_be_unique_prefixes() {
+        match parse(args(&["compact", "--physical", "5"]), &BTreeMap::new()) {
+            Parsed::Run {
+                command: Command::Compaction(compaction),
+                ..
+            } => assert!(compaction.physical && compaction.args == ["5"]),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(args(&["endp", "has", "--rev=3"]), &BTreeMap::new()),
+            Parsed::Run {
+                command: Command::Endpoint(EndpointCommand::Hashkv(_)),
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse(args(&["member", "bogus"]), &BTreeMap::new()),
+            Parsed::Help(text) if text.contains("promote")
+        ));
+    }
+
+    #[test]
     fn usage_errors_use_cobras_words() {
-        let error = run_globals(&["bogus"], &[]).unwrap_err();
-        assert_eq!(error.message, "unknown command \"bogus\" for \"keelctl\"");
+        assert!(matches!(
+            parse(args(&["bogus"]), &BTreeMap::new()),
+            Parsed::UnknownCommand(message) if message == "unknown command \"bogus\" for \"keelctl\""
+        ));
+        assert!(matches!(
+            parse(args(&["defrag"]), &BTreeMap::new()),
+            Parsed::UnknownCommand(message) if message == "unknown command \"defrag\" for \"keelctl\""
+        ));
         let error = run_globals(&["get", "--bogus", "x"], &[]).unwrap_err();
         assert_eq!(error.message, "unknown flag: --bogus");
         let error = run_globals(&["lock", "l", "sh", "-c", "x"], &[]).unwrap_err();

@@ -5,6 +5,7 @@
 //! tests drive the same code in-process.
 
 pub mod cli;
+pub mod command_names;
 pub mod concurrency;
 pub mod error;
 pub mod go_parse;

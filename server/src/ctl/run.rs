@@ -1,29 +1,34 @@
 //! Running one keelctl invocation: parse, send, print.
 
 use super::cli::{
-    AlarmCommand, ArgsOnly, Command, CompactionArgs, EndpointArgs, EndpointCommand, Globals,
-    MemberAddArgs, MemberCommand, MemberUpdateArgs, Parsed, TxnArgs, parse,
+    AlarmCommand, ArgsOnly, Command, CompactionArgs, EndpointArgs, EndpointCommand,
+    EndpointHashKvArgs, Globals, MemberAddArgs, MemberCommand, MemberUpdateArgs, Parsed, TxnArgs,
+    parse,
 };
 use super::error::{CtlError, ExitCode};
-use super::go_parse::{parse_int, parse_uint};
-use super::output::{self, EndpointHealth, EndpointStatus, Output, OutputFormat, PrintOptions};
+use super::go_parse::{parse_int, parse_int_any_base, parse_uint};
+use super::output::{
+    self, EndpointHashKv, EndpointHealth, EndpointStatus, Output, OutputFormat, PrintOptions,
+};
 use super::txn_input::read_txn;
 use super::watch::LineReceiver;
 use crate::client::{Client, ClientError, ClientOptions};
 use bytes::Bytes;
 use keel_engine::api::*;
+use keel_engine::version::{ETCD_VERSION, KEEL_VERSION, etcd_api_version};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::future::Future;
 use std::io::{BufRead, Write};
 use std::pin::Pin;
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// One keelctl invocation's inputs.
 pub struct Invocation<'a> {
     /// The arguments, without the program name.
     pub args: Vec<OsString>,
-    /// The environment (only `KEELCTL_*` matters).
+    /// The environment (only `KEELCTL_*` and `ETCDCTL_*` matter).
     pub env: BTreeMap<String, String>,
     /// Standard input (txn, `put` without a value).
     pub stdin: &'a mut dyn BufRead,
@@ -66,6 +71,7 @@ pub async fn run(invocation: Invocation<'_>) -> Output {
         } => (*globals, command, warnings),
         Parsed::Help(text) => return Output::stdout(text),
         Parsed::Error(error) => return output::print_error(&error),
+        Parsed::UnknownCommand(message) => return output::print_unknown_command(&message),
     };
     let mut warned: Vec<u8> = Vec::new();
     for warning in &warnings {
@@ -138,11 +144,7 @@ impl Session<'_> {
     }
 
     pub(super) fn client_for(&self, endpoints: Vec<String>) -> Result<Client, CtlError> {
-        let mut options = ClientOptions::new(endpoints);
-        options.dial_timeout = self.globals.dial_timeout;
-        options.command_timeout = self.globals.command_timeout;
-        options.tls = self.globals.tls.clone();
-        Client::new(options).map_err(request_error)
+        Client::new(client_options(&self.globals, endpoints)).map_err(request_error)
     }
 
     pub(super) async fn send(&self, request: Request) -> Result<Response, CtlError> {
@@ -188,12 +190,17 @@ impl Session<'_> {
             Command::Member(member) => self.member(member).await,
             Command::Endpoint(EndpointCommand::Status(args)) => self.endpoint_status(args).await,
             Command::Endpoint(EndpointCommand::Health(args)) => self.endpoint_health(args).await,
+            Command::Endpoint(EndpointCommand::Hashkv(args)) => self.endpoint_hashkv(args).await,
             Command::MoveLeader(args) => self.move_leader(args).await,
             Command::Alarm(alarm) => self.alarm(alarm).await,
             Command::Lease(lease) => self.lease(lease).await,
             Command::Lock(lock) => self.lock(lock).await,
             Command::Elect(elect) => self.elect(elect).await,
-            Command::Version => Ok(output::print_version(env!("CARGO_PKG_VERSION"))),
+            Command::Version => Ok(output::print_version(
+                KEEL_VERSION,
+                ETCD_VERSION,
+                &etcd_api_version(),
+            )),
         }
     }
 
@@ -332,6 +339,32 @@ impl Session<'_> {
         Ok(output::print_endpoint_status(self.print(), &statuses))
     }
 
+    async fn endpoint_hashkv(self, args: EndpointHashKvArgs) -> Result<Output, CtlError> {
+        // pflag's Int64: any base prefix; a bad value is a flag error.
+        let revision = parse_int_any_base(&args.rev).map_err(|error| {
+            CtlError::error(format!(
+                "invalid argument \"{}\" for \"--rev\" flag: {error}",
+                args.rev
+            ))
+        })?;
+        let mut hashes = Vec::new();
+        for endpoint in self.endpoint_targets(&args.endpoints).await? {
+            let result = match self.client_for(vec![endpoint.clone()]) {
+                Ok(client) => match client
+                    .request(Request::HashKv(HashKvRequest { revision }))
+                    .await
+                {
+                    Ok(Response::HashKv(hash)) => Ok(hash),
+                    Ok(other) => Err(unexpected(&other).message),
+                    Err(error) => Err(error.to_string()),
+                },
+                Err(error) => Err(error.message),
+            };
+            hashes.push(EndpointHashKv { endpoint, result });
+        }
+        Ok(output::print_endpoint_hashkv(self.print(), &hashes))
+    }
+
     async fn endpoint_health(self, args: EndpointArgs) -> Result<Output, CtlError> {
         let targets = self.endpoint_targets(&args).await?;
         let checks = targets.into_iter().map(|endpoint| {
@@ -436,6 +469,36 @@ impl Session<'_> {
     }
 }
 
+/// The client settings for `endpoints` under `globals`. As in etcdctl, a
+/// dial timeout of 0 sets no limit on dialing (the command's own timeout
+/// still bounds it), and `--insecure-transport=false` makes endpoints
+/// without a scheme use TLS even when no TLS file is given.
+pub(super) fn client_options(globals: &Globals, endpoints: Vec<String>) -> ClientOptions {
+    let endpoints = if globals.insecure_transport {
+        endpoints
+    } else {
+        endpoints
+            .into_iter()
+            .map(|endpoint| {
+                if endpoint.contains("://") {
+                    endpoint
+                } else {
+                    format!("https://{endpoint}")
+                }
+            })
+            .collect()
+    };
+    let mut options = ClientOptions::new(endpoints);
+    options.dial_timeout = if globals.dial_timeout.is_zero() {
+        Duration::MAX
+    } else {
+        globals.dial_timeout
+    };
+    options.command_timeout = globals.command_timeout;
+    options.tls = globals.tls.clone();
+    options
+}
+
 /// Why `client`'s member is unhealthy, or `None`: etcdctl's check, a
 /// linearizable read (it must pass through consensus) and no active alarm.
 async fn health_error(client: &Client) -> Option<String> {
@@ -533,6 +596,42 @@ mod tests {
             check_peer_urls("http://a:1,https://b:2").unwrap(),
             vec!["http://a:1", "https://b:2"]
         );
+    }
+
+    #[test]
+    fn client_options_follow_etcdctls_dial_and_transport_rules() {
+        let globals = |words: &[&str]| match parse(
+            words.iter().map(OsString::from).collect(),
+            &BTreeMap::new(),
+        ) {
+            Parsed::Run { globals, .. } => *globals,
+            _ => panic!("{words:?}"),
+        };
+        let endpoints = vec!["a:1".to_string(), "http://b:2".into(), "https://c:3".into()];
+        let plain = client_options(
+            &globals(&["--dial-timeout=3s", "get", "k"]),
+            endpoints.clone(),
+        );
+        assert_eq!(plain.dial_timeout, Duration::from_secs(3));
+        assert_eq!(plain.endpoints, endpoints);
+        // 0s: no limit on dialing (the command timeout still bounds it).
+        let unlimited = client_options(&globals(&["--dial-timeout=0s", "get", "k"]), vec![]);
+        assert_eq!(unlimited.dial_timeout, Duration::MAX);
+        // --insecure-transport=false: endpoints without a scheme use TLS.
+        let secure = client_options(
+            &globals(&[
+                "--insecure-transport=false",
+                "--insecure-skip-tls-verify=true",
+                "get",
+                "k",
+            ]),
+            endpoints,
+        );
+        assert_eq!(
+            secure.endpoints,
+            vec!["https://a:1", "http://b:2", "https://c:3"]
+        );
+        assert!(secure.tls.insecure_skip_verify);
     }
 
     #[test]

@@ -43,14 +43,27 @@ pub struct WatchArgs {
     pub env: EnvKey,
 }
 
-/// `KEELCTL_WATCH_KEY` and `KEELCTL_WATCH_RANGE_END`; empty is unset, as
-/// in etcdctl (Go's `os.Getenv`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `KEELCTL_WATCH_KEY` and `KEELCTL_WATCH_RANGE_END` (or etcdctl's
+/// `ETCDCTL_WATCH_*`); empty is unset, as in etcdctl (Go's `os.Getenv`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvKey {
     /// The key (or prefix) every watch of the invocation watches.
     pub key: String,
     /// The range end that goes with it.
     pub range_end: String,
+    /// The prefix of the variables that were read (`KEELCTL_` or
+    /// `ETCDCTL_`), for the names in messages.
+    pub prefix: &'static str,
+}
+
+impl Default for EnvKey {
+    fn default() -> Self {
+        EnvKey {
+            key: String::new(),
+            range_end: String::new(),
+            prefix: "KEELCTL_",
+        }
+    }
 }
 
 /// The flags of one watch.
@@ -89,8 +102,9 @@ impl EnvKey {
     pub fn check(&self) -> Result<(), CtlError> {
         if self.key.is_empty() && !self.range_end.is_empty() {
             return Err(CtlError::bad_args(format!(
-                "KEELCTL_WATCH_KEY is empty but got KEELCTL_WATCH_RANGE_END={}",
-                go_quote(&self.range_end)
+                "{prefix}WATCH_KEY is empty but got {prefix}WATCH_RANGE_END={}",
+                go_quote(&self.range_end),
+                prefix = self.prefix
             )));
         }
         Ok(())
@@ -262,6 +276,7 @@ mod tests {
         from_env.env = EnvKey {
             key: "x".into(),
             range_end: "xb".into(),
+            ..EnvKey::default()
         };
         let spec = from_env.spec().unwrap();
         assert_eq!(
@@ -273,10 +288,11 @@ mod tests {
         let lonely_end = EnvKey {
             key: String::new(),
             range_end: "y".into(),
+            prefix: "ETCDCTL_",
         };
         assert_eq!(
             lonely_end.check().unwrap_err().message,
-            "KEELCTL_WATCH_KEY is empty but got KEELCTL_WATCH_RANGE_END=\"y\""
+            "ETCDCTL_WATCH_KEY is empty but got ETCDCTL_WATCH_RANGE_END=\"y\""
         );
     }
 

@@ -290,6 +290,7 @@ mod tests {
         let env = EnvKey {
             key: "x".into(),
             range_end: String::new(),
+            ..EnvKey::default()
         };
         match parse_line(b"watch --prefix", &env) {
             Line::Watch(spec) => assert_eq!(spec.create.range_end.as_ref(), b"y"),

@@ -3,7 +3,7 @@
 use super::go_format::go_quote;
 use super::json::{self, Json, ObjectBuilder};
 use super::table::render_table;
-use super::{Output, OutputFormat, PrintOptions, format_not_supported};
+use super::{Output, OutputFormat, PrintOptions, format_not_supported, protobuf};
 use keel_engine::api::{Member, MemberResponse};
 
 /// `member list`: `id, started|unstarted, name, peer-urls, client-urls,
@@ -31,6 +31,7 @@ pub fn print_member_list(options: PrintOptions, response: &MemberResponse) -> Ou
             &member_rows(&response.members),
         )),
         OutputFormat::Json => json_line(member_response_json(response)),
+        OutputFormat::Protobuf => protobuf::member_list(response),
         other => format_not_supported(other),
     }
 }

@@ -5,7 +5,9 @@
 
 use crate::go_json::write_string;
 use base64::Engine as _;
-use keel_engine::api::{AlarmMember, AlarmType, KeyValue, Member, ResponseHeader, StatusResponse};
+use keel_engine::api::{
+    AlarmMember, AlarmType, HashKvResponse, KeyValue, Member, ResponseHeader, StatusResponse,
+};
 use std::fmt::Write as _;
 
 /// A JSON value in the order it will be written.
@@ -226,6 +228,16 @@ pub fn alarm_number(alarm: AlarmType) -> u64 {
         AlarmType::NoSpace => 1,
         AlarmType::Corrupt => 2,
     }
+}
+
+/// Go's JSON of `etcdserverpb.HashKVResponse` (its `json` tags: snake
+/// case, zero values left out).
+pub fn hash_kv(response: &HashKvResponse) -> Json {
+    ObjectBuilder::new()
+        .value("header", Some(header(&response.header)))
+        .unsigned("hash", u64::from(response.hash))
+        .signed("compact_revision", response.compact_revision)
+        .build()
 }
 
 /// `etcdserverpb.StatusResponse`, in its protobuf field order.

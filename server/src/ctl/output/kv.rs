@@ -2,7 +2,7 @@
 
 use super::go_format::hex_escaped;
 use super::json::{self, Json, ObjectBuilder};
-use super::{Output, OutputFormat, PrintOptions, format_not_supported};
+use super::{Output, OutputFormat, PrintOptions, format_not_supported, protobuf};
 use keel_engine::api::{
     DeleteRangeResponse, KeyValue, PutResponse, RangeResponse, ResponseOp, TxnResponse,
 };
@@ -17,6 +17,7 @@ pub fn print_get(options: PrintOptions, response: &RangeResponse, value_only: bo
             Output::stdout(out)
         }
         OutputFormat::Json => json_line(range_json(response)),
+        OutputFormat::Protobuf => protobuf::get(response),
         other => format_not_supported(other),
     }
 }
@@ -30,6 +31,7 @@ pub fn print_put(options: PrintOptions, response: &PutResponse) -> Output {
             Output::stdout(out)
         }
         OutputFormat::Json => json_line(put_json(response)),
+        OutputFormat::Protobuf => protobuf::put(response),
         other => format_not_supported(other),
     }
 }
@@ -43,6 +45,7 @@ pub fn print_delete(options: PrintOptions, response: &DeleteRangeResponse) -> Ou
             Output::stdout(out)
         }
         OutputFormat::Json => json_line(delete_json(response)),
+        OutputFormat::Protobuf => protobuf::delete(response),
         other => format_not_supported(other),
     }
 }
@@ -57,6 +60,7 @@ pub fn print_txn(options: PrintOptions, response: &TxnResponse) -> Output {
             Output::stdout(out)
         }
         OutputFormat::Json => json_line(txn_json(response)),
+        OutputFormat::Protobuf => protobuf::txn(response),
         other => format_not_supported(other),
     }
 }

@@ -6,7 +6,7 @@ use super::json::{self, Json, ObjectBuilder};
 use super::table::render_table;
 use super::{Output, OutputFormat, PrintOptions, format_not_supported};
 use crate::ctl::error::{CtlError, ExitCode};
-use keel_engine::api::{AlarmMember, AlarmResponse, AlarmType, StatusResponse};
+use keel_engine::api::{AlarmMember, AlarmResponse, AlarmType, HashKvResponse, StatusResponse};
 use std::time::Duration;
 
 /// One endpoint's answer to `endpoint status`: its status, or why none came.
@@ -16,6 +16,73 @@ pub struct EndpointStatus {
     pub endpoint: String,
     /// The status, or the error text.
     pub result: Result<StatusResponse, String>,
+}
+
+/// One endpoint's answer to `endpoint hashkv`: its hash, or why none came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointHashKv {
+    /// The endpoint as the user gave it (or a client URL with `--cluster`).
+    pub endpoint: String,
+    /// The hash, or the error text.
+    pub result: Result<HashKvResponse, String>,
+}
+
+/// `endpoint hashkv`: `endpoint, hash` per endpoint that answered (or a
+/// table row, or Go's JSON of etcdctl's `[{Endpoint, HashKV}]`); for each
+/// that did not, `Failed to get the hash of endpoint E (error)` on stderr,
+/// and then the last error as `Error: ...` with exit 1.
+pub fn print_endpoint_hashkv(options: PrintOptions, hashes: &[EndpointHashKv]) -> Output {
+    let mut answered = Vec::new();
+    let mut stderr = String::new();
+    let mut last_error = None;
+    for hash in hashes {
+        match &hash.result {
+            Ok(response) => answered.push((hash.endpoint.as_str(), response)),
+            Err(error) => {
+                stderr.push_str(&format!(
+                    "Failed to get the hash of endpoint {} ({error})\n",
+                    hash.endpoint
+                ));
+                last_error = Some(error.clone());
+            }
+        }
+    }
+    let rows: Vec<Vec<String>> = answered
+        .iter()
+        .map(|(endpoint, response)| vec![endpoint.to_string(), response.hash.to_string()])
+        .collect();
+    let output = match options.format {
+        OutputFormat::Simple => {
+            let mut out = String::new();
+            for row in &rows {
+                out.push_str(&row.join(", "));
+                out.push('\n');
+            }
+            Output::stdout(out)
+        }
+        OutputFormat::Table => Output::stdout(render_table(&["ENDPOINT", "HASH"], &rows)),
+        OutputFormat::Json => {
+            let items = answered
+                .iter()
+                .map(|(endpoint, response)| {
+                    ObjectBuilder::new()
+                        .string_always("Endpoint", endpoint)
+                        .value("HashKV", Some(json::hash_kv(response)))
+                        .build()
+                })
+                .collect();
+            json_line(Json::Array(items))
+        }
+        other => return format_not_supported(other),
+    };
+    let output = Output {
+        stderr: stderr.into_bytes(),
+        ..output
+    };
+    match last_error {
+        Some(error) => output.with_error(&CtlError::error(error)),
+        None => output,
+    }
 }
 
 /// One endpoint's answer to `endpoint health`.
@@ -227,11 +294,13 @@ pub fn print_move_leader(options: PrintOptions, leader: u64, target: u64) -> Out
     }
 }
 
-/// `version`: keelctl's version and the etcd API version it speaks, in every
-/// format (etcdctl prints it directly).
-pub fn print_version(keelctl_version: &str) -> Output {
+/// `version`: keelctl's version with the etcdctl release whose output it
+/// follows, and the etcd API version it speaks, in every format (etcdctl
+/// prints it directly). etcdctl prints `etcdctl version: 3.4.23`; the etcd
+/// version stays on the first line so tools that look for it find it.
+pub fn print_version(keelctl_version: &str, etcdctl_version: &str, api_version: &str) -> Output {
     Output::stdout(format!(
-        "keelctl version: {keelctl_version}\nAPI version: 3.4\n"
+        "keelctl version: {keelctl_version} (etcdctl {etcdctl_version})\nAPI version: {api_version}\n"
     ))
 }
 

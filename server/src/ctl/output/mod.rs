@@ -11,6 +11,7 @@ pub mod json;
 mod kv;
 mod lease;
 mod maintenance;
+pub mod protobuf;
 pub mod table;
 mod watch;
 
@@ -34,7 +35,8 @@ pub enum OutputFormat {
     Table,
     /// etcdctl's `fields`; not supported by keelctl.
     Fields,
-    /// etcdctl's `protobuf`; not supported by keelctl.
+    /// etcdctl's `protobuf`: the response message's raw encoding (`get`,
+    /// `put`, `del`, `txn`, `member list`).
     Protobuf,
 }
 
@@ -56,9 +58,6 @@ impl OutputFormat {
         match self {
             OutputFormat::Fields => Some(CtlError::bad_feature(
                 "fields output format is not supported by keelctl (use simple, json or table)",
-            )),
-            OutputFormat::Protobuf => Some(CtlError::bad_feature(
-                "protobuf output format is not supported by keelctl (use simple, json or table)",
             )),
             _ => None,
         }
@@ -119,11 +118,28 @@ pub fn print_error(error: &CtlError) -> Output {
     Output::default().with_error(error)
 }
 
-/// The error of a format a command cannot print.
+/// cobra's `unknown command` failure as etcdctl shows it: cobra prints the
+/// error and a usage hint, then etcdctl prints the error again (exit 1).
+pub fn print_unknown_command(message: &str) -> Output {
+    let error = CtlError::error(message);
+    let mut output = print_error(&error);
+    output
+        .stderr
+        .extend_from_slice(b"Run 'keelctl --help' for usage.\n");
+    output.with_error(&error)
+}
+
+/// The error of a format a command cannot print: etcdctl's
+/// `<format> not supported as output format` (exit 4), or keelctl's own
+/// for a format it does not print at all.
 fn format_not_supported(format: OutputFormat) -> Output {
-    let error = format
-        .unsupported_by_keelctl()
-        .unwrap_or_else(|| CtlError::bad_feature("table not supported as output format"));
+    let error = format.unsupported_by_keelctl().unwrap_or_else(|| {
+        let name = match format {
+            OutputFormat::Protobuf => "protobuf",
+            _ => "table",
+        };
+        CtlError::bad_feature(format!("{name} not supported as output format"))
+    });
     print_error(&error)
 }
 

@@ -820,13 +820,15 @@ fn move_leader_and_version() {
         fixture!("move_leader_json.out"),
     );
     assert_stdout(
-        &print_version("3.4.23"),
-        &fixture!("version.out").replace("etcdctl version", "keelctl version"),
+        &print_version("0.1.0", "3.4.23", "3.4"),
+        &fixture!("version.out")
+            .replace("etcdctl version: ", "keelctl version: 0.1.0 (etcdctl ")
+            .replacen('\n', ")\n", 1),
     );
 }
 
 #[test]
-fn fields_and_protobuf_are_refused_clearly() {
+fn fields_are_refused_clearly() {
     let fields = PrintOptions {
         format: OutputFormat::Fields,
         hex: false,
@@ -834,6 +836,89 @@ fn fields_and_protobuf_are_refused_clearly() {
     let output = print_put(fields, &PutResponse::default());
     assert_eq!(output.exit_code, 4);
     assert!(output.stderr_text().contains("not supported by keelctl"));
+}
+
+fn protobuf() -> PrintOptions {
+    PrintOptions {
+        format: OutputFormat::Protobuf,
+        hex: false,
+    }
+}
+
+/// A byte string from its hex digits.
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&text[at..at + 2], 16).unwrap())
+        .collect()
+}
+
+/// `-w protobuf` against etcdctl 3.4.23 (`etcdctl -w protobuf ... | xxd
+/// -p` on a fresh etcd after `put foo bar`, `put k2 v2`): the raw message,
+/// no newline.
+#[test]
+fn protobuf_is_the_raw_response_message() {
+    let header = |revision| ResponseHeader {
+        cluster_id: 14_841_639_068_965_178_418,
+        member_id: 10_276_657_743_932_975_437,
+        revision,
+        raft_term: 2,
+    };
+    let get = RangeResponse {
+        header: header(4),
+        kvs: vec![KeyValue {
+            key: "foo".into(),
+            create_revision: 2,
+            mod_revision: 2,
+            version: 1,
+            value: "bar".into(),
+            lease: 0,
+        }],
+        more: false,
+        count: 1,
+    };
+    let output = print_get(protobuf(), &get, false);
+    assert_eq!(
+        output.stdout,
+        unhex(
+            "0a1a08b298eaf1948386fccd0110cdd2918bd2b881cf8e011804200212100a03666f6f10021802\
+             20012a036261722001"
+        )
+    );
+    assert!(output.stderr.is_empty() && output.exit_code == 0);
+    let put = PutResponse {
+        header: header(5),
+        prev_kv: None,
+    };
+    assert_eq!(
+        print_put(protobuf(), &put).stdout,
+        unhex("0a1a08b298eaf1948386fccd0110cdd2918bd2b881cf8e0118052002")
+    );
+    let members = MemberResponse {
+        header: header(5),
+        member: None,
+        members: vec![Member {
+            id: 10_276_657_743_932_975_437,
+            name: "default".into(),
+            peer_urls: vec!["http://localhost:2380".into()],
+            client_urls: vec!["http://127.0.0.1:23790".into()],
+            is_learner: false,
+        }],
+    };
+    assert_eq!(
+        print_member_list(protobuf(), &members).stdout,
+        unhex(
+            "0a1808b298eaf1948386fccd0110cdd2918bd2b881cf8e012002124308cdd2918bd2b881cf8e01\
+             120764656661756c741a15687474703a2f2f6c6f63616c686f73743a323338302216687474703a\
+             2f2f3132372e302e302e313a3233373930"
+        )
+    );
+    // Commands etcdctl prints no protobuf for give its error.
+    let refused = print_endpoint_status(protobuf(), &[]);
+    assert_eq!(
+        (refused.stderr_text().as_str(), refused.exit_code),
+        ("Error: protobuf not supported as output format\n", 4)
+    );
 }
 
 /// The lease session's ids (`capture-lease.sh`).
@@ -1004,4 +1089,63 @@ fn lease_ids_print_as_gos_016x() {
     assert_eq!(lease_id_hex(LEASE_A), "2973a2326a3e6f09");
     assert_eq!(lease_id_hex(-1), "-000000000000001");
     assert_eq!(lease_id_hex(i64::MIN), "-8000000000000000");
+}
+
+/// `endpoint hashkv` against etcdctl 3.4.23 (a fresh etcd after `put foo
+/// bar`, `put k2 v2`; `--endpoints=127.0.0.1:23790,127.0.0.1:23799` for the
+/// failure).
+#[test]
+fn endpoint_hashkv() {
+    let answered = EndpointHashKv {
+        endpoint: "127.0.0.1:23790".into(),
+        result: Ok(HashKvResponse {
+            header: ResponseHeader {
+                cluster_id: 14_841_639_068_965_178_418,
+                member_id: 10_276_657_743_932_975_437,
+                revision: 3,
+                raft_term: 2,
+            },
+            hash: 3_542_629_224,
+            compact_revision: -1,
+        }),
+    };
+    assert_stdout(
+        &print_endpoint_hashkv(simple(), std::slice::from_ref(&answered)),
+        "127.0.0.1:23790, 3542629224\n",
+    );
+    assert_stdout(
+        &print_endpoint_hashkv(json(), std::slice::from_ref(&answered)),
+        "[{\"Endpoint\":\"127.0.0.1:23790\",\"HashKV\":{\"header\":{\"cluster_id\":\
+         14841639068965178418,\"member_id\":10276657743932975437,\"revision\":3,\
+         \"raft_term\":2},\"hash\":3542629224,\"compact_revision\":-1}}]\n",
+    );
+    assert_stdout(
+        &print_endpoint_hashkv(table(), std::slice::from_ref(&answered)),
+        "+-----------------+------------+\n\
+         |    ENDPOINT     |    HASH    |\n\
+         +-----------------+------------+\n\
+         | 127.0.0.1:23790 | 3542629224 |\n\
+         +-----------------+------------+\n",
+    );
+    let failed = EndpointHashKv {
+        endpoint: "127.0.0.1:23799".into(),
+        result: Err("context deadline exceeded".into()),
+    };
+    let output = print_endpoint_hashkv(simple(), &[answered, failed.clone()]);
+    assert_eq!(output.stdout_text(), "127.0.0.1:23790, 3542629224\n");
+    assert_eq!(
+        output.stderr_text(),
+        "Failed to get the hash of endpoint 127.0.0.1:23799 (context deadline exceeded)\n\
+         Error: context deadline exceeded\n"
+    );
+    assert_eq!(output.exit_code, 1);
+    // Nothing answered: an empty list, an empty table.
+    assert_eq!(
+        print_endpoint_hashkv(json(), std::slice::from_ref(&failed)).stdout_text(),
+        "[]\n"
+    );
+    assert_eq!(
+        print_endpoint_hashkv(table(), &[failed]).stdout_text(),
+        "+----------+------+\n| ENDPOINT | HASH |\n+----------+------+\n+----------+------+\n"
+    );
 }
