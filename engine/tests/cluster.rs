@@ -459,3 +459,41 @@ async fn a_slow_member_serves_current_reads_and_converges() {
     }
     cluster.assert_converged().await;
 }
+
+/// Removing the leader through a follower is answered with the new member
+/// list, as etcd answers it. The removed leader keeps running for a second
+/// after applying its removal (refusing clients), as etcd does, so its
+/// transport can deliver the commit to the others before the process
+/// exits: over TCP a leader that stopped at once left the follower to
+/// answer `LeaderChanged` (etcd's e2e TestCtlV3MemberRemove*, now and then).
+#[tokio::test(start_paused = true)]
+async fn removing_the_leader_through_a_follower_is_answered() {
+    let mut cluster = Cluster::new(3, 17);
+    let leader = cluster.leader().await;
+    cluster.put(leader, "before", "v").await;
+    let follower = cluster.other_than(leader);
+    let removed = cluster
+        .handle(follower)
+        .request(Request::MemberRemove(MemberRemoveRequest { id: leader }))
+        .await;
+    match removed {
+        Ok(Response::Member(r)) => assert!(r.members.iter().all(|m| m.id != leader)),
+        other => panic!("remove the leader through a follower: {other:?}"),
+    }
+    let old = cluster.handle(leader).clone();
+    let answered = tokio::time::Instant::now();
+    assert!(!old.status().stopped, "the removed leader lingers");
+    assert_eq!(
+        old.request(Request::Status).await.err(),
+        Some(ApiError::Stopped),
+        "but serves no client"
+    );
+    wait_until(|| old.status().stopped).await;
+    assert!(answered.elapsed() >= Duration::from_millis(900));
+    cluster.nodes.remove(&leader);
+    cluster.net.unregister(leader);
+    cluster.members.retain(|m| m.id != leader);
+    cluster.put(follower, "after", "v").await;
+    assert_eq!(cluster.member_list(follower).await.len(), 2);
+    cluster.assert_converged().await;
+}

@@ -82,12 +82,12 @@ impl Driver {
                 Ok(conf_state) => self.state.apply_membership_change(index, body, conf_state),
             },
         };
-        if self.state.is_removed(self.config.member_id) {
+        if self.state.is_removed(self.config.member_id) && self.removed_at.is_none() {
             tracing::warn!(
                 member = self.config.member_id,
                 "this member has been permanently removed from the cluster; stopping"
             );
-            self.stopped = Some("removed from the cluster".into());
+            self.removed_at = Some(tokio::time::Instant::now());
         }
         Ok(match proposal {
             Some(p) => self.answer_if_mine(&p, result),

@@ -30,7 +30,7 @@ fn txn_is_serializable(txn: &TxnRequest) -> bool {
 
 impl Driver {
     pub(crate) fn on_client(&mut self, mut request: Request, reply: Reply) {
-        if self.stopped.is_some() {
+        if self.stopped.is_some() || self.removed_at.is_some() {
             let _ = reply.send(Err(ApiError::Stopped));
             return;
         }

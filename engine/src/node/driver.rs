@@ -55,6 +55,10 @@ pub(crate) struct Driver {
     pub(crate) transfers: Vec<(u64, Reply, Instant)>,
     pub(crate) status: watch::Sender<NodeStatus>,
     pub(crate) stopped: Option<String>,
+    /// When this member applied its own removal: it stops
+    /// [`REMOVED_GRACE`] later, once its last messages (the commit of its
+    /// removal, for the others to answer their clients) have gone out.
+    pub(crate) removed_at: Option<Instant>,
     pub(crate) applied_since_checkpoint: u64,
     pub(crate) snapshots_installed: u64,
     /// The leader as of the last Ready (0: none known).
@@ -64,6 +68,10 @@ pub(crate) struct Driver {
     /// When the leader next checkpoints remaining lease TTLs.
     pub(crate) lease_checkpoint_due: Instant,
 }
+
+/// How long a member that applied its own removal keeps sending raft
+/// messages before it stops (etcd waits one second too).
+pub(crate) const REMOVED_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Driver {
     /// Runs until stopped, removed, or a storage failure forces a stop.
@@ -93,6 +101,12 @@ impl Driver {
                 self.stop(err.to_string());
             }
             self.publish_status();
+            if self
+                .removed_at
+                .is_some_and(|at| Instant::now() >= at + REMOVED_GRACE)
+            {
+                self.stop("removed from the cluster".into());
+            }
         }
         self.fail_everything_waiting();
         inbox.close();

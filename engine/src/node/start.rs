@@ -164,6 +164,7 @@ pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
         transfers: Vec::new(),
         status: status_tx,
         stopped: None,
+        removed_at: None,
         applied_since_checkpoint: 0,
         snapshots_installed: 0,
         known_leader: 0,
