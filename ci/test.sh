@@ -33,6 +33,13 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
+step "etcd 3.4's own e2e suite against Keel (the CI subset, both Keel ways)"
+# etcd's tests/e2e with keel as etcd, and the real etcdctl or keelctl as
+# etcdctl (docs/COMPATIBILITY.md): every TestCtlV3* test of a feature Keel
+# has; the known failures (ci/etcd-e2e/known-failures.txt) are not run.
+# Full runs: ci/etcd-e2e.sh (every test, three ways).
+ci/etcd-e2e.sh --ci --profile debug
+
 step "engine and simulator under madsim (--cfg madsim, own target dir)"
 # The same engine code on madsim's runtime: cluster tests and the
 # determinism check (same seed, same trace) run here.

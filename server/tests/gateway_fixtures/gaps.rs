@@ -100,8 +100,8 @@ pub const GAPS: &[Gap] = &[
         ],
     },
     Gap {
-        reason: "Keel's engine rounds a lease's remaining seconds up (1000 right after a \
-                 keep-alive), etcd truncates (999)",
+        reason: "the remaining whole seconds depend on when the case runs (Keel, like \
+                 etcd, truncates: 999 right after a keep-alive; a slow run sees 998)",
         handling: Handling::TtlBlanked,
         cases: &[
             "lease_timetolive",
