@@ -76,7 +76,7 @@ workloads "$work/etcd-bench" "127.0.0.1:42379,127.0.0.1:42381,127.0.0.1:42383"
 echo "RSS: $(rss "${epids[@]}")"
 for pid in "${epids[@]}"; do kill "$pid"; done
 
-echo "== keel $(target/release/keel --version | awk '{print $2}')"
+echo "== keel $(target/release/keel --version | head -1 | awk '{print $3}')"
 ci/cluster.sh clean "$work/keel" >/dev/null 2>&1 || true
 ci/cluster.sh start "$work/keel" >/dev/null
 keel_endpoints="127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379"
@@ -86,7 +86,7 @@ ci/cluster.sh stop "$work/keel" >/dev/null
 
 # The same Go load generator that measured etcd (clientv3 over gRPC), now
 # against a fresh Keel cluster: what etcd's clients get from Keel.
-echo "== keel $(target/release/keel --version | awk '{print $2}') through clientv3/gRPC (ci/etcd-bench)"
+echo "== keel $(target/release/keel --version | head -1 | awk '{print $3}') through clientv3/gRPC (ci/etcd-bench)"
 ci/cluster.sh clean "$work/keel" >/dev/null 2>&1 || true
 ci/cluster.sh start "$work/keel" >/dev/null
 workloads "$work/etcd-bench" "$keel_endpoints"
