@@ -281,13 +281,15 @@ where
     let service = Arc::new(move |incoming: Incoming| {
         let ctx = ctx.clone();
         let options = Arc::clone(&shared);
-        async move {
+        // Boxed: a call's future holds the state of every etcd method, and
+        // the runtime moves a task's future when it starts and ends it.
+        Box::pin(async move {
             match incoming {
                 Incoming::Call(call) => crate::etcd::serve_call(ctx, &options.etcd, call).await,
                 Incoming::Plain(plain) if secure => http_over_h2::serve(plain, ctx, &options).await,
                 Incoming::Plain(plain) => plain.refuse(),
             }
-        }
+        })
     });
     crate::grpc::serve_connection(io, &options.grpc, service)
         .await
