@@ -34,11 +34,14 @@ pub enum FaultKind {
     /// Buggify the engine's settings: tiny WAL segments, checkpoints and
     /// log compaction every few dozen entries (snapshots to followers).
     Buggify,
+    /// A member defragments its state file while the workload runs (and
+    /// whatever other fault is on hits it).
+    Defrag,
 }
 
 impl FaultKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [FaultKind; 11] = [
+    pub const ALL: [FaultKind; 12] = [
         FaultKind::Partition,
         FaultKind::OneWay,
         FaultKind::LeaderIsolation,
@@ -50,6 +53,7 @@ impl FaultKind {
         FaultKind::LeaderTransfer,
         FaultKind::Replace,
         FaultKind::Buggify,
+        FaultKind::Defrag,
     ];
 
     /// The name used on the command line.
@@ -66,6 +70,7 @@ impl FaultKind {
             FaultKind::LeaderTransfer => "leader-transfer",
             FaultKind::Replace => "replace",
             FaultKind::Buggify => "buggify",
+            FaultKind::Defrag => "defrag",
         }
     }
 }

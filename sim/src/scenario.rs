@@ -340,6 +340,21 @@ async fn inject(cluster: &Cluster, plan: &FaultPlan, kinds: &[FaultKind]) {
             ));
         }
         FaultKind::Replace => replace_member(cluster).await,
+        FaultKind::Defrag => {
+            let i = pick(n);
+            let Some(node) = cluster.node(i) else {
+                return;
+            };
+            let result = node.request(Request::Defragment).await;
+            t.event(format!(
+                "defragment {}: {}",
+                cluster.name(i),
+                match result {
+                    Ok(_) => "ok".to_string(),
+                    Err(e) => e.to_string(),
+                }
+            ));
+        }
         FaultKind::Buggify => {}
     }
 }

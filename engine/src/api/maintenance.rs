@@ -110,6 +110,13 @@ pub struct HashKvResponse {
     pub compact_revision: i64,
 }
 
+/// Result of defragmenting one member's state file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DefragmentResponse {
+    /// Response metadata.
+    pub header: ResponseHeader,
+}
+
 /// Transfers leadership to another voter.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MoveLeaderRequest {

@@ -33,6 +33,8 @@ pub enum Request {
     HashKv(HashKvRequest),
     /// Transfer leadership.
     MoveLeader(MoveLeaderRequest),
+    /// Rewrite this member's state file compactly (no raft: one member).
+    Defragment,
     /// Grant a lease.
     LeaseGrant(LeaseGrantRequest),
     /// Revoke a lease (and delete its keys).
@@ -68,6 +70,8 @@ pub enum Response {
     HashKv(HashKvResponse),
     /// Answer to [`Request::MoveLeader`].
     MoveLeader(MoveLeaderResponse),
+    /// Answer to [`Request::Defragment`].
+    Defragment(DefragmentResponse),
     /// Answer to [`Request::LeaseGrant`].
     LeaseGrant(LeaseGrantResponse),
     /// Answer to [`Request::LeaseRevoke`].
@@ -94,6 +98,7 @@ impl Response {
             Response::Alarm(r) => &r.header,
             Response::HashKv(r) => &r.header,
             Response::MoveLeader(r) => &r.header,
+            Response::Defragment(r) => &r.header,
             Response::LeaseGrant(r) => &r.header,
             Response::LeaseRevoke(r) => &r.header,
             Response::LeaseKeepAlive(r) => &r.header,
@@ -115,6 +120,7 @@ impl Response {
             Response::Alarm(r) => &mut r.header,
             Response::HashKv(r) => &mut r.header,
             Response::MoveLeader(r) => &mut r.header,
+            Response::Defragment(r) => &mut r.header,
             Response::LeaseGrant(r) => &mut r.header,
             Response::LeaseRevoke(r) => &mut r.header,
             Response::LeaseKeepAlive(r) => &mut r.header,

@@ -217,6 +217,15 @@ impl Backend {
         self.view.clone()
     }
 
+    /// Puts `store` under the memtable in place of the current file. `store`
+    /// must show the same checkpoint as [`Backend::checkpoint_view`] (a
+    /// compact copy of it, renamed over the file): reads and the memtable
+    /// then go on unchanged.
+    pub fn replace_store(&mut self, store: BTreeStore) {
+        self.view = store.view();
+        self.store = store;
+    }
+
     /// Sizes of the file, as of the last checkpoint.
     pub fn stats(&self) -> StoreStats {
         self.store.stats()

@@ -67,6 +67,7 @@ impl Driver {
                 self.keep_alive_locally(k, reply)
             }
             Request::MoveLeader(m) => self.move_leader(m.target_id, reply, deadline),
+            Request::Defragment => self.defragment(reply),
             Request::MemberAdd(add) => self.propose_member_add(add, reply, deadline),
             Request::MemberRemove(remove) => self.propose_member_remove(remove.id, reply, deadline),
             Request::MemberPromote(promote) => self.propose_promote(promote.id, reply, deadline),

@@ -13,6 +13,7 @@
 //! blocks on anything but its own inbox and its tick timer.
 
 use super::apply::Applied;
+use super::defrag::{DefragDone, Defrags};
 use super::handle::{Command, NodeStatus};
 use super::lease_clock::LeaseClock;
 use super::pending::PendingRequests;
@@ -67,6 +68,10 @@ pub(crate) struct Driver {
     pub(crate) leases: LeaseClock,
     /// When the leader next checkpoints remaining lease TTLs.
     pub(crate) lease_checkpoint_due: Instant,
+    /// The defragmentation running, if any.
+    pub(crate) defrags: Defrags,
+    /// Where finished defragmentation copies arrive (taken by `run`).
+    pub(crate) defrag_done: Option<mpsc::UnboundedReceiver<DefragDone>>,
 }
 
 /// How long a member that applied its own removal keeps sending raft
@@ -78,6 +83,8 @@ impl Driver {
     pub(crate) async fn run(mut self, mut inbox: mpsc::Receiver<Command>) {
         let mut ticker = tokio::time::interval(self.config.tick_interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let (_, idle) = mpsc::unbounded_channel();
+        let mut defrag_done = self.defrag_done.take().unwrap_or(idle);
         while self.stopped.is_none() {
             tokio::select! {
                 biased;
@@ -85,6 +92,7 @@ impl Driver {
                     Some(command) => self.handle(command),
                     None => self.stop("every handle was dropped".into()),
                 },
+                Some(done) = defrag_done.recv() => self.on_defrag_done(done),
                 _ = ticker.tick() => self.on_tick(),
             }
             for _ in 0..MAX_COMMANDS_PER_TURN {
@@ -118,7 +126,7 @@ impl Driver {
         self.publish_status();
     }
 
-    fn stop(&mut self, why: String) {
+    pub(crate) fn stop(&mut self, why: String) {
         if self.stopped.is_none() {
             self.stopped = Some(why);
         }
@@ -310,10 +318,22 @@ impl Driver {
     }
 
     fn maybe_checkpoint(&mut self) -> Result<(), NodeError> {
+        if self.checkpoint_held_for_defrag() {
+            return Ok(());
+        }
         let due = self.applied_since_checkpoint >= self.config.snapshot_count
             || self.state.memtable_bytes() >= self.config.memtable_max_bytes
             || self.raw.store().take_checkpoint_request();
-        if !due || self.state.applied_index() == 0 {
+        if !due {
+            return Ok(());
+        }
+        self.checkpoint_now()
+    }
+
+    /// Checkpoints everything applied (if anything was), then lets the raft
+    /// log drop what the checkpoint covers.
+    pub(crate) fn checkpoint_now(&mut self) -> Result<(), NodeError> {
+        if self.state.applied_index() == 0 {
             return Ok(());
         }
         // A checkpoint at applied index A must never be newer than the
@@ -358,6 +378,9 @@ impl Driver {
         }
         for (_, reply, _) in self.transfers.drain(..) {
             let _ = reply.send(Err(ApiError::Interrupted));
+        }
+        for reply in self.defrags.drain_waiters() {
+            let _ = reply.send(Err(ApiError::Stopped));
         }
     }
 

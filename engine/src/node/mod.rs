@@ -4,6 +4,7 @@
 mod apply;
 pub(crate) mod client;
 pub mod config;
+mod defrag;
 mod driver;
 pub mod handle;
 pub mod ids;

@@ -154,6 +154,7 @@ pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
     });
     let retry = options.config.tick_interval * options.config.election_ticks as u32;
     let first_request_id = rand::random::<u64>() | 1;
+    let (defrag_sender, defrag_done) = tokio::sync::mpsc::unbounded_channel();
     let mut driver = Driver {
         raw,
         state,
@@ -174,6 +175,8 @@ pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
         config: options.config,
         leases: Default::default(),
         lease_checkpoint_due: tokio::time::Instant::now(),
+        defrags: super::defrag::Defrags::new(defrag_sender),
+        defrag_done: Some(defrag_done),
     };
     driver.sync_lease_clock();
     driver.publish_status();

@@ -11,9 +11,11 @@
 //! - A checkpoint is also the raft snapshot: its image is what a lagging
 //!   member receives, and it carries the same meta.
 
+mod defrag;
 mod records;
 mod snapshot;
 
+pub use defrag::{DefragCopy, DefragJob, DefragOutcome};
 pub use records::AppliedMeta;
 
 use crate::api::*;
@@ -59,6 +61,7 @@ pub struct StateMachine {
 impl StateMachine {
     /// Opens the state at `db_path` as of its last checkpoint.
     pub fn open(disk: Arc<dyn Disk>, db_path: &Path) -> Result<StateMachine, NodeError> {
+        Self::remove_defrag_leftover(disk.as_ref(), db_path)?;
         let backend = Backend::open(Arc::clone(&disk), db_path).map_err(fatal)?;
         Self::from_backend(disk, db_path, backend)
     }
@@ -603,6 +606,7 @@ fn request_name(request: &Request) -> &'static str {
         Request::Alarm(_) => "alarm",
         Request::HashKv(_) => "hash kv",
         Request::MoveLeader(_) => "move leader",
+        Request::Defragment => "defragment",
         Request::LeaseGrant(_) => "lease grant",
         Request::LeaseRevoke(_) => "lease revoke",
         Request::LeaseKeepAlive(_) => "lease keep-alive",

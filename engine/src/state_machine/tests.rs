@@ -267,3 +267,47 @@ fn an_interrupted_install_is_finished_or_discarded_by_the_raft_log() {
     assert_eq!(follower.applied_index(), checkpoint.index);
     assert_eq!(value(&follower, "k"), Some(b("v")));
 }
+
+#[test]
+fn a_defragmented_state_keeps_its_memtable_and_reopens_the_same() {
+    let disk = SimDisk::new(9);
+    let mut sm = boot(&disk, "/d/db");
+    apply(&mut sm, &put("checkpointed", "1")).unwrap();
+    sm.checkpoint().unwrap();
+    let job = sm.defrag_job();
+    apply(&mut sm, &put("in-memtable", "2")).unwrap();
+    let copy = job.run().unwrap();
+    assert!(matches!(
+        sm.finish_defrag(copy),
+        Ok(DefragOutcome::Replaced { .. })
+    ));
+    assert!(!disk.exists(Path::new("/d/db.defrag")).unwrap());
+    assert_eq!(value(&sm, "checkpointed"), Some(b("1")));
+    assert_eq!(value(&sm, "in-memtable"), Some(b("2")));
+    sm.checkpoint().unwrap();
+    let index = sm.applied_index();
+    let sm = reopen(&disk, "/d/db");
+    assert_eq!(sm.applied_index(), index);
+    assert_eq!(value(&sm, "in-memtable"), Some(b("2")));
+}
+
+#[test]
+fn a_copy_overtaken_by_a_checkpoint_is_dropped_and_a_leftover_removed_at_open() {
+    let disk = SimDisk::new(10);
+    let mut sm = boot(&disk, "/d/db");
+    let job = sm.defrag_job();
+    apply(&mut sm, &put("newer", "1")).unwrap();
+    sm.checkpoint().unwrap();
+    let copy = job.run().unwrap();
+    assert!(disk.exists(Path::new("/d/db.defrag")).unwrap());
+    assert_eq!(sm.finish_defrag(copy).unwrap(), DefragOutcome::Stale);
+    assert!(!disk.exists(Path::new("/d/db.defrag")).unwrap());
+    assert_eq!(value(&sm, "newer"), Some(b("1")));
+
+    // A copy a crash left behind is removed when the state opens.
+    drop(sm.defrag_job().run().unwrap());
+    assert!(disk.exists(Path::new("/d/db.defrag")).unwrap());
+    let sm = reopen(&disk, "/d/db");
+    assert!(!disk.exists(Path::new("/d/db.defrag")).unwrap());
+    assert_eq!(value(&sm, "newer"), Some(b("1")));
+}

@@ -629,6 +629,7 @@ impl Encode for Request {
                 put_bool(buf, x.keys);
             }
             Request::LeaseLeases => buf.put_u8(18),
+            Request::Defragment => buf.put_u8(19),
         }
     }
 }
@@ -694,6 +695,7 @@ impl Decode for Request {
                 keys: r.bool("lease keys")?,
             }),
             18 => Request::LeaseLeases,
+            19 => Request::Defragment,
             tag => return Err(bad_tag("request", tag)),
         })
     }
@@ -743,6 +745,10 @@ impl Encode for Response {
             }
             Response::MoveLeader(x) => {
                 buf.put_u8(9);
+                x.header.encode(buf);
+            }
+            Response::Defragment(x) => {
+                buf.put_u8(15);
                 x.header.encode(buf);
             }
             Response::LeaseGrant(x) => {
@@ -831,6 +837,9 @@ impl Decode for Response {
             14 => Response::LeaseLeases(LeaseLeasesResponse {
                 header: ResponseHeader::decode(r)?,
                 leases: r.list("leases", 8, |r| r.i64("lease id"))?,
+            }),
+            15 => Response::Defragment(DefragmentResponse {
+                header: ResponseHeader::decode(r)?,
             }),
             tag => return Err(bad_tag("response", tag)),
         })

@@ -210,6 +210,7 @@ fn request() -> impl Strategy<Value = Request> {
         (any::<i64>(), any::<bool>())
             .prop_map(|(id, keys)| Request::LeaseTimeToLive(LeaseTimeToLiveRequest { id, keys })),
         Just(Request::LeaseLeases),
+        Just(Request::Defragment),
     ]
 }
 
@@ -358,6 +359,7 @@ fn response() -> impl Strategy<Value = Response> {
         (header(), prop::collection::vec(any::<i64>(), 0..4)).prop_map(|(header, leases)| {
             Response::LeaseLeases(LeaseLeasesResponse { header, leases })
         }),
+        header().prop_map(|header| Response::Defragment(DefragmentResponse { header })),
     ]
 }
 

@@ -87,6 +87,8 @@ pub enum Command {
     Endpoint(EndpointCommand),
     /// Transfers leadership to another etcd cluster member.
     MoveLeader(ArgsOnly),
+    /// Defragments the storage of the etcd members with given endpoints
+    Defrag(DefragArgs),
     /// Alarm related commands
     #[command(subcommand)]
     Alarm(AlarmCommand),
@@ -183,6 +185,17 @@ pub struct EndpointHashKvArgs {
     /// maximum revision to hash (default: all revisions)
     #[arg(long, default_value = "0", allow_negative_numbers = true)]
     pub rev: String,
+    /// The endpoints (and `--cluster`).
+    #[command(flatten)]
+    pub endpoints: EndpointArgs,
+}
+
+/// `defrag [--cluster] [--data-dir DIR]`.
+#[derive(clap::Args, Debug)]
+pub struct DefragArgs {
+    /// Optional. If present, defragments a data directory not in use by etcd.
+    #[arg(long = "data-dir", default_value = "")]
+    pub data_dir: String,
     /// The endpoints (and `--cluster`).
     #[command(flatten)]
     pub endpoints: EndpointArgs,
@@ -760,8 +773,8 @@ mod tests {
             Parsed::UnknownCommand(message) if message == "unknown command \"bogus\" for \"keelctl\""
         ));
         assert!(matches!(
-            parse(args(&["defrag"]), &BTreeMap::new()),
-            Parsed::UnknownCommand(message) if message == "unknown command \"defrag\" for \"keelctl\""
+            parse(args(&["snapshot"]), &BTreeMap::new()),
+            Parsed::UnknownCommand(message) if message == "unknown command \"snapshot\" for \"keelctl\""
         ));
         let error = run_globals(&["get", "--bogus", "x"], &[]).unwrap_err();
         assert_eq!(error.message, "unknown flag: --bogus");

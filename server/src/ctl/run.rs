@@ -1,7 +1,7 @@
 //! Running one keelctl invocation: parse, send, print.
 
 use super::cli::{
-    AlarmCommand, ArgsOnly, Command, CompactionArgs, EndpointArgs, EndpointCommand,
+    AlarmCommand, ArgsOnly, Command, CompactionArgs, DefragArgs, EndpointArgs, EndpointCommand,
     EndpointHashKvArgs, Globals, MemberAddArgs, MemberCommand, MemberUpdateArgs, Parsed, TxnArgs,
     parse,
 };
@@ -192,6 +192,7 @@ impl Session<'_> {
             Command::Endpoint(EndpointCommand::Health(args)) => self.endpoint_health(args).await,
             Command::Endpoint(EndpointCommand::Hashkv(args)) => self.endpoint_hashkv(args).await,
             Command::MoveLeader(args) => self.move_leader(args).await,
+            Command::Defrag(args) => self.defrag(args).await,
             Command::Alarm(alarm) => self.alarm(alarm).await,
             Command::Lease(lease) => self.lease(lease).await,
             Command::Lock(lock) => self.lock(lock).await,
@@ -363,6 +364,31 @@ impl Session<'_> {
             hashes.push(EndpointHashKv { endpoint, result });
         }
         Ok(output::print_endpoint_hashkv(self.print(), &hashes))
+    }
+
+    /// Each endpoint (or, with `--cluster`, each member) defragments in
+    /// turn, as etcdctl does; any failure makes the exit status 1.
+    async fn defrag(self, args: DefragArgs) -> Result<Output, CtlError> {
+        if !args.data_dir.is_empty() {
+            return Err(CtlError::error(format!(
+                "Failed to defragment etcd data[{}] (keel defragments running members only: \
+                 omit --data-dir)",
+                args.data_dir
+            )));
+        }
+        let mut results = Vec::new();
+        for endpoint in self.endpoint_targets(&args.endpoints).await? {
+            let result = match self.client_for(vec![endpoint.clone()]) {
+                Ok(client) => match client.request(Request::Defragment).await {
+                    Ok(Response::Defragment(_)) => Ok(()),
+                    Ok(other) => Err(unexpected(&other).message),
+                    Err(error) => Err(error.to_string()),
+                },
+                Err(error) => Err(error.message),
+            };
+            results.push((endpoint, result));
+        }
+        Ok(output::print_defrag(&results))
     }
 
     async fn endpoint_health(self, args: EndpointArgs) -> Result<Output, CtlError> {

@@ -476,15 +476,14 @@ async fn status(ctx: &Context, _: pb::StatusRequest) -> Result<pb::StatusRespons
     Ok(convert::status_response(&answer))
 }
 
-/// Keel's store cannot be defragmented yet (the operations issue adds it):
-/// say so rather than pretend.
+/// Rewrites this member's state file compactly; etcd answers without a
+/// header.
 async fn defragment(
-    _: &Context,
+    ctx: &Context,
     _: pb::DefragmentRequest,
 ) -> Result<pb::DefragmentResponse, Status> {
-    Err(Status::unimplemented(
-        "keel: defragment is not supported yet",
-    ))
+    ask!(ctx, Request::Defragment, Defragment);
+    Ok(pb::DefragmentResponse { header: None })
 }
 
 /// etcd hashes its whole backend file; Keel's nearest equivalent is the

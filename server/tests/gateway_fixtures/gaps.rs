@@ -72,11 +72,6 @@ pub const GAPS: &[Gap] = &[
         cases: &["maintenance_snapshot"],
     },
     Gap {
-        reason: "no defragmentation in Keel (it answers Unimplemented)",
-        handling: Handling::Sent,
-        cases: &["maintenance_defragment"],
-    },
-    Gap {
         reason: "no WebSocket upgrade (grpc-websocket-proxy) on /v3/ in Keel",
         handling: Handling::Sent,
         cases: &["ka_websocket_upgrade"],

@@ -8,6 +8,8 @@
 //!   changed paths go to free pages or the end of the file, then one sync,
 //!   then the alternate meta page, then a second sync. A crash at any
 //!   instant leaves the previous or the new checkpoint, never a mix.
+//! - [`BTreeStore::write_compact_copy`] rewrites a checkpoint into a new,
+//!   compact file (defragmentation).
 //! - [`BTreeStore::install_image`] turns a [`ImageReader`] stream from
 //!   another member into a verified store.
 //!
@@ -18,13 +20,15 @@
 //!   written (reuse rule: `freelist.rs`).
 //! - After every checkpoint, reachable pages, the free list and its chain
 //!   partition `[2, page_count)` ([`ReadView::verify`] checks it).
-//! - The file only grows; memory maps of it stay valid.
+//! - The file only grows while open; memory maps of it stay valid. Only a
+//!   compact copy, before anyone maps it, is trimmed to its pages.
 //!
 //! On-disk format: `page.rs` (pages), `meta.rs` (meta pages), `node.rs`
 //! (nodes), `overflow.rs`, `freelist.rs`, `image.rs` (snapshot images).
 
 mod batch;
 mod checkpoint;
+mod compact;
 mod cursor;
 mod error;
 mod freelist;
@@ -40,6 +44,7 @@ mod view;
 mod tests;
 
 pub use batch::WriteBatch;
+pub use compact::compact_copy_path;
 pub use cursor::RangeIter;
 pub use error::{BTreeError, BTreeResult};
 pub use image::ImageReader;

@@ -496,6 +496,12 @@ impl ReadView {
         self.snap.meta.txn
     }
 
+    /// Whether both views pin the very same checkpoint of the same open
+    /// store (not merely an equal checkpoint number).
+    pub fn same_checkpoint(&self, other: &ReadView) -> bool {
+        Arc::ptr_eq(&self.snap, &other.snap)
+    }
+
     /// The caller's bytes stored with this checkpoint (empty if never set).
     pub fn user_meta(&self) -> Bytes {
         self.snap.meta.user_meta.clone()

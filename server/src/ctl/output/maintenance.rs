@@ -85,6 +85,28 @@ pub fn print_endpoint_hashkv(options: PrintOptions, hashes: &[EndpointHashKv]) -
     }
 }
 
+/// `defrag`'s lines, one per endpoint in the order tried: etcdctl's
+/// `Finished defragmenting etcd member[EP]` on stdout, `Failed to
+/// defragment etcd member[EP] (ERROR)` on stderr; exit status 1 if any
+/// failed. Every output format prints the same.
+pub fn print_defrag(results: &[(String, Result<(), String>)]) -> Output {
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    for (endpoint, result) in results {
+        match result {
+            Ok(()) => stdout.push_str(&format!("Finished defragmenting etcd member[{endpoint}]\n")),
+            Err(error) => stderr.push_str(&format!(
+                "Failed to defragment etcd member[{endpoint}] ({error})\n"
+            )),
+        }
+    }
+    let failed = results.iter().any(|(_, result)| result.is_err());
+    Output {
+        stdout: stdout.into_bytes(),
+        stderr: stderr.into_bytes(),
+        exit_code: if failed { 1 } else { 0 },
+    }
+}
+
 /// One endpoint's answer to `endpoint health`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointHealth {

@@ -1149,3 +1149,29 @@ fn endpoint_hashkv() {
         "+----------+------+\n| ENDPOINT | HASH |\n+----------+------+\n+----------+------+\n"
     );
 }
+
+#[test]
+fn defrag_prints_etcdctls_lines_and_fails_if_any_member_failed() {
+    let done = print_defrag(&[("127.0.0.1:2379".into(), Ok(()))]);
+    assert_eq!(
+        done.stdout_text(),
+        "Finished defragmenting etcd member[127.0.0.1:2379]\n"
+    );
+    assert_eq!(done.exit_code, 0);
+    let mixed = print_defrag(&[
+        (
+            "http://a:2379".into(),
+            Err("context deadline exceeded".into()),
+        ),
+        ("http://b:2379".into(), Ok(())),
+    ]);
+    assert_eq!(
+        mixed.stdout_text(),
+        "Finished defragmenting etcd member[http://b:2379]\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&mixed.stderr),
+        "Failed to defragment etcd member[http://a:2379] (context deadline exceeded)\n"
+    );
+    assert_eq!(mixed.exit_code, 1);
+}

@@ -2,6 +2,7 @@
 //! the memory map itself matters).
 
 mod basics;
+mod compact;
 mod corruption;
 mod crash;
 mod image;
