@@ -5,6 +5,7 @@
 //! Keel cannot honour safely is refused.
 
 use super::{ConfigError, boolean, get, invalid};
+use keel_engine::compactor::{AutoCompaction, AutoCompactionError};
 use std::collections::BTreeMap;
 
 /// Where the daemon writes its log (`--log-outputs`).
@@ -99,7 +100,6 @@ pub fn flags_without_effect(
              (Keel serves etcd's v3 API only)"
         ));
     }
-    auto_compaction(settings, warnings)?;
     if let Some(urls) = settings
         .get("listen-metrics-urls")
         .filter(|u| !u.is_empty())
@@ -129,41 +129,22 @@ pub fn flags_without_effect(
     Ok(())
 }
 
-/// `--auto-compaction-mode` and `--auto-compaction-retention`, checked as
-/// etcd does: Keel does not compact on its own, so a retention other than 0
-/// is a warning.
-fn auto_compaction(
+/// `--auto-compaction-mode` and `--auto-compaction-retention`, read as
+/// etcd 3.4 reads them (`None`: retention 0, no automatic compaction).
+pub fn auto_compaction(
     settings: &BTreeMap<String, String>,
-    warnings: &mut Vec<String>,
-) -> Result<(), ConfigError> {
+) -> Result<Option<AutoCompaction>, ConfigError> {
     let mode = get(settings, "auto-compaction-mode", "periodic");
-    if !["", "periodic", "revision"].contains(&mode) {
-        return Err(ConfigError::Inconsistent(format!(
-            "unknown auto-compaction-mode {mode:?}"
-        )));
-    }
-    let retention = get(settings, "auto-compaction-retention", "0").trim();
-    let disabled = match retention.parse::<i64>() {
-        Ok(hours_or_revisions) if hours_or_revisions >= 0 => hours_or_revisions == 0,
-        _ => {
-            let duration = crate::ctl::go_parse::parse_duration(retention).map_err(|e| {
-                invalid(
-                    "auto-compaction-retention",
-                    retention,
-                    format!("error parsing CompactionRetention: {e}"),
-                )
-            })?;
-            duration.is_zero()
+    let retention = get(settings, "auto-compaction-retention", "0");
+    AutoCompaction::from_settings(mode, retention, |text| {
+        crate::ctl::go_parse::parse_duration(text).map_err(|e| e.to_string())
+    })
+    .map_err(|e| match e {
+        AutoCompactionError::UnknownMode(_) => ConfigError::Inconsistent(e.to_string()),
+        AutoCompactionError::BadRetention(_) => {
+            invalid("auto-compaction-retention", retention, e.to_string())
         }
-    };
-    if !disabled {
-        warnings.push(format!(
-            "--auto-compaction-retention={retention} has no effect: Keel does not compact \
-             automatically; compact with `keelctl compaction` (or the Compact API) to keep \
-             the history from growing to the quota"
-        ));
-    }
-    Ok(())
+    })
 }
 
 /// Go's names of the TLS cipher suites etcd accepts in `--cipher-suites`.

@@ -191,12 +191,12 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "auto-compaction-retention",
         default: "0",
-        help: "Auto compaction retention for mvcc key value store. 0 means disable auto compaction (Keel does not compact automatically: use keelctl compaction).",
+        help: "Auto compaction retention for mvcc key value store. 0 means disable auto compaction.",
     },
     Flag {
         name: "auto-compaction-mode",
         default: "periodic",
-        help: "Interpret 'auto-compaction-retention' one of: periodic|revision.",
+        help: "Interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention.",
     },
     Flag {
         name: "listen-metrics-urls",

@@ -458,6 +458,7 @@ fn build(
         client_auto_tls,
         peer_auto_tls,
         initial_corrupt_check,
+        auto_compaction: compat::auto_compaction(settings)?,
     };
     Ok(ServerConfig {
         daemon,

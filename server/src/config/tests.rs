@@ -547,11 +547,11 @@ fn the_new_flags_come_from_variables_and_the_config_file_too() {
     assert!(d.initial_corrupt_check && d.client_auto_tls && d.peer_auto_tls);
     assert_eq!(c.log_level, "debug");
     assert_eq!(c.log_output, LogOutput::Stdout);
-    for expected in [
-        "v2 API is not served",
-        "--auto-compaction-retention=1000 has no effect",
-        "--logger=zap",
-    ] {
+    assert_eq!(
+        d.auto_compaction,
+        Some(keel_engine::compactor::AutoCompaction::Revision(1000))
+    );
+    for expected in ["v2 API is not served", "--logger=zap"] {
         assert!(
             warnings.iter().any(|w| w.contains(expected)),
             "{expected:?} in {warnings:?}"
@@ -645,11 +645,29 @@ fn the_accepted_etcd_flags_are_checked_as_etcd_checks_them() {
     assert!(warnings.is_empty(), "{warnings:?}");
     let (c, warnings) = parse(&["--auto-compaction-retention", "1h30m", "--debug"], &[]).unwrap();
     assert_eq!(c.log_level, "debug");
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.contains("--auto-compaction-retention=1h30m has no effect")),
-        "{warnings:?}"
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(
+        c.daemon.auto_compaction,
+        Some(keel_engine::compactor::AutoCompaction::Periodic(
+            Duration::from_secs(5400)
+        ))
+    );
+    let (c, _) = parse(
+        &[
+            "--auto-compaction-mode=revision",
+            "--auto-compaction-retention=500",
+        ],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        c.daemon.auto_compaction,
+        Some(keel_engine::compactor::AutoCompaction::Revision(500))
+    );
+    let (c, _) = parse(&[], &[]).unwrap();
+    assert_eq!(
+        c.daemon.auto_compaction, None,
+        "etcd does not compact by default"
     );
 }
 

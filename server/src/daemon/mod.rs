@@ -37,6 +37,7 @@ use crate::tls::{Dialer, ServerConfig, TlsError, TlsFiles};
 use crate::url::Url;
 pub use identity::Identity;
 use keel_engine::api::{Member, MemberListRequest, Request, Response};
+use keel_engine::compactor::AutoCompaction;
 use keel_engine::node::{
     Bootstrap, NodeConfig, NodeError, NodeHandle, NodeOptions, ids, start_node,
 };
@@ -107,6 +108,9 @@ pub struct DaemonOptions {
     /// `--experimental-initial-corrupt-check`: on a restart, compare the
     /// data with the peers' before serving (refuse to start on a mismatch).
     pub initial_corrupt_check: bool,
+    /// `--auto-compaction-mode` and `--auto-compaction-retention` (`None`:
+    /// no automatic compaction, etcd's default).
+    pub auto_compaction: Option<AutoCompaction>,
 }
 
 /// Why a member could not start.
@@ -350,6 +354,14 @@ impl Daemon {
         }
 
         let mut tasks = Vec::new();
+        if let Some(policy) = options.auto_compaction {
+            tracing::info!(?policy, "auto-compaction enabled");
+            tasks.push(tokio::spawn(keel_engine::compactor::run(
+                node.clone(),
+                policy,
+                keel_engine::compactor::REVISION_CHECK_INTERVAL,
+            )));
+        }
         let peer_identity = PeerIdentity {
             member_id: identity.member_id,
             cluster_id: identity.cluster_id,
