@@ -154,6 +154,7 @@ pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
     });
     let retry = options.config.tick_interval * options.config.election_ticks as u32;
     let first_request_id = rand::random::<u64>() | 1;
+    let metrics = Arc::new(super::metrics::NodeMetrics::default());
     let mut driver = Driver {
         raw,
         state,
@@ -174,9 +175,14 @@ pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
         config: options.config,
         leases: Default::default(),
         lease_checkpoint_due: tokio::time::Instant::now(),
+        metrics: Arc::clone(&metrics),
     };
     driver.sync_lease_clock();
     driver.publish_status();
     tokio::spawn(driver.run(inbox));
-    Ok(NodeHandle { commands, status })
+    Ok(NodeHandle {
+        commands,
+        status,
+        metrics,
+    })
 }
