@@ -123,6 +123,7 @@ fn options(i: usize, n: usize, knobs: EngineKnobs) -> DaemonOptions {
         client_auto_tls: false,
         peer_auto_tls: false,
         initial_corrupt_check: false,
+        metrics: Default::default(),
     }
 }
 

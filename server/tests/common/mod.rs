@@ -59,6 +59,7 @@ pub fn daemon_options(
         client_auto_tls: false,
         peer_auto_tls: false,
         initial_corrupt_check: false,
+        metrics: Default::default(),
     }
 }
 
