@@ -225,13 +225,19 @@ where
                     id,
                     out: answers.clone(),
                 };
-                let task = tokio::spawn(watch::create_and_run(
+                let watching = watch::create_and_run(
                     node.clone(),
                     create,
                     sink,
                     stopped,
                     options.watch.clone(),
-                ));
+                );
+                // Counted while the watch runs (or until its task is stopped).
+                let counted = ctx.metrics.as_ref().map(|m| m.watcher());
+                let task = tokio::spawn(async move {
+                    let _counted = counted;
+                    watching.await
+                });
                 watches.insert(id, (stop, task));
                 continue;
             }
