@@ -9,6 +9,7 @@ use bytes::Bytes;
 use common::free_ports;
 use keel_engine::api::*;
 use keel_server::client::{Client, ClientOptions};
+use keel_server::etcd::proto::etcdserverpb as pb;
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -219,6 +220,8 @@ async fn a_running_cluster_reports_etcds_metrics() {
         ("process_max_fds", "gauge"),
         ("process_start_time_seconds", "gauge"),
         ("process_virtual_memory_bytes", "gauge"),
+        ("etcd_network_peer_sent_bytes_total", "counter"),
+        ("etcd_network_peer_received_bytes_total", "counter"),
     ];
     let first = &scrapes[0];
     for (name, kind) in expected_types {
@@ -253,6 +256,54 @@ async fn a_running_cluster_reports_etcds_metrics() {
         first
             .samples
             .contains_key(r#"etcd_disk_wal_fsync_duration_seconds_bucket{le="+Inf"}"#)
+    );
+    // Raft traffic: the leader sends to both others, each labelled by its
+    // hex id; a follower hears from the leader.
+    let peers_with = |scrape: &Scrape, prefix: &str| {
+        scrape
+            .samples
+            .iter()
+            .filter(|(name, value)| name.starts_with(prefix) && **value > 0.0)
+            .count()
+    };
+    for scrape in &scrapes {
+        let (sent_to, received_from) = (
+            peers_with(scrape, "etcd_network_peer_sent_bytes_total{To="),
+            peers_with(scrape, "etcd_network_peer_received_bytes_total{From="),
+        );
+        if scrape.value("etcd_server_is_leader") == 1.0 {
+            assert_eq!(sent_to, 2, "{:?}", scrape.samples.keys());
+        } else {
+            assert!(
+                sent_to >= 1 && received_from >= 1,
+                "{:?}",
+                scrape.samples.keys()
+            );
+        }
+    }
+
+    // gRPC calls are counted per method and code.
+    let ok_range = r#"grpc_server_handled_total{grpc_code="OK",grpc_method="Range",grpc_service="etcdserverpb.KV",grpc_type="unary"}"#;
+    let ranges_before = first.samples.get(ok_range).copied().unwrap_or(0.0);
+    let mut grpc = common::grpc::GrpcClient::connect(&format!("127.0.0.1:{}", ports[0])).await;
+    let range = pb::RangeRequest {
+        key: Bytes::from_static(b"warm-up"),
+        ..Default::default()
+    };
+    let _: pb::RangeResponse = grpc
+        .unary("/etcdserverpb.KV/Range", &range)
+        .await
+        .expect("range over gRPC");
+    let after_range = scrape(ports[0]).await;
+    assert_eq!(after_range.value(ok_range), ranges_before + 1.0);
+    assert!(after_range.value(r#"grpc_server_started_total{grpc_method="Range",grpc_service="etcdserverpb.KV",grpc_type="unary"}"#) >= 1.0);
+    assert_eq!(
+        after_range
+            .types
+            .get("grpc_server_handling_seconds")
+            .map(String::as_str),
+        Some("histogram"),
+        "--metrics extensive"
     );
 
     // Writes move the counters on every member (each applies them).

@@ -368,6 +368,7 @@ impl Daemon {
         };
         let peer_options = PeerListenerOptions {
             max_frame_bytes: options.peer_transport.max_frame_bytes,
+            traffic: transport.traffic(),
             ..PeerListenerOptions::default()
         };
         for (listener, url) in peer_listeners.into_iter().zip(&options.listen_peer_urls) {
@@ -394,6 +395,7 @@ impl Daemon {
             MemberFacts {
                 quota_backend_bytes: options.node.quota_backend_bytes,
             },
+            transport.traffic(),
             options.metrics.level,
         );
         for (listener, url) in client_listeners

@@ -5,16 +5,19 @@
 //!
 //! The engine counts in plain atomics ([`keel_engine::node::NodeMetrics`]);
 //! they are read at scrape time by [`engine::EngineCollector`]. The server's
-//! own counters (gRPC calls, watchers) are Prometheus metrics kept here;
+//! own counters (gRPC calls, watchers) are Prometheus metrics kept here,
+//! the peer transport's bytes are read from [`PeerTraffic`];
 //! the process's come from `/proc/self` ([`process`]). Encoding is the
 //! `prometheus` crate's text encoder.
 
 mod engine;
 mod grpc;
+mod peers;
 mod process;
 
 pub use grpc::CallRecord;
 
+use crate::peer::PeerTraffic;
 use crate::url::Url;
 use keel_engine::node::NodeHandle;
 use prometheus::{Encoder, IntGauge, Registry, TextEncoder};
@@ -76,7 +79,12 @@ impl std::fmt::Debug for Metrics {
 
 impl Metrics {
     /// The metrics of the member whose node is `node`.
-    pub fn new(node: NodeHandle, facts: MemberFacts, level: MetricsLevel) -> Arc<Metrics> {
+    pub fn new(
+        node: NodeHandle,
+        facts: MemberFacts,
+        traffic: Arc<PeerTraffic>,
+        level: MetricsLevel,
+    ) -> Arc<Metrics> {
         let registry = Registry::new();
         let grpc = grpc::GrpcMetrics::new(level);
         let watchers = IntGauge::new(
@@ -86,6 +94,7 @@ impl Metrics {
         .unwrap_or_else(|_| unreachable_metric());
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
             Box::new(engine::EngineCollector::new(node, facts)),
+            Box::new(peers::PeerCollector::new(traffic)),
             Box::new(process::ProcessCollector::new()),
             Box::new(grpc.clone()),
             Box::new(watchers.clone()),
