@@ -49,20 +49,17 @@ impl Driver {
     }
 
     /// Counts the puts and deletes an applied write made (etcd counts each
-    /// operation of a txn's branch that ran, and a txn of more than one).
+    /// operation of a txn's branch that ran).
     fn count_writes(&self, response: &Response) {
         let (mut puts, mut deletes) = (0, 0);
-        let mut txns = 0;
         match response {
             Response::Put(_) => puts = 1,
             Response::DeleteRange(_) => deletes = 1,
-            Response::Txn(txn) => count_txn_ops(&txn.responses, &mut puts, &mut deletes, &mut txns),
+            Response::Txn(txn) => count_txn_ops(&txn.responses, &mut puts, &mut deletes),
             _ => {}
         }
-        let metrics = &self.metrics;
-        metrics.puts.add(puts);
-        metrics.deletes.add(deletes);
-        metrics.txns.add(txns);
+        self.metrics.puts.add(puts);
+        self.metrics.deletes.add(deletes);
     }
 
     fn answer_if_mine(&self, proposal: &Proposal, result: Result<Response, ApiError>) -> Applied {
@@ -116,18 +113,14 @@ impl Driver {
     }
 }
 
-/// Adds up the puts and deletes of a txn's branch, nested txns included;
-/// a branch of more than one operation counts as a txn.
-fn count_txn_ops(ops: &[ResponseOp], puts: &mut u64, deletes: &mut u64, txns: &mut u64) {
-    if ops.len() > 1 {
-        *txns += 1;
-    }
+/// Adds up the puts and deletes of a txn's branch, nested txns included.
+fn count_txn_ops(ops: &[ResponseOp], puts: &mut u64, deletes: &mut u64) {
     for op in ops {
         match op {
             ResponseOp::Put(_) => *puts += 1,
             ResponseOp::DeleteRange(_) => *deletes += 1,
             ResponseOp::Range(_) => {}
-            ResponseOp::Txn(nested) => count_txn_ops(&nested.responses, puts, deletes, txns),
+            ResponseOp::Txn(nested) => count_txn_ops(&nested.responses, puts, deletes),
         }
     }
 }

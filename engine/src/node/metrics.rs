@@ -127,8 +127,6 @@ pub struct NodeMetrics {
     pub puts: Value,
     /// Delete-ranges applied (each of a txn counts, whatever it deleted).
     pub deletes: Value,
-    /// Write txns applied with more than one operation in their branch.
-    pub txns: Value,
     /// Keys that exist now.
     pub keys: Value,
     /// Size of the B-tree file (etcd's `dbSize`).
