@@ -25,6 +25,7 @@ pub mod etcd;
 pub mod fuzzing;
 mod go_json;
 pub mod grpc;
+pub mod metrics;
 pub mod peer;
 pub mod tls;
 pub mod url;

@@ -126,6 +126,7 @@ fn options(i: usize, n: usize, knobs: EngineKnobs) -> DaemonOptions {
         // Not in campaigns yet: the checkers read the whole committed
         // history from revision 1 at the end, which compaction removes.
         auto_compaction: None,
+        metrics: Default::default(),
     }
 }
 

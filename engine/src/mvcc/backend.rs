@@ -66,6 +66,8 @@ pub struct Backend {
     /// Changes since the last checkpoint; `None` marks a deletion.
     memtable: BTreeMap<Tree, BTreeMap<Bytes, Option<Bytes>>>,
     memtable_bytes: usize,
+    /// What the last checkpoint through this backend cost, if any.
+    last_checkpoint: Option<CheckpointStats>,
 }
 
 impl Backend {
@@ -95,6 +97,7 @@ impl Backend {
             view,
             memtable: BTreeMap::new(),
             memtable_bytes: 0,
+            last_checkpoint: None,
         })
     }
 
@@ -209,7 +212,14 @@ impl Backend {
         self.view = self.store.view();
         self.memtable.clear();
         self.memtable_bytes = 0;
+        self.last_checkpoint = Some(stats);
         Ok(stats)
+    }
+
+    /// What the last checkpoint through this backend cost (`None` before
+    /// the first).
+    pub fn last_checkpoint(&self) -> Option<CheckpointStats> {
+        self.last_checkpoint
     }
 
     /// A pinned view of the last checkpoint (for snapshot images).

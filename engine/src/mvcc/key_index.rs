@@ -41,6 +41,9 @@ pub struct Generation {
 #[derive(Debug, Default, Clone)]
 pub struct KeyIndex {
     keys: BTreeMap<Bytes, History>,
+    /// Keys whose newest change is a put (kept as they change, so counting
+    /// them costs nothing).
+    live_keys: usize,
 }
 
 impl KeyIndex {
@@ -52,6 +55,11 @@ impl KeyIndex {
     /// Number of keys with any retained history.
     pub fn len(&self) -> usize {
         self.keys.len()
+    }
+
+    /// Number of keys that exist now (etcd's `etcd_debugging_mvcc_keys_total`).
+    pub fn live_len(&self) -> usize {
+        self.live_keys
     }
 
     /// Whether no key has retained history.
@@ -89,6 +97,9 @@ impl KeyIndex {
             },
         );
         if let Some(history) = self.keys.get_mut(key) {
+            if history.live.is_none() {
+                self.live_keys += 1;
+            }
             history.live = Some(generation);
         }
     }
@@ -116,8 +127,8 @@ impl KeyIndex {
 
     fn record(&mut self, key: &Bytes, event: Event) {
         let history = self.keys.entry(key.clone()).or_default();
-        if event.tombstone {
-            history.live = None;
+        if event.tombstone && history.live.take().is_some() {
+            self.live_keys -= 1;
         }
         let events = &mut history.events;
         assert!(
@@ -347,6 +358,8 @@ mod tests {
                     let alive = (0u8..6).filter(|&k| index.latest(&key(k), at).is_some()).count();
                     prop_assert_eq!(index.count(&all, at), alive);
                 }
+                let live_now = (0u8..6).filter(|&k| index.live(&key(k)).is_some()).count();
+                prop_assert_eq!(index.live_len(), live_now, "live key count");
             }
         }
     }

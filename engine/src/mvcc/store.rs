@@ -124,6 +124,11 @@ impl KvStore {
         self.revision
     }
 
+    /// Keys that exist now.
+    pub fn live_keys(&self) -> usize {
+        self.index.live_len()
+    }
+
     /// The revision history is compacted to (reads below it fail).
     pub fn compact_revision(&self) -> i64 {
         self.compact_revision

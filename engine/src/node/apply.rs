@@ -4,7 +4,7 @@
 use super::NodeError;
 use super::driver::Driver;
 use super::proposal::Proposal;
-use crate::api::{ApiError, Response};
+use crate::api::{ApiError, Response, ResponseOp};
 use protobuf::Message as _;
 use raft::eraftpb::{ConfChangeV2, Entry, EntryType};
 
@@ -35,6 +35,9 @@ impl Driver {
                     .map_err(|e| NodeError::Corrupt(format!("entry {index}: {e}")))?;
                 let result = self.state.apply(index, &proposal.body)?;
                 self.lease_applied(&proposal.body, &result);
+                if let Ok(response) = &result {
+                    self.count_writes(response);
+                }
                 self.answer_if_mine(&proposal, result)
             }
             EntryType::EntryConfChangeV2 => self.apply_conf_change(entry)?,
@@ -43,6 +46,20 @@ impl Driver {
         };
         self.state.set_applied(index, term);
         Ok(applied)
+    }
+
+    /// Counts the puts and deletes an applied write made (etcd counts each
+    /// operation of a txn's branch that ran).
+    fn count_writes(&self, response: &Response) {
+        let (mut puts, mut deletes) = (0, 0);
+        match response {
+            Response::Put(_) => puts = 1,
+            Response::DeleteRange(_) => deletes = 1,
+            Response::Txn(txn) => count_txn_ops(&txn.responses, &mut puts, &mut deletes),
+            _ => {}
+        }
+        self.metrics.puts.add(puts);
+        self.metrics.deletes.add(deletes);
     }
 
     fn answer_if_mine(&self, proposal: &Proposal, result: Result<Response, ApiError>) -> Applied {
@@ -93,5 +110,17 @@ impl Driver {
             Some(p) => self.answer_if_mine(&p, result),
             None => Applied::Nothing,
         })
+    }
+}
+
+/// Adds up the puts and deletes of a txn's branch, nested txns included.
+fn count_txn_ops(ops: &[ResponseOp], puts: &mut u64, deletes: &mut u64) {
+    for op in ops {
+        match op {
+            ResponseOp::Put(_) => *puts += 1,
+            ResponseOp::DeleteRange(_) => *deletes += 1,
+            ResponseOp::Range(_) => {}
+            ResponseOp::Txn(nested) => count_txn_ops(&nested.responses, puts, deletes),
+        }
     }
 }

@@ -16,6 +16,7 @@ use super::apply::Applied;
 use super::defrag::{DefragDone, Defrags};
 use super::handle::{Command, NodeStatus};
 use super::lease_clock::LeaseClock;
+use super::metrics::{NodeMetrics, SLOW_APPLY};
 use super::pending::PendingRequests;
 use super::read_queue::ReadQueue;
 use super::{NodeConfig, NodeError, Transport};
@@ -72,6 +73,8 @@ pub(crate) struct Driver {
     pub(crate) defrags: Defrags,
     /// Where finished defragmentation copies arrive (taken by `run`).
     pub(crate) defrag_done: Option<mpsc::UnboundedReceiver<DefragDone>>,
+    /// What this member counts for monitoring (written only here).
+    pub(crate) metrics: Arc<NodeMetrics>,
 }
 
 /// How long a member that applied its own removal keeps sending raft
@@ -184,6 +187,7 @@ impl Driver {
             let _ = reply.send(Err(ApiError::Timeout));
         }
         for reply in self.pending.expired(now) {
+            self.metrics.proposals_failed.increment();
             let _ = reply.send(Err(ApiError::Timeout));
         }
         self.check_transfers(now);
@@ -217,8 +221,12 @@ impl Driver {
                     // may still commit): say so now rather than at their
                     // deadline. The outcome is unknown, hence LeaderChanged.
                     for reply in self.pending.drain() {
+                        self.metrics.proposals_failed.increment();
                         let _ = reply.send(Err(ApiError::LeaderChanged));
                     }
+                }
+                if soft.leader_id != 0 {
+                    self.metrics.leader_changes_seen.increment();
                 }
                 self.known_leader = soft.leader_id;
             }
@@ -239,7 +247,12 @@ impl Driver {
         // (must_sync); a commit-index-only change rides along with the next
         // sync (a lost commit index is learned again from the leader).
         if ready.must_sync() || !ready.entries().is_empty() {
+            let writes = store.has_unsynced();
+            let started = Instant::now();
             store.sync()?;
+            if writes {
+                self.metrics.wal_fsync.observe(started.elapsed());
+            }
         }
         self.send(ready.take_persisted_messages());
         for read_state in ready.take_read_states() {
@@ -289,7 +302,11 @@ impl Driver {
 
     fn apply_entries(&mut self, entries: Vec<raft::eraftpb::Entry>) -> Result<(), NodeError> {
         for entry in entries {
+            let started = Instant::now();
             let applied = self.apply_entry(&entry)?;
+            if started.elapsed() > SLOW_APPLY {
+                self.metrics.slow_applies.increment();
+            }
             self.applied_since_checkpoint += 1;
             if let Applied::Answer { request_id, result } = applied {
                 if let Some(reply) = self.pending.take(request_id) {
@@ -340,8 +357,21 @@ impl Driver {
         // durable commit index, or raft-rs refuses to restart from it.
         let applied = self.state.applied_index();
         self.raw.mut_store().set_commit(applied)?;
+        let writes = self.raw.store().has_unsynced();
+        let started = Instant::now();
         self.raw.mut_store().sync()?;
+        if writes {
+            self.metrics.wal_fsync.observe(started.elapsed());
+        }
+        let started = Instant::now();
         let checkpoint = self.state.checkpoint()?;
+        self.metrics.backend_commit.observe(started.elapsed());
+        self.metrics.checkpoints.increment();
+        if let Some(stats) = self.state.kv().backend().last_checkpoint() {
+            self.metrics
+                .checkpoint_pages_written
+                .add(stats.pages_written);
+        }
         self.applied_since_checkpoint = 0;
         let store = self.raw.mut_store();
         store.set_checkpoint(&checkpoint);
@@ -398,10 +428,30 @@ impl Driver {
             published: self.published,
             checkpoint_index: self.state.latest_checkpoint().map_or(0, |c| c.index),
         };
+        self.publish_metrics();
         self.status.send_if_modified(|current| {
             let changed = *current != status;
             *current = status;
             changed
         });
+    }
+
+    /// The gauges monitoring reads: raft's indexes, proposals waiting, the
+    /// store's keys and size, the WAL's recycled segments.
+    fn publish_metrics(&self) {
+        let metrics = &self.metrics;
+        metrics
+            .proposals_committed
+            .set(self.raw.raft.raft_log.committed);
+        metrics.proposals_applied.set(self.state.applied_index());
+        metrics.proposals_pending.set(self.pending.len() as u64);
+        metrics.keys.set(self.state.kv().live_keys() as u64);
+        metrics.db_size_bytes.set(self.state.db_size());
+        metrics
+            .db_size_in_use_bytes
+            .set(self.state.db_size_in_use());
+        metrics
+            .wal_segments_recycled
+            .set(self.raw.store().wal_segments_recycled());
     }
 }

@@ -1,8 +1,10 @@
 //! The handle through which the server, transports and tests talk to a node.
 
+use super::metrics::NodeMetrics;
 use crate::api::{ApiError, Changes, Request, Response, StatusResponse};
 use bytes::Bytes;
 use raft::eraftpb::Message;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// What a node is told to do. The node task owns all state; everything
@@ -99,6 +101,7 @@ impl NodeStatus {
 pub struct NodeHandle {
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) status: watch::Receiver<NodeStatus>,
+    pub(crate) metrics: Arc<NodeMetrics>,
 }
 
 impl NodeHandle {
@@ -166,6 +169,11 @@ impl NodeHandle {
     /// The latest published status.
     pub fn status(&self) -> NodeStatus {
         self.status.borrow().clone()
+    }
+
+    /// What the node counts about itself, read when monitoring asks.
+    pub fn metrics(&self) -> &NodeMetrics {
+        &self.metrics
     }
 
     /// A receiver that sees every status change.

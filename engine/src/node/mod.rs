@@ -10,6 +10,7 @@ pub mod handle;
 pub mod ids;
 mod lease_clock;
 mod leases;
+pub mod metrics;
 pub mod pending;
 pub mod proposal;
 mod raft_logger;
@@ -20,6 +21,7 @@ pub mod transport;
 
 pub use config::NodeConfig;
 pub use handle::{ChangesQuery, NodeHandle, NodeStatus};
+pub use metrics::NodeMetrics;
 pub use start::{Bootstrap, NodeOptions, db_path, start_node, wal_dir};
 pub use transport::Transport;
 

@@ -155,6 +155,7 @@ pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
     let retry = options.config.tick_interval * options.config.election_ticks as u32;
     let first_request_id = rand::random::<u64>() | 1;
     let (defrag_sender, defrag_done) = tokio::sync::mpsc::unbounded_channel();
+    let metrics = Arc::new(super::metrics::NodeMetrics::default());
     let mut driver = Driver {
         raw,
         state,
@@ -177,9 +178,14 @@ pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
         lease_checkpoint_due: tokio::time::Instant::now(),
         defrags: super::defrag::Defrags::new(defrag_sender),
         defrag_done: Some(defrag_done),
+        metrics: Arc::clone(&metrics),
     };
     driver.sync_lease_clock();
     driver.publish_status();
     tokio::spawn(driver.run(inbox));
-    Ok(NodeHandle { commands, status })
+    Ok(NodeHandle {
+        commands,
+        status,
+        metrics,
+    })
 }

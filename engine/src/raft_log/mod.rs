@@ -146,6 +146,17 @@ impl RaftLog {
         self.wal.sync().map_err(wal_error)
     }
 
+    /// Whether records wait for the next sync (a sync then writes and
+    /// fsyncs; otherwise it does nothing).
+    pub fn has_unsynced(&self) -> bool {
+        self.wal.has_unsynced()
+    }
+
+    /// WAL segments made from recycled files since the log was opened.
+    pub fn wal_segments_recycled(&self) -> u64 {
+        self.wal.segments_recycled()
+    }
+
     /// The newest checkpoint, which snapshot requests are answered with.
     pub fn set_checkpoint(&mut self, checkpoint: &Checkpoint) {
         self.checkpoint = Some(checkpoint_metadata(checkpoint));

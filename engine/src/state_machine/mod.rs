@@ -579,6 +579,12 @@ impl StateMachine {
     pub fn latest_checkpoint(&self) -> Option<&Checkpoint> {
         self.checkpoints.last()
     }
+
+    /// The key-value store, read-only (for monitoring: key counts and
+    /// checkpoint costs).
+    pub fn kv(&self) -> &KvStore {
+        &self.kv
+    }
 }
 
 /// Whether a txn puts any key (a txn of deletes may run under NOSPACE).

@@ -1,5 +1,6 @@
 //! HTTP/1.1 on the client port, answered as etcd 3.4 answers it (its Go
-//! `net/http` server, etcd's handlers): `GET /health` and `GET /version`
+//! `net/http` server, etcd's handlers): `GET /health`, `GET /version` and
+//! `GET /metrics` (Prometheus's text format, [`crate::metrics`])
 //! for load balancers and probes, etcd's JSON gateway under `/v3/` and
 //! `/v3beta/`, CORS headers on every answer, `OPTIONS` on any path.
 //!
@@ -170,8 +171,9 @@ pub(super) fn with_cors(mut answer: Answer) -> Answer {
 
 /// What each path answers: `OPTIONS` on any path is a CORS preflight;
 /// `/v3beta/` is `/v3/`; Go's `ServeMux` redirects a path that is not
-/// clean (and `/v3` to `/v3/`); etcd's handlers serve `/v3/`, `/health`
-/// and `/version`; anything else is Go's 404.
+/// clean (and `/v3` to `/v3/`); etcd's handlers serve `/v3/`, `/health`,
+/// `/version` and `/metrics` (a metrics listener only the last and
+/// `/health`); anything else is Go's 404.
 pub(super) async fn route(request: &HttpRequest, ctx: &Context, etcd: &EtcdOptions) -> Answer {
     let node = &ctx.node;
     if request.method == "OPTIONS" {
@@ -187,6 +189,9 @@ pub(super) async fn route(request: &HttpRequest, ctx: &Context, etcd: &EtcdOptio
     };
     if let Some(location) = mux_redirect(&path) {
         return redirect(&location, &request.query, &request.method);
+    }
+    if ctx.metrics_only && !["/metrics", "/health"].contains(&path.as_str()) {
+        return gateway::http_error(404, "404 page not found");
     }
     if let Some(gateway_path) = path.strip_prefix("/v3/") {
         let ctx = ctx.clone();
@@ -212,12 +217,20 @@ pub(super) async fn route(request: &HttpRequest, ctx: &Context, etcd: &EtcdOptio
         return answer;
     }
     match path.as_str() {
-        "/health" | "/version" if request.method != "GET" => {
+        "/health" | "/version" | "/metrics" if request.method != "GET" => {
             let mut answer = gateway::http_error(405, "Method Not Allowed");
             answer.headers.push(("Allow", "GET".into()));
             answer
         }
         "/health" => health(node, &request.query).await,
+        "/metrics" => match &ctx.metrics {
+            Some(metrics) => Answer {
+                status: 200,
+                headers: vec![("Content-Type", crate::metrics::CONTENT_TYPE.into())],
+                body: Body::Whole(metrics.render().into_bytes()),
+            },
+            None => gateway::http_error(404, "404 page not found"),
+        },
         "/version" => Answer {
             status: 200,
             headers: vec![("Content-Type", "application/json".into())],

@@ -134,7 +134,14 @@ where
 {
     let node = ctx.node.clone();
     let hello = read_handshake(&mut reader).await?;
-    match classify::classify(&hello) {
+    let protocol = classify::classify(&hello);
+    if ctx.metrics_only && (protocol == Protocol::Keel || (protocol == Protocol::Http2 && !secure))
+    {
+        // A metrics listener speaks HTTP only (HTTP/2 only under TLS, as
+        // Go's net/http does): anything else is closed unanswered.
+        return Ok(());
+    }
+    match protocol {
         Protocol::Http2 => {
             // clientv3 can send a URL as :authority, which h2 refuses.
             let reader = HeaderFix::new(
@@ -218,13 +225,19 @@ where
                     id,
                     out: answers.clone(),
                 };
-                let task = tokio::spawn(watch::create_and_run(
+                let watching = watch::create_and_run(
                     node.clone(),
                     create,
                     sink,
                     stopped,
                     options.watch.clone(),
-                ));
+                );
+                // Counted while the watch runs (or until its task is stopped).
+                let counted = ctx.metrics.as_ref().map(|m| m.watcher());
+                let task = tokio::spawn(async move {
+                    let _counted = counted;
+                    watching.await
+                });
                 watches.insert(id, (stop, task));
                 continue;
             }
@@ -285,6 +298,11 @@ where
         // the runtime moves a task's future when it starts and ends it.
         Box::pin(async move {
             match incoming {
+                Incoming::Call(call) if ctx.metrics_only => {
+                    call.sink.finish(&crate::grpc::Status::unimplemented(
+                        "keel: this is a metrics listener; gRPC is served on the client URLs",
+                    ))
+                }
                 Incoming::Call(call) => crate::etcd::serve_call(ctx, &options.etcd, call).await,
                 Incoming::Plain(plain) if secure => http_over_h2::serve(plain, ctx, &options).await,
                 Incoming::Plain(plain) => plain.refuse(),

@@ -100,18 +100,6 @@ pub fn flags_without_effect(
              (Keel serves etcd's v3 API only)"
         ));
     }
-    if let Some(urls) = settings
-        .get("listen-metrics-urls")
-        .filter(|u| !u.is_empty())
-    {
-        for url in urls.split(',').map(str::trim).filter(|u| !u.is_empty()) {
-            crate::url::Url::parse(url).map_err(|e| invalid("listen-metrics-urls", urls, e.why))?;
-        }
-        warnings.push(format!(
-            "--listen-metrics-urls={urls}: Keel has no separate metrics listener; nothing \
-             listens there"
-        ));
-    }
     if let Some(token) = settings.get("auth-token") {
         warnings.push(format!(
             "--auth-token={token}: Keel has no authentication; the setting has no effect"

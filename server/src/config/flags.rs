@@ -201,7 +201,12 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "listen-metrics-urls",
         default: "",
-        help: "List of URLs to listen on for the metrics and health endpoints (accepted for etcd compatibility; Keel has no separate metrics listener).",
+        help: "List of URLs to listen on for the metrics and health endpoints.",
+    },
+    Flag {
+        name: "metrics",
+        default: "basic",
+        help: "Set level of detail for exported metrics, specify 'extensive' to include server side grpc histogram metrics.",
     },
     Flag {
         name: "auth-token",

@@ -16,6 +16,7 @@ mod flags;
 
 use crate::client_port::ClientPortOptions;
 use crate::daemon::{ClusterState, DaemonOptions};
+use crate::metrics::{MetricsLevel, MetricsOptions};
 use crate::peer::PeerTransportOptions;
 use crate::tls::TlsFiles;
 use crate::url::Url;
@@ -300,6 +301,25 @@ fn check_tls_urls(
     Ok(())
 }
 
+/// `--listen-metrics-urls` (none by default) and `--metrics`
+/// (`basic` or `extensive`, etcd's words when it is neither).
+fn metrics_options(settings: &BTreeMap<String, String>) -> Result<MetricsOptions, ConfigError> {
+    let listen_urls = match settings
+        .get("listen-metrics-urls")
+        .filter(|u| !u.trim().is_empty())
+    {
+        Some(_) => urls(settings, "listen-metrics-urls", "")?,
+        None => Vec::new(),
+    };
+    let level_text = get(settings, "metrics", "basic");
+    let level = MetricsLevel::parse(level_text).ok_or_else(|| {
+        ConfigError::Inconsistent(format!(
+            "unknown metrics option {level_text:?} (only supports \"basic\", \"extensive\")"
+        ))
+    })?;
+    Ok(MetricsOptions { listen_urls, level })
+}
+
 fn build(
     settings: &BTreeMap<String, String>,
     warnings: &mut Vec<String>,
@@ -411,6 +431,16 @@ fn build(
     let (log_level, log_output) = compat::logging(settings, warnings)?;
     compat::flags_without_effect(settings, warnings)?;
     let initial_corrupt_check = boolean(settings, "experimental-initial-corrupt-check", false)?;
+    let metrics = metrics_options(settings)?;
+    let metrics_urls: Vec<&Url> = metrics.listen_urls.iter().collect();
+    check_tls_urls(
+        "metrics",
+        "",
+        &client_tls,
+        client_auto_tls,
+        &metrics_urls,
+        warnings,
+    )?;
     let mut client_port = ClientPortOptions::for_max_request_bytes(max_request_bytes);
     if settings.contains_key("max-concurrent-streams") {
         // etcd's default is unbounded; Keel keeps its own bound unless told.
@@ -459,6 +489,7 @@ fn build(
         peer_auto_tls,
         initial_corrupt_check,
         auto_compaction: compat::auto_compaction(settings)?,
+        metrics,
     };
     Ok(ServerConfig {
         daemon,

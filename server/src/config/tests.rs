@@ -388,9 +388,14 @@ fn etcds_e2e_harness_command_lines_are_accepted() {
     assert_eq!(d.node.quota_backend_bytes, 8_000_000);
     assert_eq!(d.initial_cluster.len(), 3);
     assert_eq!(d.client_port.grpc.max_concurrent_streams, 3);
+    assert_eq!(d.metrics.listen_urls.len(), 1);
+    assert_eq!(
+        d.metrics.listen_urls[0].to_string(),
+        "http://localhost:20002"
+    );
+    assert_eq!(d.metrics.level, crate::metrics::MetricsLevel::Basic);
     for expected in [
         "--enable-v2: the v2 API is not served",
-        "--listen-metrics-urls=http://localhost:20002: Keel has no separate metrics listener",
         "--auth-token=jwt,",
         "--cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305 has no effect",
     ] {
@@ -618,6 +623,14 @@ fn the_accepted_etcd_flags_are_checked_as_etcd_checks_them() {
             "--listen-metrics-urls",
         ),
         (
+            &["--metrics", "verbose"],
+            "unknown metrics option \"verbose\"",
+        ),
+        (
+            &["--listen-metrics-urls", "https://127.0.0.1:2381"],
+            "TLS key/cert (--cert-file, --key-file) must be provided for metrics url",
+        ),
+        (
             &["--experimental-peer-skip-client-san-verification=sometimes"],
             "--experimental-peer-skip-client-san-verification",
         ),
@@ -715,4 +728,29 @@ fn every_flag_is_also_a_keel_and_an_etcd_variable_and_a_config_file_key() {
         );
         assert!(warnings.is_empty(), "{yaml}: {warnings:?}");
     }
+}
+
+#[test]
+fn metrics_flags_choose_listeners_and_level() {
+    let (c, warnings) = parse(
+        &[
+            "--listen-metrics-urls",
+            "http://127.0.0.1:2381,http://127.0.0.1:2382",
+            "--metrics=extensive",
+        ],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.daemon.metrics.listen_urls.len(), 2);
+    assert_eq!(
+        c.daemon.metrics.level,
+        crate::metrics::MetricsLevel::Extensive
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("metrics")),
+        "{warnings:?}"
+    );
+    let (c, _) = parse(&[], &[]).unwrap();
+    assert!(c.daemon.metrics.listen_urls.is_empty(), "none by default");
+    assert_eq!(c.daemon.metrics.level, crate::metrics::MetricsLevel::Basic);
 }

@@ -29,6 +29,7 @@ mod self_cert;
 
 use crate::client_port::{ClientPortOptions, serve_clients};
 use crate::etcd::Context;
+use crate::metrics::{MemberFacts, Metrics, MetricsOptions};
 use crate::peer::{
     LeaderLink, PeerIdentity, PeerListenerOptions, PeerTransport, PeerTransportOptions,
     fetch_cluster_info, serve_peers,
@@ -111,6 +112,8 @@ pub struct DaemonOptions {
     /// `--auto-compaction-mode` and `--auto-compaction-retention` (`None`:
     /// no automatic compaction, etcd's default).
     pub auto_compaction: Option<AutoCompaction>,
+    /// `--listen-metrics-urls` and `--metrics`.
+    pub metrics: MetricsOptions,
 }
 
 /// Why a member could not start.
@@ -194,7 +197,12 @@ fn load_tls(options: &DaemonOptions) -> Result<Tls, DaemonError> {
         &options.listen_peer_urls,
     )
     .map_err(tls_error("peer"))?;
-    let client = if options.listen_client_urls.iter().any(|u| u.tls) {
+    let client = if options
+        .listen_client_urls
+        .iter()
+        .chain(&options.metrics.listen_urls)
+        .any(|u| u.tls)
+    {
         Some(crate::tls::server_config(&client_files).map_err(tls_error("client"))?)
     } else {
         None
@@ -240,6 +248,8 @@ pub struct Daemon {
     pub client_addresses: Vec<String>,
     /// The addresses its peer listeners are bound to.
     pub peer_addresses: Vec<String>,
+    /// The addresses its `--listen-metrics-urls` listeners are bound to.
+    pub metrics_addresses: Vec<String>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -302,6 +312,8 @@ impl Daemon {
         let tls = load_tls(&options)?;
         let client_listeners = bind(&options.listen_client_urls).await?;
         let peer_listeners = bind(&options.listen_peer_urls).await?;
+        let metrics_listeners = bind(&options.metrics.listen_urls).await?;
+        let metrics_addresses = local_addresses(&metrics_listeners);
         let client_addresses = local_addresses(&client_listeners);
         let peer_addresses = local_addresses(&peer_listeners);
 
@@ -368,6 +380,7 @@ impl Daemon {
         };
         let peer_options = PeerListenerOptions {
             max_frame_bytes: options.peer_transport.max_frame_bytes,
+            traffic: transport.traffic(),
             ..PeerListenerOptions::default()
         };
         for (listener, url) in peer_listeners.into_iter().zip(&options.listen_peer_urls) {
@@ -389,11 +402,21 @@ impl Daemon {
                 .zip(options.listen_client_urls.iter().map(|u| u.tls))
                 .collect(),
         };
+        let metrics = Metrics::new(
+            node.clone(),
+            MemberFacts {
+                quota_backend_bytes: options.node.quota_backend_bytes,
+            },
+            transport.traffic(),
+            options.metrics.level,
+        );
         for (listener, url) in client_listeners
             .into_iter()
             .zip(&options.listen_client_urls)
         {
             let ctx = Context {
+                metrics: Some(Arc::clone(&metrics)),
+                metrics_only: false,
                 node: node.clone(),
                 leader: Some(LeaderLink::new(
                     tls.dialer.clone(),
@@ -402,6 +425,24 @@ impl Daemon {
                 gateway_calls: Some(Arc::new(tokio::sync::Semaphore::new(
                     options.client_port.grpc.max_concurrent_streams as usize,
                 ))),
+            };
+            tasks.push(tokio::spawn(serve_clients(
+                listener,
+                ctx,
+                options.client_port.clone(),
+                tls.client.clone().filter(|_| url.tls),
+            )));
+        }
+        for (listener, url) in metrics_listeners
+            .into_iter()
+            .zip(&options.metrics.listen_urls)
+        {
+            let ctx = Context {
+                node: node.clone(),
+                leader: None,
+                gateway_calls: None,
+                metrics: Some(Arc::clone(&metrics)),
+                metrics_only: true,
             };
             tasks.push(tokio::spawn(serve_clients(
                 listener,
@@ -428,6 +469,7 @@ impl Daemon {
             cluster = format_args!("{:x}", identity.cluster_id),
             clients = ?client_addresses,
             peers = ?peer_addresses,
+            metrics = ?metrics_addresses,
             "keel member started"
         );
         Ok(Daemon {
@@ -435,6 +477,7 @@ impl Daemon {
             identity,
             client_addresses,
             peer_addresses,
+            metrics_addresses,
             tasks,
         })
     }

@@ -15,5 +15,5 @@ pub mod unary;
 pub mod watch;
 
 pub use service::{EtcdOptions, serve_call};
-pub use unary::Context;
+pub use unary::{Context, Unary};
 pub mod gateway;

@@ -26,7 +26,10 @@ pub struct EtcdOptions {
 
 /// Serves one call: a unary method, a watch or keep-alive stream, or the
 /// answer grpc-go gives for a method it does not know.
-pub async fn serve_call(ctx: Context, options: &EtcdOptions, call: Call) {
+pub async fn serve_call(ctx: Context, options: &EtcdOptions, mut call: Call) {
+    if let Some(record) = ctx.metrics.as_ref().and_then(|m| m.grpc_call(&call.method)) {
+        call.sink.on_end(move |code| record.finish(code));
+    }
     // clientv3's WithRequireLeader: refuse at once when there is no leader.
     let require_leader = call.metadata_str("hasleader") == Some("true");
     if require_leader && ctx.node.status().leader_id == 0 {

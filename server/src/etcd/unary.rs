@@ -29,6 +29,11 @@ pub struct Context {
     /// connection, so `--max-concurrent-streams` bounds its calls, and a
     /// call past the bound waits for one to end.
     pub gateway_calls: Option<Arc<Semaphore>>,
+    /// The member's metrics (`None`: not counted, `/metrics` answers 404).
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// A `--listen-metrics-urls` listener: only `/metrics` and `/health`
+    /// are served, over HTTP/1.1 or (under TLS) HTTP/2.
+    pub metrics_only: bool,
 }
 
 impl Context {

@@ -318,14 +318,20 @@ impl Stream {
             caught_up: Arc::clone(&caught_up),
         };
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(run_watch(
+        let watching = run_watch(
             self.ctx.node.clone(),
             request,
             sink,
             stopped,
             self.options.watch.clone(),
             header,
-        ));
+        );
+        // Counted while the watch runs (or until its task is stopped).
+        let counted = self.ctx.metrics.as_ref().map(|m| m.watcher());
+        let task = tokio::spawn(async move {
+            let _counted = counted;
+            watching.await
+        });
         self.watches.insert(
             id,
             Running {

@@ -148,6 +148,9 @@ impl Call {
 pub struct ResponseSink {
     respond: SendResponse<Bytes>,
     stream: Option<SendStream<Bytes>>,
+    /// Told how the call ended: its status, or `Canceled` when the sink is
+    /// dropped unfinished (the client left, or the connection ended).
+    on_end: Option<Box<dyn FnOnce(Code) + Send>>,
 }
 
 impl ResponseSink {
@@ -155,7 +158,13 @@ impl ResponseSink {
         ResponseSink {
             respond,
             stream: None,
+            on_end: None,
         }
+    }
+
+    /// Runs `on_end` with the call's final code when the call ends.
+    pub fn on_end(&mut self, on_end: impl FnOnce(Code) + Send + 'static) {
+        self.on_end = Some(Box::new(on_end));
     }
 
     /// Sends one message, waiting for the client's flow-control window.
@@ -181,6 +190,9 @@ impl ResponseSink {
 
     /// Ends the call with `status`.
     pub fn finish(mut self, status: &Status) {
+        if let Some(on_end) = self.on_end.take() {
+            on_end(status.code);
+        }
         match self.stream.as_mut() {
             Some(stream) => {
                 let _ = stream.send_trailers(status_headers(status));
@@ -200,6 +212,14 @@ impl ResponseSink {
             None => self.respond.poll_reset(cx),
         };
         polled.map(|reason| reason.unwrap_or(Reason::CANCEL))
+    }
+}
+
+impl Drop for ResponseSink {
+    fn drop(&mut self) {
+        if let Some(on_end) = self.on_end.take() {
+            on_end(Code::Canceled);
+        }
     }
 }
 

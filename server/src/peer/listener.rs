@@ -10,6 +10,7 @@
 //! chunks (bounded in size, offsets checked) and handed over with their
 //! raft message; anything malformed closes the connection and nothing else.
 
+use super::{PeerTraffic, wire_bytes};
 use crate::tls::{Dialer, ServerConfig};
 use crate::url::Url;
 use bytes::{Bytes, BytesMut};
@@ -39,6 +40,8 @@ pub struct PeerListenerOptions {
     pub max_frame_bytes: usize,
     /// Largest snapshot image accepted.
     pub max_snapshot_bytes: u64,
+    /// Where the bytes received from each peer are counted.
+    pub traffic: Arc<PeerTraffic>,
 }
 
 impl Default for PeerListenerOptions {
@@ -46,6 +49,7 @@ impl Default for PeerListenerOptions {
         PeerListenerOptions {
             max_frame_bytes: 8 << 20,
             max_snapshot_bytes: 64 << 30,
+            traffic: Arc::default(),
         }
     }
 }
@@ -164,6 +168,10 @@ where
     }
     let mut reader = tokio::io::BufReader::with_capacity(64 * 1024, reader);
     let mut image: Option<(u64, u64, BytesMut, u64)> = None;
+    // Who sends on this connection: known from its first raft message (a
+    // snapshot's chunks come before it, and are counted then).
+    let mut sender: Option<u64> = None;
+    let mut uncounted_bytes = 0;
     while let Some(frame) = read_frame(&mut reader, options.max_frame_bytes).await? {
         if node.status().stopped {
             // The member stopped (an in-process shutdown leaves this task
@@ -172,6 +180,15 @@ where
         }
         match decode_peer_body(&frame)? {
             PeerFrame::Messages(batch) => {
+                if let Some(first) = batch.0.first() {
+                    sender = Some(first.from);
+                }
+                uncounted_bytes += wire_bytes(&frame);
+                if let Some(from) = sender {
+                    options
+                        .traffic
+                        .received(from, std::mem::take(&mut uncounted_bytes));
+                }
                 for message in batch.0 {
                     if message.to != identity.member_id {
                         continue;
@@ -204,6 +221,7 @@ where
                 }
             }
             PeerFrame::Chunk(chunk) => {
+                uncounted_bytes += wire_bytes(&frame);
                 if chunk.total_len > options.max_snapshot_bytes {
                     return Err(WireError::FrameTooLarge {
                         len: chunk.total_len,

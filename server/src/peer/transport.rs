@@ -11,6 +11,7 @@
 //! - Snapshots go over a connection of their own, the image in chunks, the
 //!   raft message last; the receiver's acknowledgement is reported to raft.
 
+use super::PeerTraffic;
 use crate::tls::{Dialer, Stream};
 use crate::url::Url;
 use bytes::Bytes;
@@ -76,6 +77,8 @@ struct Shared {
     /// Members raft wanted to reach but the address book did not know.
     unknown: Mutex<std::collections::BTreeSet<u64>>,
     queues: Mutex<BTreeMap<u64, mpsc::Sender<Message>>>,
+    /// Bytes sent to each peer.
+    traffic: Arc<PeerTraffic>,
 }
 
 /// The engine's `Transport` over TCP.
@@ -98,8 +101,15 @@ impl PeerTransport {
                 addresses: Mutex::new(BTreeMap::new()),
                 unknown: Mutex::new(std::collections::BTreeSet::new()),
                 queues: Mutex::new(BTreeMap::new()),
+                traffic: Arc::default(),
             }),
         }
+    }
+
+    /// The bytes this transport sent to each peer (the peer listener
+    /// counts what it receives into the same).
+    pub fn traffic(&self) -> Arc<PeerTraffic> {
+        Arc::clone(&self.shared.traffic)
     }
 
     /// The node outcomes are reported to (set once it has started).
@@ -274,6 +284,7 @@ async fn peer_worker(shared: Arc<Shared>, to: u64, mut queue: mpsc::Receiver<Mes
         let Some(open) = connection.as_mut() else {
             continue;
         };
+        shared.traffic.sent(to, &frame);
         if let Err(err) = write_frame(&mut open.writer, &frame).await {
             tracing::debug!(to = format_args!("{to:x}"), "send failed: {err}");
             connection = None;
@@ -301,11 +312,9 @@ async fn send_snapshot(shared: &Shared, message: Message, image: Bytes) -> Resul
             data: image.slice(offset..end),
             last: end == image.len(),
         };
-        write_frame(
-            &mut open.writer,
-            &Frame::new(FrameKind::SnapshotChunk, 0, chunk.to_bytes()),
-        )
-        .await?;
+        let frame = Frame::new(FrameKind::SnapshotChunk, 0, chunk.to_bytes());
+        shared.traffic.sent(to, &frame);
+        write_frame(&mut open.writer, &frame).await?;
         offset = end;
         if offset >= image.len() {
             break;
@@ -316,6 +325,7 @@ async fn send_snapshot(shared: &Shared, message: Message, image: Bytes) -> Resul
         0,
         RaftMessages(vec![message]).to_bytes(),
     );
+    shared.traffic.sent(to, &frame);
     write_frame(&mut open.writer, &frame).await?;
     let answer = read_frame(&mut open.reader, shared.options.max_frame_bytes)
         .await?

@@ -60,6 +60,7 @@ pub fn daemon_options(
         peer_auto_tls: false,
         initial_corrupt_check: false,
         auto_compaction: None,
+        metrics: Default::default(),
     }
 }
 

@@ -32,11 +32,6 @@ pub struct Gap {
 /// Every known gap.
 pub const GAPS: &[Gap] = &[
     Gap {
-        reason: "no /metrics endpoint (Prometheus metrics) in Keel",
-        handling: Handling::Sent,
-        cases: &["metrics_head"],
-    },
-    Gap {
         reason: "no v3lock service (/v3/lock/*) in Keel; stand-in writes keep the store in step",
         handling: Handling::Sent,
         cases: &[

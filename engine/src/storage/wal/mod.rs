@@ -166,6 +166,8 @@ pub struct Wal {
     fail_stopped: Option<String>,
     /// Retired segment files waiting to be recycled, oldest first.
     spares: Vec<PathBuf>,
+    /// Segments made from recycled files since the WAL was opened.
+    segments_recycled: u64,
 }
 
 impl Wal {
@@ -196,6 +198,7 @@ impl Wal {
             written_snapshot: (0, 0),
             fail_stopped: None,
             spares: Vec::new(),
+            segments_recycled: 0,
         };
         wal.load_spares()?;
         for scan in scanned {
@@ -282,6 +285,16 @@ impl Wal {
     /// First entry index (snapshot index + 1).
     pub fn first_index(&self) -> u64 {
         self.entries.first
+    }
+
+    /// Segments made from recycled files since the WAL was opened.
+    pub fn segments_recycled(&self) -> u64 {
+        self.segments_recycled
+    }
+
+    /// Whether records wait for the next sync.
+    pub fn has_unsynced(&self) -> bool {
+        !self.buffered.is_empty()
     }
 
     /// Last entry index (the snapshot index when there are no entries).
@@ -472,6 +485,7 @@ impl Wal {
         let (segment, offset) = match self.take_spare(header.capacity)? {
             Some((spare, size)) => {
                 header.capacity = size;
+                self.segments_recycled += 1;
                 recycle_segment(self.disk.as_ref(), &self.dir, &spare, header, &prefix)?
             }
             None => create_segment(self.disk.as_ref(), &self.dir, header, &prefix)?,
