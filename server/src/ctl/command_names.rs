@@ -306,7 +306,8 @@ mod tests {
         // Below the top level cobra prints the parent's help.
         assert_eq!(resolved(&["member", "x", "y"]), args(&["member", "--help"]));
         // A command etcdctl has and keelctl lacks is left for clap to name.
-        assert_eq!(resolved(&["defr"]), args(&["defr"]));
+        assert_eq!(resolved(&["snaps"]), args(&["snaps"]));
+        assert_eq!(resolved(&["defr"]), args(&["defrag"]));
     }
 
     #[test]
