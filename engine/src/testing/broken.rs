@@ -172,7 +172,7 @@ mod tests {
     #[cfg(not(all(madsim, feature = "broken-builds")))]
     #[test]
     fn not_compiled_in_outside_the_simulator() {
-        assert!(!COMPILED_IN);
+        const { assert!(!COMPILED_IN) };
         assert_eq!(switch_on(Bug::StaleReads), Err(NotCompiledIn));
         assert!(!is_on(Bug::StaleReads));
     }
