@@ -54,10 +54,13 @@ step "simulation campaign: 300 seeds x 60 simulated seconds, every fault"
 # The first 5 seeds run twice: the same seed must give the same trace.
 ci/sim.sh --seeds 1..301 --check-determinism 5
 
-step "simulation finds deliberately broken builds"
-# Test-only features; each campaign must fail: reads answered without
-# ReadIndex, a watch that skips a revision when it resumes, and lease
-# keep-alives acknowledged by any member without raft.
+step "simulation finds deliberately broken behaviours"
+# Test-only bugs, compiled into the simulator build above (and nothing else)
+# and switched on at run time, so no build of their own; each campaign must
+# fail with the violation its bug causes: reads answered without ReadIndex
+# (RealTimeOrder), a watch that skips a revision when it resumes
+# (WatchMismatch), and lease keep-alives acknowledged by any member without
+# raft (LeaseBroken).
 ci/sim.sh --broken stale-reads --seeds 1..21
 ci/sim.sh --broken watch-resume --seeds 1..41
 ci/sim.sh --broken local-keepalive --seeds 1..41

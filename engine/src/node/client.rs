@@ -43,7 +43,9 @@ impl Driver {
             self.clamp_lease_ttl(grant);
         }
         match request {
-            Request::Range(ref r) if r.serializable || cfg!(feature = "broken-stale-reads") => {
+            Request::Range(ref r)
+                if r.serializable || crate::testing::broken::Bug::StaleReads.is_on() =>
+            {
                 self.serve_local(&request, reply)
             }
             Request::Txn(ref t) if txn_is_read_only(t) && txn_is_serializable(t) => {
@@ -63,7 +65,7 @@ impl Driver {
             Request::LeaseTimeToLive(_) | Request::LeaseLeases => {
                 self.reads.push((request, reply), deadline)
             }
-            Request::LeaseKeepAlive(k) if cfg!(feature = "broken-local-keepalive") => {
+            Request::LeaseKeepAlive(k) if crate::testing::broken::Bug::LocalKeepalive.is_on() => {
                 self.keep_alive_locally(k, reply)
             }
             Request::MoveLeader(m) => self.move_leader(m.target_id, reply, deadline),

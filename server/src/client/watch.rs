@@ -9,6 +9,7 @@
 use super::connection::Connection;
 use super::{Client, ClientError};
 use keel_engine::api::{WatchCreateRequest, WatchResponse};
+use keel_engine::testing::broken::Bug;
 use keel_engine::wire::frame::FrameKind;
 use keel_engine::wire::{Decode, Frame};
 use std::sync::Arc;
@@ -135,7 +136,7 @@ impl Watcher<'_> {
             let mut create = self.create.clone();
             if self.next_revision > 0 {
                 create.start_revision = self.next_revision;
-                if cfg!(feature = "broken-watch-resume") && self.created_seen {
+                if Bug::WatchResume.is_on() && self.created_seen {
                     create.start_revision += 1; // the deliberate bug
                 }
             }

@@ -6,10 +6,16 @@
 //!   `N passed, N failed` and the speed.
 //! * `keel-sim replay --seed S [--trace FILE]`: one seed in this process,
 //!   with its readable timeline.
+//! * `--broken KIND` (either command): the seed runs with one deliberately
+//!   broken behaviour switched on (`stale-reads`, `watch-resume`,
+//!   `local-keepalive`; `keel_engine::testing::broken`), to show the
+//!   checkers catch it. Off otherwise, and every seed reports which one was
+//!   on: a seed that did not ask for one fails if one was.
 //!
 //! Needs the simulator: build with `RUSTFLAGS="--cfg madsim"` (`ci/sim.sh`).
 
 use clap::{Args, Parser, Subcommand};
+use keel_engine::testing::broken::{self, Bug};
 use keel_sim::faults::{FaultKind, parse_fault_list};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -77,6 +83,10 @@ struct SeedArgs {
     /// Workload clients.
     #[arg(long, default_value_t = 4)]
     clients: usize,
+    /// Switch one deliberately broken behaviour on: `stale-reads`,
+    /// `watch-resume` or `local-keepalive` (the campaign must fail).
+    #[arg(long)]
+    broken: Option<Bug>,
 }
 
 #[derive(Clone)]
@@ -160,12 +170,32 @@ impl SeedArgs {
                 .join(",")
         };
         flags.push_str(&format!(" --faults {faults} --clients {}", self.clients));
+        if let Some(bug) = self.broken {
+            flags.push_str(&format!(" --broken {bug}"));
+        }
         flags
     }
 }
 
+/// How a seed reports the broken behaviour it ran with (`broken=` in its
+/// verdict line).
+fn broken_name(bug: Option<Bug>) -> &'static str {
+    bug.map_or("none", Bug::name)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let seed_args = match &cli.command {
+        Command::Run { seed_args, .. }
+        | Command::Replay { seed_args, .. }
+        | Command::Seed { seed_args, .. } => seed_args,
+    };
+    // Checked here for `run` too, so a build without the bugs says so once
+    // instead of failing every seed.
+    if seed_args.broken.is_some() && !broken::COMPILED_IN {
+        eprintln!("keel-sim: {}", broken::NotCompiledIn);
+        return ExitCode::from(2);
+    }
     match cli.command {
         Command::Run {
             seeds,
@@ -191,9 +221,9 @@ fn main() -> ExitCode {
 /// Running seeds in child processes (works in either build; the children
 /// need the simulator).
 mod campaign {
-    use super::SeedArgs;
+    use super::{SeedArgs, broken_name};
     use indicatif::{ProgressBar, ProgressStyle};
-    use std::collections::VecDeque;
+    use std::collections::{BTreeMap, VecDeque};
     use std::process::{Child, Command, ExitCode, Stdio};
     use std::time::{Duration, Instant};
 
@@ -206,9 +236,29 @@ mod campaign {
         pub wall: Duration,
         pub summary: String,
         pub violations: Vec<String>,
+        /// Each violation's kind (`RealTimeOrder`, ...; `ProcessFailed` when
+        /// the seed's process died), in the order of `violations`.
+        pub kinds: Vec<String>,
     }
 
-    fn parse(seed: u64, wall: Duration, ok: bool, stdout: &str, stderr: &str) -> Verdict {
+    /// The kind a `violation` line starts with (`{kind:?}` then ` (op#` or
+    /// `:`).
+    fn kind_of(violation: &str) -> String {
+        violation
+            .split([' ', ':'])
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn parse(
+        seed: u64,
+        wall: Duration,
+        ok: bool,
+        stdout: &str,
+        stderr: &str,
+        args: &SeedArgs,
+    ) -> Verdict {
         let mut verdict = Verdict {
             seed,
             passed: false,
@@ -217,8 +267,10 @@ mod campaign {
             wall,
             summary: String::new(),
             violations: Vec::new(),
+            kinds: Vec::new(),
         };
         let mut saw_result = false;
+        let mut ran_broken = None;
         for line in stdout.lines() {
             if let Some(rest) = line.strip_prefix("result ") {
                 saw_result = true;
@@ -228,12 +280,28 @@ mod campaign {
                         Some(("passed", v)) => verdict.passed = v == "true",
                         Some(("hash", v)) => verdict.hash = v.to_string(),
                         Some(("sim_ms", v)) => verdict.simulated_ms = v.parse().unwrap_or(0),
+                        Some(("broken", v)) => ran_broken = Some(v.to_string()),
                         _ => {}
                     }
                 }
             } else if let Some(v) = line.strip_prefix("violation ") {
+                verdict.kinds.push(kind_of(v));
                 verdict.violations.push(v.to_string());
             }
+        }
+        // The seed says which broken behaviour it ran with; anything but
+        // what was asked for (`none` in a normal campaign) fails it.
+        let asked = broken_name(args.broken);
+        if saw_result && ran_broken.as_deref() != Some(asked) {
+            verdict.passed = false;
+            verdict.kinds.insert(0, "WrongBrokenSwitch".to_string());
+            verdict.violations.insert(
+                0,
+                format!(
+                    "WrongBrokenSwitch: the seed ran with broken={} but the campaign asked for {asked}",
+                    ran_broken.as_deref().unwrap_or("(not reported)")
+                ),
+            );
         }
         if !saw_result || !ok {
             verdict.passed = false;
@@ -250,6 +318,7 @@ mod campaign {
                     .collect::<Vec<_>>()
                     .join(" | "),
             };
+            verdict.kinds.push("ProcessFailed".to_string());
             verdict
                 .violations
                 .push(format!("the seed's process failed: {why}"));
@@ -287,7 +356,8 @@ mod campaign {
                 match spawn(seed, args) {
                     Ok(child) => running.push((seed, Instant::now(), child)),
                     Err(err) => {
-                        let verdict = parse(seed, Duration::ZERO, false, "", &err.to_string());
+                        let verdict =
+                            parse(seed, Duration::ZERO, false, "", &err.to_string(), args);
                         progress.suspend(|| report_failure(&verdict, args));
                         progress.inc(1);
                         verdicts.push(verdict);
@@ -308,8 +378,9 @@ mod campaign {
                                 out.status.success(),
                                 &String::from_utf8_lossy(&out.stdout),
                                 &String::from_utf8_lossy(&out.stderr),
+                                args,
                             ),
-                            Err(err) => parse(seed, wall, false, "", &err.to_string()),
+                            Err(err) => parse(seed, wall, false, "", &err.to_string(), args),
                         };
                         if !verdict.passed {
                             progress.suspend(|| report_failure(&verdict, args));
@@ -395,6 +466,19 @@ mod campaign {
                 check_determinism.min(seeds.len())
             );
         }
+        // Which guarantees the failing seeds broke (every violation a seed
+        // reported, up to 20 each): `ci/sim.sh --broken` checks the bug
+        // broke the one it should.
+        let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+        for verdict in verdicts.iter().filter(|v| !v.passed) {
+            for kind in &verdict.kinds {
+                *by_kind.entry(kind).or_default() += 1;
+            }
+        }
+        if !by_kind.is_empty() {
+            let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{k}={n}")).collect();
+            println!("violations by kind: {}", kinds.join(" "));
+        }
         failed += nondeterministic;
         println!(
             "{} passed, {} failed",
@@ -411,7 +495,8 @@ mod campaign {
 
 #[cfg(madsim)]
 mod sim {
-    use super::SeedArgs;
+    use super::{SeedArgs, broken_name};
+    use keel_engine::testing::broken;
     use keel_sim::scenario::{SeedOptions, SeedReport, run_seed};
     use std::process::ExitCode;
 
@@ -427,7 +512,7 @@ mod sim {
 
     fn summary(report: &SeedReport) -> String {
         format!(
-            "seed={} passed={} hash={:016x} sim_ms={} ops={} indeterminate={} nodes={} wgl={}/{} faults={}",
+            "seed={} passed={} hash={:016x} sim_ms={} ops={} indeterminate={} nodes={} wgl={}/{} faults={} broken={}",
             report.seed,
             report.passed(),
             report.trace_hash,
@@ -443,13 +528,29 @@ mod sim {
                 .iter()
                 .map(|k| k.name())
                 .collect::<Vec<_>>()
-                .join(",")
+                .join(","),
+            broken_name(broken::active())
         )
+    }
+
+    /// Runs the seed, with the broken behaviour `--broken` names (if any)
+    /// switched on for this process first.
+    fn run(seed: u64, args: &SeedArgs) -> Result<SeedReport, ExitCode> {
+        if let Some(bug) = args.broken {
+            if let Err(err) = broken::switch_on(bug) {
+                eprintln!("keel-sim: {err}");
+                return Err(ExitCode::from(2));
+            }
+        }
+        Ok(run_seed(&options(seed, args)))
     }
 
     /// `keel-sim seed`: one verdict line, then the violations.
     pub fn seed(seed: u64, args: &SeedArgs) -> ExitCode {
-        let report = run_seed(&options(seed, args));
+        let report = match run(seed, args) {
+            Ok(report) => report,
+            Err(code) => return code,
+        };
         println!("result {}", summary(&report));
         for v in report.violations.iter().take(20) {
             println!("violation {v}");
@@ -459,7 +560,10 @@ mod sim {
 
     /// `keel-sim replay`: the seed's timeline, client operations merged in.
     pub fn replay(seed: u64, args: &SeedArgs, trace: Option<&std::path::Path>) -> ExitCode {
-        let report = run_seed(&options(seed, args));
+        let report = match run(seed, args) {
+            Ok(report) => report,
+            Err(code) => return code,
+        };
         let mut lines: Vec<(u64, String)> = report
             .timeline
             .iter()
@@ -553,6 +657,7 @@ mod tests {
             duration: Duration::from_secs(3),
             faults: parse_faults("kill,pause").unwrap(),
             clients: 2,
+            broken: Some(Bug::WatchResume),
         };
         let cli = Cli::try_parse_from(
             ["keel-sim", "replay", "--seed", "4"]
@@ -566,6 +671,7 @@ mod tests {
         };
         assert_eq!(seed_args.flags(), args.flags());
         assert_eq!(seed_args.faults.0, vec![FaultKind::Kill, FaultKind::Pause]);
+        assert_eq!(seed_args.broken, Some(Bug::WatchResume));
         assert!(Cli::try_parse_from(["keel-sim", "run", "--nodes", "4"]).is_err());
     }
 }
