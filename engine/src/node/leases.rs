@@ -128,7 +128,7 @@ impl Driver {
         Ok(response)
     }
 
-    /// The deliberately broken keep-alive (feature `broken-local-keepalive`):
+    /// The deliberately broken keep-alive (`testing::broken`, local-keepalive):
     /// this member restarts only its own countdown and answers at once.
     pub(crate) fn keep_alive_locally(
         &mut self,
