@@ -99,7 +99,11 @@ impl GrpcClient {
         let request = request.body(()).unwrap();
         let mut send = self.send.clone().ready().await.unwrap();
         let (response, mut stream) = send.send_request(request, false).unwrap();
-        stream.send_data(body, true).unwrap();
+        // A server may answer from the headers alone (unknown method, wrong
+        // content type, unsupported encoding) and close the stream before
+        // the body goes out, as grpc-go does: then sending fails with
+        // InactiveStreamId, and the answer is still there to read.
+        let _ = stream.send_data(body, true);
         let response = response.await.unwrap();
         let http_status = response.status().as_u16();
         let (parts, mut body) = response.into_parts();
