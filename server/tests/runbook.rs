@@ -423,9 +423,8 @@ fn the_three_member_runbook_works_with_keelctl() {
     let new_id = u64::from_str_radix(
         first_line
             .strip_prefix("Member ")
-            .and_then(|rest| rest.split(' ').next())
-            .unwrap_or("")
-            .trim(),
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or(""),
         16,
     )
     .unwrap();
