@@ -118,6 +118,9 @@ pub fn client_frame(data: &[u8]) -> Result<(), String> {
         wire::ClientFrame::WatchCancel(id) => {
             Frame::new(FrameKind::WatchCancel, *id, bytes::Bytes::new())
         }
+        wire::ClientFrame::Backup(id) => {
+            Frame::new(FrameKind::BackupRequest, *id, bytes::Bytes::new())
+        }
     };
     match wire::decode_client_frame(&again.encode(), usize::MAX) {
         Ok(back) if back == frame => Ok(()),
@@ -142,6 +145,14 @@ fn server_frame(data: &[u8]) -> bool {
             Err(_) => false,
         },
         FrameKind::Response | FrameKind::Error => wire::decode_response(&frame).is_ok() && whole,
+        FrameKind::BackupData => match wire::decode_backup_data(&frame) {
+            Ok(Ok(data)) => {
+                let again = Frame::new(FrameKind::BackupData, frame.request_id, data.encode());
+                assert_eq!(again.body, frame.body, "backup data round trip");
+                whole
+            }
+            _ => false,
+        },
         _ => false,
     }
 }

@@ -164,6 +164,7 @@ impl Driver {
                 };
                 let _ = reply.send(result);
             }
+            Command::Backup(reply) => self.backup(reply),
             Command::Stop => self.stop("asked to stop".into()),
         }
     }

@@ -29,6 +29,8 @@ pub(crate) enum Command {
         query: ChangesQuery,
         reply: oneshot::Sender<Result<Changes, ApiError>>,
     },
+    /// Checkpoint, then hand over the checkpoint's view for a backup.
+    Backup(oneshot::Sender<Result<crate::storage::btree::ReadView, ApiError>>),
     /// Stop the node (drain: answer pending requests with `Stopped`).
     Stop,
 }
@@ -154,6 +156,25 @@ impl NodeHandle {
                 mpsc::error::TrySendError::Closed(_) => ApiError::Stopped,
             })?;
         answer.await.map_err(|_| ApiError::Stopped)?
+    }
+
+    /// A backup of this member's state as of now (etcd's
+    /// Maintenance.Snapshot: this member's applied state, not a
+    /// linearizable read). The stream pins its checkpoint, never more than a
+    /// page of it in memory, and the member keeps serving while it is read.
+    pub async fn backup(&self) -> Result<crate::backup::BackupStream, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .try_send(Command::Backup(reply))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => ApiError::TooManyRequests,
+                mpsc::error::TrySendError::Closed(_) => ApiError::Stopped,
+            })?;
+        let view = answer.await.map_err(|_| ApiError::Stopped)??;
+        let image = view
+            .export()
+            .map_err(|e| ApiError::Unavailable(format!("keel: backup: {e}")))?;
+        Ok(crate::backup::BackupStream::new(image))
     }
 
     /// This member's status as `endpoint status` reports it.

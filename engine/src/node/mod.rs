@@ -2,6 +2,7 @@
 //! machine, answers clients on the member that accepted their request.
 
 mod apply;
+mod backup;
 pub(crate) mod client;
 pub mod config;
 mod defrag;

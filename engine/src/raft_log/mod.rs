@@ -88,12 +88,19 @@ impl RaftLog {
     /// Starts the log of a new cluster's member: a snapshot at index 1,
     /// term 1 (the bootstrap checkpoint), committed.
     pub fn bootstrap(&mut self) -> Result<(), NodeError> {
-        self.wal.set_snapshot(1, 1).map_err(wal_error)?;
+        self.bootstrap_at(1, 1)
+    }
+
+    /// Starts the log of a member whose state was made outside raft (a
+    /// restored backup): a snapshot at `index`, `term`, committed, and no
+    /// vote.
+    pub fn bootstrap_at(&mut self, index: u64, term: u64) -> Result<(), NodeError> {
+        self.wal.set_snapshot(index, term).map_err(wal_error)?;
         self.wal
             .set_hard_state(wal::HardState {
-                term: 1,
+                term,
                 vote: 0,
-                commit: 1,
+                commit: index,
             })
             .map_err(wal_error)?;
         self.sync()

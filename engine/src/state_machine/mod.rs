@@ -12,6 +12,7 @@
 //!   member receives, and it carries the same meta.
 
 mod defrag;
+mod rebirth;
 mod records;
 mod snapshot;
 

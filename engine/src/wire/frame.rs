@@ -34,6 +34,12 @@ pub enum FrameKind {
     /// Server → client: a [`crate::api::WatchResponse`] for the watch with
     /// the frame's id.
     WatchResponse,
+    /// Client → server: send a backup of your state (no body); the frame's
+    /// id names the stream of [`FrameKind::BackupData`] that answers.
+    BackupRequest,
+    /// Server → client: a piece of a backup ([`super::BackupData`]); an
+    /// [`FrameKind::Error`] with the same id ends the stream instead.
+    BackupData,
     /// Peer → peer: who is calling ([`super::PeerHello`]).
     PeerHello,
     /// Peer → peer: the answer to a hello.
@@ -70,6 +76,8 @@ impl FrameKind {
             FrameKind::WatchCreate => 4,
             FrameKind::WatchCancel => 5,
             FrameKind::WatchResponse => 6,
+            FrameKind::BackupRequest => 7,
+            FrameKind::BackupData => 8,
             FrameKind::PeerHello => 16,
             FrameKind::PeerHelloAck => 17,
             FrameKind::RaftMessages => 18,
@@ -93,6 +101,8 @@ impl FrameKind {
             4 => FrameKind::WatchCreate,
             5 => FrameKind::WatchCancel,
             6 => FrameKind::WatchResponse,
+            7 => FrameKind::BackupRequest,
+            8 => FrameKind::BackupData,
             16 => FrameKind::PeerHello,
             17 => FrameKind::PeerHelloAck,
             18 => FrameKind::RaftMessages,

@@ -38,6 +38,51 @@ pub enum ClientFrame {
     WatchCreate(u64, WatchCreateRequest),
     /// Cancel watch `id`.
     WatchCancel(u64),
+    /// Send a backup as stream `id`.
+    Backup(u64),
+}
+
+/// A piece of a backup stream: `remaining_bytes` still to come after
+/// `blob` (0 in the last piece), as etcd's SnapshotResponse counts them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupData {
+    /// Bytes of the backup after this piece.
+    pub remaining_bytes: u64,
+    /// This piece.
+    pub blob: bytes::Bytes,
+}
+
+impl BackupData {
+    /// The frame body: `remaining_bytes u64 | blob`.
+    pub fn encode(&self) -> bytes::Bytes {
+        let mut body = bytes::BytesMut::with_capacity(8 + self.blob.len());
+        bytes::BufMut::put_u64(&mut body, self.remaining_bytes);
+        body.extend_from_slice(&self.blob);
+        body.freeze()
+    }
+}
+
+/// Decodes a frame of a backup stream as a client would: a piece, or the
+/// error that ended the stream.
+pub fn decode_backup_data(frame: &Frame) -> Result<Result<BackupData, ApiError>, WireError> {
+    match frame.kind {
+        FrameKind::BackupData => {
+            let Some(remaining) = frame.body.get(..8) else {
+                return Err(WireError::malformed("backup data", "shorter than 8 bytes"));
+            };
+            let mut count = [0u8; 8];
+            count.copy_from_slice(remaining);
+            Ok(Ok(BackupData {
+                remaining_bytes: u64::from_be_bytes(count),
+                blob: frame.body.slice(8..),
+            }))
+        }
+        FrameKind::Error => Ok(Err(ApiError::from_bytes(&frame.body)?)),
+        other => Err(WireError::malformed(
+            "backup data",
+            format!("unexpected {other:?}"),
+        )),
+    }
 }
 
 /// Decodes one complete client frame (length prefix included) as a server
@@ -64,6 +109,9 @@ pub fn client_frame_from(frame: &Frame) -> Result<ClientFrame, WireError> {
         )),
         FrameKind::WatchCancel if frame.body.is_empty() => {
             Ok(ClientFrame::WatchCancel(frame.request_id))
+        }
+        FrameKind::BackupRequest if frame.body.is_empty() => {
+            Ok(ClientFrame::Backup(frame.request_id))
         }
         other => Err(WireError::malformed(
             "client frame",

@@ -689,3 +689,25 @@ fn watch_frames_decode_as_client_frames() {
     let response = Frame::new(FrameKind::WatchResponse, 5, Bytes::new()).encode();
     assert!(decode_client_frame(&response, 1 << 20).is_err());
 }
+
+#[test]
+fn backup_frames_decode_on_both_sides() {
+    let request = Frame::new(FrameKind::BackupRequest, 3, Bytes::new()).encode();
+    assert_eq!(
+        decode_client_frame(&request, 1 << 20).unwrap(),
+        ClientFrame::Backup(3)
+    );
+    let with_body = Frame::new(FrameKind::BackupRequest, 3, Bytes::from_static(b"x")).encode();
+    assert!(decode_client_frame(&with_body, 1 << 20).is_err());
+    let data = BackupData {
+        remaining_bytes: 1 << 40,
+        blob: Bytes::from_static(b"pages"),
+    };
+    let frame = Frame::new(FrameKind::BackupData, 3, data.encode());
+    assert_eq!(decode_backup_data(&frame).unwrap(), Ok(data));
+    assert!(decode_client_frame(&frame.encode(), 1 << 20).is_err());
+    let short = Frame::new(FrameKind::BackupData, 3, Bytes::from_static(b"1234567"));
+    assert!(decode_backup_data(&short).is_err());
+    let error = Frame::new(FrameKind::Error, 3, ApiError::NoLeader.to_bytes());
+    assert_eq!(decode_backup_data(&error).unwrap(), Err(ApiError::NoLeader));
+}

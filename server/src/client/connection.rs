@@ -95,7 +95,11 @@ impl Connection {
         let reader_open = Arc::clone(&open);
         tokio::spawn(async move {
             while let Ok(Some(frame)) = read_frame(&mut reader, max_frame_bytes).await {
-                if frame.kind == FrameKind::WatchResponse {
+                let streamed =
+                    matches!(frame.kind, FrameKind::WatchResponse | FrameKind::BackupData)
+                        || (frame.kind == FrameKind::Error
+                            && reader_watches.lock().contains_key(&frame.request_id));
+                if streamed {
                     let watcher = reader_watches.lock().get(&frame.request_id).cloned();
                     if let Some(watcher) = watcher {
                         if watcher.send(frame).await.is_err() {
@@ -178,6 +182,24 @@ impl Connection {
     pub async fn cancel_watch(&self, id: u64) {
         let frame = Frame::new(FrameKind::WatchCancel, id, bytes::Bytes::new());
         let _ = self.outbox.send(frame).await;
+    }
+
+    /// Asks for a backup; its `BackupData` frames (or the `Error` frame
+    /// that ends it) arrive on the receiver, which closes when the
+    /// connection dies.
+    pub async fn backup(&self) -> Result<(u64, mpsc::Receiver<Frame>), CallError> {
+        if !self.is_open() {
+            return Err(CallError::NotSent);
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (pieces, received) = mpsc::channel(WATCH_BUFFER_FRAMES);
+        self.watches.lock().insert(id, pieces);
+        let frame = Frame::new(FrameKind::BackupRequest, id, bytes::Bytes::new());
+        if self.outbox.send(frame).await.is_err() {
+            self.watches.lock().remove(&id);
+            return Err(CallError::NotSent);
+        }
+        Ok((id, received))
     }
 
     /// Stops routing watch `id`'s responses.

@@ -12,9 +12,11 @@
 //!   Anything else is reported, so a write is never applied twice by the
 //!   library.
 
+mod backup;
 mod connection;
 mod watch;
 
+pub use backup::BackupDownload;
 pub use watch::Watcher;
 
 use crate::tls::{ClientTlsFiles, Dialer};

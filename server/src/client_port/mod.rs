@@ -14,6 +14,7 @@
 //! same holds; ALPN offers `h2` and `http/1.1`, and a client that asks for
 //! neither (Keel's own) is served as well.
 
+mod backup;
 pub mod classify;
 mod http;
 mod http_over_h2;
@@ -245,6 +246,17 @@ where
                 if let Some((stop, _)) = watches.remove(&id) {
                     let _ = stop.send(());
                 }
+                continue;
+            }
+            Ok(ClientFrame::Backup(id)) => {
+                let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+                    break Ok(());
+                };
+                let (node, answers) = (node.clone(), answers.clone());
+                tokio::spawn(async move {
+                    backup::send_backup(node, id, answers).await;
+                    drop(permit);
+                });
                 continue;
             }
             Err(err) => {

@@ -155,8 +155,9 @@ fn urls(
     Ok(parsed)
 }
 
-/// `name=url,name=url` into pairs.
-fn initial_cluster(value: &str) -> Result<Vec<(String, String)>, ConfigError> {
+/// `name=url,name=url` (`--initial-cluster`) into pairs; a malformed entry
+/// or URL is an error naming the flag.
+pub fn initial_cluster(value: &str) -> Result<Vec<(String, String)>, ConfigError> {
     let mut out = Vec::new();
     for entry in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (name, url) = entry.split_once('=').ok_or_else(|| {

@@ -99,6 +99,9 @@ pub enum Command {
     Lock(LockArgs),
     /// Observes and participates in leader election
     Elect(ElectArgs),
+    /// Manages etcd node snapshots
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
     /// Prints the version of keelctl
     Version,
 }
@@ -120,6 +123,52 @@ pub struct CompactionArgs {
     #[arg(long)]
     pub physical: bool,
     /// The revision.
+    pub args: Vec<String>,
+}
+
+/// `snapshot ...`.
+#[derive(Subcommand, Debug)]
+pub enum SnapshotCommand {
+    /// Stores an etcd node backend snapshot to a given file
+    Save(ArgsOnly),
+    /// Restores an etcd member snapshot to an etcd directory
+    Restore(SnapshotRestoreArgs),
+    /// Gets backend snapshot status of a given file
+    Status(ArgsOnly),
+}
+
+/// `snapshot restore <filename> [options]`, with etcdctl's defaults.
+#[derive(clap::Args, Debug)]
+pub struct SnapshotRestoreArgs {
+    /// Path to the data directory (default: <name>.keel, as the keel daemon's)
+    #[arg(long = "data-dir", default_value = "")]
+    pub data_dir: String,
+    /// Path to the WAL directory (use --data-dir if none given)
+    #[arg(long = "wal-dir", default_value = "")]
+    pub wal_dir: String,
+    /// Initial cluster configuration for restore bootstrap
+    #[arg(
+        long = "initial-cluster",
+        default_value = "default=http://localhost:2380"
+    )]
+    pub initial_cluster: String,
+    /// Initial cluster token for the etcd cluster during restore bootstrap (keel's default token, as the keel daemon's)
+    #[arg(long = "initial-cluster-token", default_value = "keel-cluster")]
+    pub initial_cluster_token: String,
+    /// List of this member's peer URLs to advertise to the rest of the cluster
+    #[arg(
+        long = "initial-advertise-peer-urls",
+        default_value = "http://localhost:2380"
+    )]
+    pub initial_advertise_peer_urls: String,
+    /// Human-readable name for this member
+    #[arg(long, default_value = "default")]
+    pub name: String,
+    /// Ignore snapshot integrity hash value (required if copied from data directory)
+    #[arg(long = "skip-hash-check", num_args = 0..=1, default_missing_value = "true",
+          default_value = "false", value_parser = parse_go_bool)]
+    pub skip_hash_check: bool,
+    /// The snapshot file.
     pub args: Vec<String>,
 }
 
@@ -773,8 +822,8 @@ mod tests {
             Parsed::UnknownCommand(message) if message == "unknown command \"bogus\" for \"keelctl\""
         ));
         assert!(matches!(
-            parse(args(&["snapshot"]), &BTreeMap::new()),
-            Parsed::UnknownCommand(message) if message == "unknown command \"snapshot\" for \"keelctl\""
+            parse(args(&["migrate"]), &BTreeMap::new()),
+            Parsed::UnknownCommand(message) if message == "unknown command \"migrate\" for \"keelctl\""
         ));
         let error = run_globals(&["get", "--bogus", "x"], &[]).unwrap_err();
         assert_eq!(error.message, "unknown flag: --bogus");

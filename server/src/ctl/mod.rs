@@ -14,6 +14,7 @@ pub mod lease;
 pub mod lock;
 pub mod output;
 pub mod run;
+mod snapshot;
 pub mod txn_input;
 pub mod watch;
 pub mod watch_args;

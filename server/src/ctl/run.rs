@@ -197,6 +197,7 @@ impl Session<'_> {
             Command::Lease(lease) => self.lease(lease).await,
             Command::Lock(lock) => self.lock(lock).await,
             Command::Elect(elect) => self.elect(elect).await,
+            Command::Snapshot(snapshot) => self.snapshot(snapshot).await,
             Command::Version => Ok(output::print_version(
                 KEEL_VERSION,
                 ETCD_VERSION,

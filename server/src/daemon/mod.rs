@@ -255,14 +255,20 @@ pub struct Daemon {
 
 /// The initial members named by `--initial-cluster`, with their ids.
 pub fn initial_members(options: &DaemonOptions) -> Vec<Member> {
+    members_of(&options.initial_cluster, &options.initial_cluster_token)
+}
+
+/// The members `name=url` pairs describe in a cluster with token `token`,
+/// with the ids every member computes for them alike.
+pub fn members_of(initial_cluster: &[(String, String)], token: &str) -> Vec<Member> {
     let mut by_name: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for (name, url) in &options.initial_cluster {
+    for (name, url) in initial_cluster {
         by_name.entry(name.as_str()).or_default().push(url.clone());
     }
     by_name
         .into_iter()
         .map(|(name, peer_urls)| Member {
-            id: ids::member_id(&peer_urls, &options.initial_cluster_token, 0),
+            id: ids::member_id(&peer_urls, token, 0),
             name: name.to_string(),
             peer_urls,
             client_urls: Vec::new(),
@@ -605,7 +611,9 @@ fn check_data_belongs_here(
         return Ok(());
     }
     Err(DaemonError::Config(format!(
-        "the data directory {} belongs to member {:x} of cluster {:x}, but the flags describe          cluster {:x} without that member; point --data-dir elsewhere, or remove the directory          to start this member afresh",
+        "the data directory {} belongs to member {:x} of cluster {:x}, but the flags describe \
+         cluster {:x} without that member; point --data-dir elsewhere, or remove the directory \
+         to start this member afresh",
         options.data_dir.display(),
         identity.member_id,
         identity.cluster_id,

@@ -193,6 +193,24 @@ fn take(
     Ok(())
 }
 
+/// Bytes an image's header needs before [`image_length`] can tell its length.
+pub const IMAGE_PREFIX_BYTES: usize = FIXED_HEADER_BYTES;
+
+/// The whole length of the image that starts with `prefix` (its first
+/// [`IMAGE_PREFIX_BYTES`]), read from the header's counts; `None` if the
+/// prefix is not an image header. Checks nothing else: installing the image
+/// checks every byte.
+pub fn image_length(prefix: &[u8]) -> Option<u64> {
+    if prefix.len() < FIXED_HEADER_BYTES || prefix[..8] != IMAGE_MAGIC {
+        return None;
+    }
+    let records = u64_at(prefix, 48)?;
+    let user_meta_len = u64::from(u32_at(prefix, 56)?);
+    records
+        .checked_mul(RECORD_BYTES as u64)?
+        .checked_add(FIXED_HEADER_BYTES as u64 + user_meta_len + 4 + TRAILER_BYTES as u64)
+}
+
 /// The fixed fields of an image header.
 struct ImageHeader {
     txn: u64,

@@ -47,7 +47,7 @@ pub use batch::WriteBatch;
 pub use compact::compact_copy_path;
 pub use cursor::RangeIter;
 pub use error::{BTreeError, BTreeResult};
-pub use image::ImageReader;
+pub use image::{IMAGE_PREFIX_BYTES, ImageReader, image_length};
 pub use meta::MAX_USER_META_BYTES;
 pub use verify::VerifyReport;
 pub use view::ReadView;

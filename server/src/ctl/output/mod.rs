@@ -12,6 +12,7 @@ mod kv;
 mod lease;
 mod maintenance;
 pub mod protobuf;
+mod snapshot;
 pub mod table;
 mod watch;
 
@@ -19,6 +20,7 @@ pub use cluster::*;
 pub use kv::*;
 pub use lease::*;
 pub use maintenance::*;
+pub use snapshot::*;
 pub use watch::*;
 
 use super::error::CtlError;
@@ -132,7 +134,7 @@ pub fn print_unknown_command(message: &str) -> Output {
 /// The error of a format a command cannot print: etcdctl's
 /// `<format> not supported as output format` (exit 4), or keelctl's own
 /// for a format it does not print at all.
-fn format_not_supported(format: OutputFormat) -> Output {
+pub(crate) fn format_not_supported(format: OutputFormat) -> Output {
     let error = format.unsupported_by_keelctl().unwrap_or_else(|| {
         let name = match format {
             OutputFormat::Protobuf => "protobuf",

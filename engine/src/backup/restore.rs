@@ -1,0 +1,91 @@
+//! `snapshot restore`: a new member's data directory made from a backup.
+
+use super::error::BackupError;
+use super::file::open_image;
+use crate::api::Member;
+use crate::node::{db_path, wal_dir};
+use crate::raft_log::RaftLog;
+use crate::state_machine::StateMachine;
+use crate::storage::btree::{BTreeOptions, BTreeStore};
+use crate::storage::disk::{Disk, OsDisk};
+use crate::storage::wal::WalOptions;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The member a restore makes.
+#[derive(Debug, Clone)]
+pub struct RestoreTarget {
+    /// Its data directory; must not exist.
+    pub data_dir: PathBuf,
+    /// The new cluster's id.
+    pub cluster_id: u64,
+    /// The new cluster's members (this one among them).
+    pub members: Vec<Member>,
+    /// Restore even if the file's hash trailer is missing or wrong (the
+    /// image's own checksums are still checked).
+    pub skip_hash_check: bool,
+}
+
+/// What a restore made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreReport {
+    /// The key-value store's revision, as in the backup.
+    pub revision: i64,
+    /// The raft index the new cluster's log starts after.
+    pub index: u64,
+}
+
+/// Makes `target.data_dir` the data of a member of a new cluster holding
+/// every key, revision and lease of the backup at `backup`: the state file
+/// with the new membership, and a raft log that starts at the backup's
+/// applied index, term 1. Every member of the new cluster restored from the
+/// same backup gets the same state and log, so they start as one cluster.
+/// On failure nothing is left at `target.data_dir`.
+pub fn restore(backup: &Path, target: &RestoreTarget) -> Result<RestoreReport, BackupError> {
+    if target.members.is_empty() {
+        return Err(BackupError::Config("the new cluster has no members".into()));
+    }
+    let disk: Arc<dyn Disk> = Arc::new(OsDisk::new());
+    let dir = &target.data_dir;
+    if dir.exists() {
+        return Err(BackupError::DataDirExists(dir.display().to_string()));
+    }
+    let mut image = open_image(backup, target.skip_hash_check)?;
+    std::fs::create_dir_all(dir).map_err(|e| BackupError::io("data-dir", e))?;
+    let made = make_member(&disk, &mut image, target);
+    if made.is_err() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    made
+}
+
+fn make_member(
+    disk: &Arc<dyn Disk>,
+    image: &mut dyn std::io::Read,
+    target: &RestoreTarget,
+) -> Result<RestoreReport, BackupError> {
+    let db = db_path(&target.data_dir);
+    let store = BTreeStore::install_image(Arc::clone(disk), &db, image, BTreeOptions::default())
+        .map_err(|e| BackupError::BadImage(e.to_string()))?;
+    drop(store);
+    let mut state = StateMachine::open(Arc::clone(disk), &db)
+        .map_err(|e| BackupError::BadImage(e.to_string()))?;
+    state
+        .become_new_cluster(target.cluster_id, &target.members)
+        .map_err(|e| BackupError::Io(e.to_string()))?;
+    let mut log = RaftLog::open(
+        Arc::clone(disk),
+        &wal_dir(&target.data_dir),
+        WalOptions::default(),
+        state.applied_index(),
+        state.conf_state().clone(),
+        state.latest_checkpoint(),
+    )
+    .map_err(|e| BackupError::Io(e.to_string()))?;
+    log.bootstrap_at(state.applied_index(), state.applied_term())
+        .map_err(|e| BackupError::Io(e.to_string()))?;
+    Ok(RestoreReport {
+        revision: state.revision(),
+        index: state.applied_index(),
+    })
+}
