@@ -144,6 +144,7 @@ impl Session<'_> {
             ("data-dir", data_dir.display().to_string().into()),
         ];
         log(self.stderr, "restoring snapshot", &dirs);
+        std::fs::File::open(path).map_err(|e| CtlError::error(go_io("open", path, &e)))?;
         let target = RestoreTarget {
             data_dir: data_dir.clone(),
             cluster_id,

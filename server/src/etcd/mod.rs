@@ -11,6 +11,7 @@ pub mod errors;
 pub mod keepalive;
 pub mod proto;
 pub mod service;
+pub mod snapshot;
 pub mod unary;
 pub mod watch;
 

@@ -40,9 +40,7 @@ pub async fn serve_call(ctx: Context, options: &EtcdOptions, mut call: Call) {
             super::watch::serve(ctx, options.watch_streams.clone(), call, require_leader).await
         }
         "/etcdserverpb.Lease/LeaseKeepAlive" => super::keepalive::serve(ctx, call).await,
-        "/etcdserverpb.Maintenance/Snapshot" => call.sink.finish(&Status::unimplemented(
-            "keel: snapshot is not supported yet",
-        )),
+        "/etcdserverpb.Maintenance/Snapshot" => super::snapshot::serve(ctx, call).await,
         "/grpc.health.v1.Health/Check" => serve_health(ctx, call).await,
         path => match Unary::from_grpc_path(path) {
             Some(method) => serve_unary(ctx, method, call).await,
