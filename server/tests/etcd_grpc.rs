@@ -854,3 +854,42 @@ async fn gateway_calls_wait_when_max_concurrent_streams_are_open() {
     );
     finish(daemon).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_streams_a_backup_that_counts_down_and_keelctl_can_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (daemon, address) = member(dir.path()).await;
+    let mut client = GrpcClient::connect(&address).await;
+    for i in 0..500 {
+        let value = "x".repeat(200);
+        let _: pb::PutResponse = client
+            .unary(KV_PUT, &put(&format!("k{i:03}"), &value))
+            .await
+            .unwrap();
+    }
+    let mut stream = client
+        .stream("/etcdserverpb.Maintenance/Snapshot", &[])
+        .await;
+    stream.send(&pb::SnapshotRequest {});
+    stream.close_send();
+    let mut backup = Vec::new();
+    let mut pieces = 0;
+    let mut still_to_come = None;
+    while let Some(piece) = stream.next::<pb::SnapshotResponse>().await {
+        // Each piece says what is still to come after it, down to 0.
+        let expected = still_to_come.unwrap_or(piece.remaining_bytes + piece.blob.len() as u64);
+        assert_eq!(piece.remaining_bytes + piece.blob.len() as u64, expected);
+        still_to_come = Some(piece.remaining_bytes);
+        backup.extend_from_slice(&piece.blob);
+        pieces += 1;
+    }
+    assert_eq!(still_to_come, Some(0));
+    assert_eq!(backup.len() % 512, 32, "etcdctl's hash-trailer test");
+    assert_eq!(stream.status(), Some((0, String::new())));
+    assert!(pieces > 1, "a backup of 100 kB comes in pieces");
+    let file = dir.path().join("grpc.db");
+    std::fs::write(&file, &backup).unwrap();
+    let status = keel_engine::backup::status(&file).unwrap();
+    assert_eq!(status.revision, 501);
+    finish(daemon).await;
+}
