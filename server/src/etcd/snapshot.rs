@@ -36,7 +36,7 @@ pub async fn serve(ctx: Context, call: Call) {
                 let piece = pb::SnapshotResponse {
                     header: None,
                     remaining_bytes,
-                    blob: blob.into(),
+                    blob,
                 };
                 if sink.send(&piece).await.is_err() {
                     return;
