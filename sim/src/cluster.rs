@@ -69,6 +69,8 @@ pub struct Cluster {
     registry: Registry,
     /// Faults and lifecycle events, with simulated times.
     pub timeline: Timeline,
+    /// Backups taken during the campaign, checked after it.
+    pub backups: Mutex<Vec<crate::backups::TakenBackup>>,
 }
 
 /// The IP of member slot `i`.
@@ -213,6 +215,7 @@ impl Cluster {
             slots,
             registry,
             timeline,
+            backups: Mutex::new(Vec::new()),
         }
     }
 

@@ -37,11 +37,15 @@ pub enum FaultKind {
     /// A member defragments its state file while the workload runs (and
     /// whatever other fault is on hits it).
     Defrag,
+    /// A backup is taken from a member while the workload runs and restored
+    /// onto a fresh disk; at the end it must hold exactly the committed
+    /// state at its revision.
+    Backup,
 }
 
 impl FaultKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [FaultKind; 12] = [
+    pub const ALL: [FaultKind; 13] = [
         FaultKind::Partition,
         FaultKind::OneWay,
         FaultKind::LeaderIsolation,
@@ -54,6 +58,7 @@ impl FaultKind {
         FaultKind::Replace,
         FaultKind::Buggify,
         FaultKind::Defrag,
+        FaultKind::Backup,
     ];
 
     /// The name used on the command line.
@@ -71,6 +76,7 @@ impl FaultKind {
             FaultKind::Replace => "replace",
             FaultKind::Buggify => "buggify",
             FaultKind::Defrag => "defrag",
+            FaultKind::Backup => "backup",
         }
     }
 }

@@ -11,6 +11,7 @@
 //! (their tests run with the ordinary test suite); the cluster harness
 //! needs the simulator (`RUSTFLAGS="--cfg madsim"`, see `ci/sim.sh`).
 
+pub mod backups;
 pub mod check;
 pub mod faults;
 pub mod history;

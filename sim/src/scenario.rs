@@ -355,6 +355,26 @@ async fn inject(cluster: &Cluster, plan: &FaultPlan, kinds: &[FaultKind]) {
                 }
             ));
         }
+        FaultKind::Backup => {
+            let i = pick(n);
+            let Some(node) = cluster.node(i) else {
+                return;
+            };
+            match crate::backups::take(&node).await {
+                Ok(bytes) => {
+                    t.event(format!(
+                        "backup of {}: {} bytes",
+                        cluster.name(i),
+                        bytes.len()
+                    ));
+                    cluster.backups.lock().push(crate::backups::TakenBackup {
+                        member: cluster.name(i).to_string(),
+                        bytes,
+                    });
+                }
+                Err(err) => t.event(format!("backup of {}: {err}", cluster.name(i))),
+            }
+        }
         FaultKind::Buggify => {}
     }
 }
@@ -863,6 +883,18 @@ async fn scenario(options: SeedOptions) -> SeedReport {
             Some(i) => match read_log(&cluster, i, final_revision).await {
                 Err(err) => violations.push(format!("reading the committed log: {err}")),
                 Ok(log) => {
+                    for backup in cluster.backups.lock().iter() {
+                        let range = workload::request(&OpKind::Range { serializable: true });
+                        match crate::backups::check(backup, &log, &range) {
+                            Ok(revision) => timeline.event(format!(
+                                "backup of {} restored: the committed state at revision {revision}",
+                                backup.member
+                            )),
+                            Err(err) => {
+                                violations.push(format!("backup of {}: {err}", backup.member))
+                            }
+                        }
+                    }
                     let report: CheckReport = check::check(&history, &log, 2_000_000);
                     wgl = (report.wgl_keys_checked, report.wgl_keys_skipped);
                     violations.extend(report.violations.iter().map(|v| v.to_string()));

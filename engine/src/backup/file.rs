@@ -156,3 +156,28 @@ pub fn open_image(path: &Path, skip_hash_check: bool) -> Result<impl Read, Backu
         .map_err(|e| BackupError::io("snapshot", e))?;
     Ok(BufReader::with_capacity(1 << 16, file).take(image_bytes))
 }
+
+/// The image inside a whole backup held in memory: the length must carry
+/// the hash trailer and the hash must match (the image itself is checked
+/// when it is installed).
+pub fn image_of(backup: &[u8]) -> Result<&[u8], BackupError> {
+    let len = backup.len() as u64;
+    if len % BLOCK != HASH_BYTES as u64 {
+        return Err(BackupError::MissingHash);
+    }
+    let (content, trailer) = backup.split_at(backup.len() - HASH_BYTES);
+    let got: [u8; HASH_BYTES] = Sha256::digest(content).into();
+    if got[..] != trailer[..] {
+        return Err(BackupError::HashMismatch {
+            expected: go_bytes(trailer),
+            got: go_bytes(&got),
+        });
+    }
+    let image = backup
+        .get(..IMAGE_PREFIX_BYTES)
+        .and_then(image_length)
+        .and_then(|image| usize::try_from(image).ok())
+        .and_then(|image| content.get(..image))
+        .ok_or_else(|| BackupError::BadImage("not a Keel snapshot".into()))?;
+    Ok(image)
+}

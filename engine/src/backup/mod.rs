@@ -25,6 +25,6 @@ mod status;
 mod tests;
 
 pub use error::BackupError;
-pub use file::{BackupStream, HASH_BYTES, open_image};
-pub use restore::{RestoreReport, RestoreTarget, restore};
+pub use file::{BackupStream, HASH_BYTES, image_of, open_image};
+pub use restore::{RestoreReport, RestoreTarget, restore, restore_image};
 pub use status::{BackupStatus, status};

@@ -51,12 +51,35 @@ pub fn restore(backup: &Path, target: &RestoreTarget) -> Result<RestoreReport, B
         return Err(BackupError::DataDirExists(dir.display().to_string()));
     }
     let mut image = open_image(backup, target.skip_hash_check)?;
-    std::fs::create_dir_all(dir).map_err(|e| BackupError::io("data-dir", e))?;
-    let made = make_member(&disk, &mut image, target);
+    let made = restore_image(disk, &mut image, target);
     if made.is_err() {
         let _ = std::fs::remove_dir_all(dir);
     }
     made
+}
+
+/// [`restore`] from an image already read (see [`super::image_of`]) onto
+/// `disk`, which is how the simulator restores onto its simulated disks.
+/// `target.data_dir` must hold no member's data.
+pub fn restore_image(
+    disk: Arc<dyn Disk>,
+    image: &mut dyn std::io::Read,
+    target: &RestoreTarget,
+) -> Result<RestoreReport, BackupError> {
+    if target.members.is_empty() {
+        return Err(BackupError::Config("the new cluster has no members".into()));
+    }
+    let exists = disk
+        .exists(&db_path(&target.data_dir))
+        .map_err(|e| BackupError::io("data-dir", e))?;
+    if exists {
+        return Err(BackupError::DataDirExists(
+            target.data_dir.display().to_string(),
+        ));
+    }
+    disk.create_dir_all(&target.data_dir)
+        .map_err(|e| BackupError::io("data-dir", e))?;
+    make_member(&disk, image, target)
 }
 
 fn make_member(

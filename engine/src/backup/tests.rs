@@ -7,6 +7,7 @@ use crate::state_machine::StateMachine;
 use crate::storage::disk::{Disk, OsDisk};
 use crate::storage::wal::WalOptions;
 use bytes::Bytes;
+use sha2::Digest;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -237,4 +238,41 @@ fn a_restore_keeps_keys_revisions_and_leases_and_makes_a_new_cluster() {
     assert_eq!(initial.hard_state.commit, applied);
     assert_eq!(initial.conf_state.voters, vec![11, 12, 13]);
     assert_eq!(raft::Storage::first_index(&log).unwrap(), applied + 1);
+}
+
+#[test]
+fn a_backup_in_memory_restores_onto_any_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let sm = state_with(dir.path(), 30);
+    let file = dir.path().join("backup.db");
+    save(&sm, &file);
+    let bytes = std::fs::read(&file).unwrap();
+
+    let image = image_of(&bytes).unwrap();
+    let sim = crate::storage::disk::SimDisk::new(7);
+    let sim_disk: Arc<dyn Disk> = Arc::new(sim.clone());
+    let target = target(PathBuf::from("/restored"));
+    let report = restore_image(Arc::clone(&sim_disk), &mut &image[..], &target).unwrap();
+    assert_eq!(report.revision, 31);
+    let state = StateMachine::open(Arc::clone(&sim_disk), &db_path(&target.data_dir)).unwrap();
+    assert_eq!(value(&state, "key-00029").unwrap().len(), 300);
+    drop(state);
+    // Not over existing data, even on a simulated disk.
+    let again = restore_image(sim_disk, &mut &image[..], &target).unwrap_err();
+    assert!(matches!(again, BackupError::DataDirExists(_)), "{again}");
+
+    let mut altered = bytes.clone();
+    altered[100] ^= 0x10;
+    assert!(matches!(
+        image_of(&altered),
+        Err(BackupError::HashMismatch { .. })
+    ));
+    assert!(matches!(
+        image_of(&bytes[..bytes.len() - 1]),
+        Err(BackupError::MissingHash)
+    ));
+    let mut foreign = vec![0u8; 512];
+    let hash: [u8; 32] = sha2::Sha256::digest(&foreign).into();
+    foreign.extend_from_slice(&hash);
+    assert!(matches!(image_of(&foreign), Err(BackupError::BadImage(_))));
 }
