@@ -889,7 +889,7 @@ async fn snapshot_streams_a_backup_that_counts_down_and_keelctl_can_read() {
     assert!(pieces > 1, "a backup of 100 kB comes in pieces");
     let file = dir.path().join("grpc.db");
     std::fs::write(&file, &backup).unwrap();
-    let status = keel_engine::backup::status(&file).unwrap();
+    let status = keel_engine::backup::status(Arc::new(OsDisk::new()), &file).unwrap();
     assert_eq!(status.revision, 501);
     finish(daemon).await;
 }

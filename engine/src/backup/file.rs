@@ -2,10 +2,11 @@
 
 use super::error::{BackupError, go_bytes};
 use crate::storage::btree::{IMAGE_PREFIX_BYTES, ImageReader, image_length};
+use crate::storage::disk::{Disk, DiskFile};
 use sha2::{Digest, Sha256};
-use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Length of the hash trailer.
 pub const HASH_BYTES: usize = 32;
@@ -110,29 +111,32 @@ impl Read for BackupStream {
     }
 }
 
-/// Opens the backup at `path` and returns a reader of exactly its image.
-/// Unless `skip_hash_check`, the file must end with the hash of what
+/// Opens the backup at `path` on `disk` and returns a reader of exactly its
+/// image. Unless `skip_hash_check`, the file must end with the hash of what
 /// precedes it, and the hash must match ([`BackupError::MissingHash`],
 /// [`BackupError::HashMismatch`]); the image itself is checked as it is
-/// installed.
-pub fn open_image(path: &Path, skip_hash_check: bool) -> Result<impl Read, BackupError> {
-    let mut file = File::open(path).map_err(|e| BackupError::Io(e.to_string()))?;
-    let len = file
-        .metadata()
-        .map_err(|e| BackupError::io("snapshot", e))?
-        .len();
+/// installed. Reads the file in pieces, never whole.
+pub fn open_image(
+    disk: &dyn Disk,
+    path: &Path,
+    skip_hash_check: bool,
+) -> Result<impl Read + use<>, BackupError> {
+    let file = disk
+        .open(path)
+        .map_err(|e| BackupError::Io(e.to_string()))?;
+    let len = file.len().map_err(|e| BackupError::io("snapshot", e))?;
     let has_hash = len % BLOCK == HASH_BYTES as u64;
     if has_hash && !skip_hash_check {
         let content = len - HASH_BYTES as u64;
         let mut trailer = [0u8; HASH_BYTES];
-        file.seek(SeekFrom::Start(content))
-            .and_then(|_| file.read_exact(&mut trailer))
+        file.read_exact_at(&mut trailer, content)
             .map_err(|e| BackupError::io("reading the snapshot's hash", e))?;
-        file.seek(SeekFrom::Start(0))
-            .map_err(|e| BackupError::io("snapshot", e))?;
         let mut hasher = Sha256::new();
-        io::copy(&mut (&mut file).take(content), &mut hasher)
-            .map_err(|e| BackupError::io("reading the snapshot", e))?;
+        io::copy(
+            &mut FileReader::new(Arc::clone(&file), content),
+            &mut hasher,
+        )
+        .map_err(|e| BackupError::io("reading the snapshot", e))?;
         let got: [u8; HASH_BYTES] = hasher.finalize().into();
         if got != trailer {
             return Err(BackupError::HashMismatch {
@@ -143,18 +147,45 @@ pub fn open_image(path: &Path, skip_hash_check: bool) -> Result<impl Read, Backu
     } else if !has_hash && !skip_hash_check {
         return Err(BackupError::MissingHash);
     }
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| BackupError::io("snapshot", e))?;
     let mut prefix = [0u8; IMAGE_PREFIX_BYTES];
-    let image_bytes = match file.read_exact(&mut prefix) {
+    let image_bytes = match file.read_exact_at(&mut prefix, 0) {
         Ok(()) => image_length(&prefix),
         Err(_) => None,
     }
     .filter(|&image| image <= len)
     .ok_or_else(|| BackupError::BadImage("not a Keel snapshot".into()))?;
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| BackupError::io("snapshot", e))?;
-    Ok(BufReader::with_capacity(1 << 16, file).take(image_bytes))
+    Ok(BufReader::with_capacity(
+        1 << 16,
+        FileReader::new(file, image_bytes),
+    ))
+}
+
+/// The first `end` bytes of a file, as a stream.
+struct FileReader {
+    file: Arc<dyn DiskFile>,
+    at: u64,
+    end: u64,
+}
+
+impl FileReader {
+    fn new(file: Arc<dyn DiskFile>, end: u64) -> FileReader {
+        FileReader { file, at: 0, end }
+    }
+}
+
+impl Read for FileReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = usize::try_from(self.end - self.at).unwrap_or(usize::MAX);
+        let n = buf.len().min(left);
+        if n == 0 {
+            return Ok(0);
+        }
+        self.file
+            .read_exact_at(&mut buf[..n], self.at)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.at += n as u64;
+        Ok(n)
+    }
 }
 
 /// The image inside a whole backup held in memory: the length must carry

@@ -7,7 +7,7 @@ use crate::node::{db_path, wal_dir};
 use crate::raft_log::RaftLog;
 use crate::state_machine::StateMachine;
 use crate::storage::btree::{BTreeOptions, BTreeStore};
-use crate::storage::disk::{Disk, OsDisk};
+use crate::storage::disk::Disk;
 use crate::storage::wal::WalOptions;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -35,25 +35,28 @@ pub struct RestoreReport {
     pub index: u64,
 }
 
-/// Makes `target.data_dir` the data of a member of a new cluster holding
-/// every key, revision and lease of the backup at `backup`: the state file
-/// with the new membership, and a raft log that starts at the backup's
-/// applied index, term 1. Every member of the new cluster restored from the
-/// same backup gets the same state and log, so they start as one cluster.
-/// On failure nothing is left at `target.data_dir`.
-pub fn restore(backup: &Path, target: &RestoreTarget) -> Result<RestoreReport, BackupError> {
-    if target.members.is_empty() {
-        return Err(BackupError::Config("the new cluster has no members".into()));
-    }
-    let disk: Arc<dyn Disk> = Arc::new(OsDisk::new());
+/// Makes `target.data_dir` on `disk` the data of a member of a new cluster
+/// holding every key, revision and lease of the backup at `backup`: the
+/// state file with the new membership, and a raft log that starts at the
+/// backup's applied index, term 1. Every member of the new cluster restored
+/// from the same backup gets the same state and log, so they start as one
+/// cluster. The directory must not exist; on failure nothing is left there.
+pub fn restore(
+    disk: Arc<dyn Disk>,
+    backup: &Path,
+    target: &RestoreTarget,
+) -> Result<RestoreReport, BackupError> {
     let dir = &target.data_dir;
-    if dir.exists() {
+    if disk
+        .exists(dir)
+        .map_err(|e| BackupError::io("data-dir", e))?
+    {
         return Err(BackupError::DataDirExists(dir.display().to_string()));
     }
-    let mut image = open_image(backup, target.skip_hash_check)?;
-    let made = restore_image(disk, &mut image, target);
+    let mut image = open_image(disk.as_ref(), backup, target.skip_hash_check)?;
+    let made = restore_image(Arc::clone(&disk), &mut image, target);
     if made.is_err() {
-        let _ = std::fs::remove_dir_all(dir);
+        let _ = disk.remove_dir_all(dir);
     }
     made
 }

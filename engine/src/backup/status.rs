@@ -5,7 +5,7 @@ use super::file::open_image;
 use crate::mvcc::Tree;
 use crate::state_machine::StateMachine;
 use crate::storage::btree::{BTreeOptions, BTreeStore};
-use crate::storage::disk::{Disk, OsDisk};
+use crate::storage::disk::Disk;
 use std::ops::{Bound, ControlFlow};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,21 +24,22 @@ pub struct BackupStatus {
     pub total_size: u64,
 }
 
-/// The status of the backup at `path`. The hash trailer is checked, and the
-/// whole image is installed (into a scratch file under the system's
-/// temporary directory, removed afterwards) and checked page by page.
-pub fn status(path: &Path) -> Result<BackupStatus, BackupError> {
-    let mut image = open_image(path, false)?;
-    let scratch = Scratch::new()?;
-    let disk: Arc<dyn Disk> = Arc::new(OsDisk::new());
-    let db = scratch.0.join("db");
+/// The status of the backup at `path` on `disk`. The hash trailer is
+/// checked, and the whole image is installed (into a scratch file under the
+/// system's temporary directory, removed afterwards) and checked page by
+/// page.
+pub fn status(disk: Arc<dyn Disk>, path: &Path) -> Result<BackupStatus, BackupError> {
+    let mut image = open_image(disk.as_ref(), path, false)?;
+    let scratch = Scratch::new(Arc::clone(&disk))?;
+    let db = scratch.dir.join("db");
     let store =
         BTreeStore::install_image(Arc::clone(&disk), &db, &mut image, BTreeOptions::default())
             .map_err(|e| BackupError::BadImage(e.to_string()))?;
     drop(store);
-    let total_size = std::fs::metadata(&db)
-        .map_err(|e| BackupError::io("installed snapshot", e))?
-        .len();
+    let total_size = disk
+        .open(&db)
+        .and_then(|file| file.len())
+        .map_err(|e| BackupError::io("installed snapshot", e))?;
     let state = StateMachine::open(disk, &db).map_err(|e| BackupError::BadImage(e.to_string()))?;
     let backend = state.kv().backend();
     let mut hasher = crc32fast::Hasher::new();
@@ -64,22 +65,26 @@ pub fn status(path: &Path) -> Result<BackupStatus, BackupError> {
 
 /// A directory of our own under the system's temporary directory, removed
 /// when dropped.
-struct Scratch(PathBuf);
+struct Scratch {
+    disk: Arc<dyn Disk>,
+    dir: PathBuf,
+}
 
 impl Scratch {
-    fn new() -> Result<Scratch, BackupError> {
+    fn new(disk: Arc<dyn Disk>) -> Result<Scratch, BackupError> {
         let dir = std::env::temp_dir().join(format!(
             "keel-snapshot-status-{}-{:016x}",
             std::process::id(),
             rand::random::<u64>()
         ));
-        std::fs::create_dir_all(&dir).map_err(|e| BackupError::io("scratch directory", e))?;
-        Ok(Scratch(dir))
+        disk.create_dir_all(&dir)
+            .map_err(|e| BackupError::io("scratch directory", e))?;
+        Ok(Scratch { disk, dir })
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = self.disk.remove_dir_all(&self.dir);
     }
 }

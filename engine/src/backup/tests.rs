@@ -116,7 +116,7 @@ fn a_backup_is_etcds_shape_and_its_status_counts_what_it_holds() {
     let file = dir.path().join("backup.db");
     let total = save(&sm, &file);
     assert_eq!(total % 512, 32, "etcdctl's test for a hash trailer");
-    let status = status(&file).unwrap();
+    let status = status(disk(), &file).unwrap();
     assert_eq!(status.revision, 201);
     assert_eq!(status.revision, sm.revision());
     // 200 revisions, 2 members, 1 lease, at least the compact-revision meta.
@@ -125,12 +125,15 @@ fn a_backup_is_etcds_shape_and_its_status_counts_what_it_holds() {
     // The hash depends on the content only.
     let again = dir.path().join("again.db");
     save(&sm, &again);
-    assert_eq!(super::status(&again).unwrap().hash, status.hash);
+    assert_eq!(super::status(disk(), &again).unwrap().hash, status.hash);
     let other_dir = tempfile::tempdir().unwrap();
     let other = state_with(other_dir.path(), 199);
     let other_file = other_dir.path().join("backup.db");
     save(&other, &other_file);
-    assert_ne!(super::status(&other_file).unwrap().hash, status.hash);
+    assert_ne!(
+        super::status(disk(), &other_file).unwrap().hash,
+        status.hash
+    );
 }
 
 #[test]
@@ -146,16 +149,16 @@ fn torn_altered_and_foreign_files_are_refused_with_etcds_messages() {
     let mut copy = bytes.clone();
     copy[..512].fill(0);
     std::fs::write(&altered, &copy).unwrap();
-    let err = status(&altered).unwrap_err();
+    let err = status(disk(), &altered).unwrap_err();
     assert!(err.to_string().starts_with("expected sha256 ["), "{err}");
-    let err = restore(&altered, &target(dir.path().join("r1"))).unwrap_err();
+    let err = restore(disk(), &altered, &target(dir.path().join("r1"))).unwrap_err();
     assert!(matches!(err, BackupError::HashMismatch { .. }), "{err}");
     assert!(!dir.path().join("r1").exists(), "nothing is left behind");
 
     // Torn: the hash trailer is gone.
     let torn = dir.path().join("torn.db");
     std::fs::write(&torn, &bytes[..bytes.len() / 2]).unwrap();
-    let err = restore(&torn, &target(dir.path().join("r2"))).unwrap_err();
+    let err = restore(disk(), &torn, &target(dir.path().join("r2"))).unwrap_err();
     assert_eq!(
         err.to_string(),
         "snapshot missing hash but --skip-hash-check=false"
@@ -163,29 +166,29 @@ fn torn_altered_and_foreign_files_are_refused_with_etcds_messages() {
     // Skipping the hash still checks the image.
     let mut skip = target(dir.path().join("r3"));
     skip.skip_hash_check = true;
-    let err = restore(&torn, &skip).unwrap_err();
+    let err = restore(disk(), &torn, &skip).unwrap_err();
     assert!(matches!(err, BackupError::BadImage(_)), "{err}");
     assert!(!dir.path().join("r3").exists());
     let mut flipped = bytes.clone();
     flipped[5000] ^= 1;
     let flipped_file = dir.path().join("flipped.db");
     std::fs::write(&flipped_file, &flipped).unwrap();
-    let err = restore(&flipped_file, &skip).unwrap_err();
+    let err = restore(disk(), &flipped_file, &skip).unwrap_err();
     assert!(matches!(err, BackupError::BadImage(_)), "{err}");
 
     // Not a snapshot at all, and no file.
     let garbage = dir.path().join("garbage.db");
     std::fs::write(&garbage, vec![7u8; 512 + 32]).unwrap();
     assert!(matches!(
-        status(&garbage),
+        status(disk(), &garbage),
         Err(BackupError::HashMismatch { .. })
     ));
     skip.data_dir = dir.path().join("r4");
     assert!(matches!(
-        restore(&garbage, &skip),
+        restore(disk(), &garbage, &skip),
         Err(BackupError::BadImage(_))
     ));
-    let missing = status(&dir.path().join("missing.db")).unwrap_err();
+    let missing = status(disk(), &dir.path().join("missing.db")).unwrap_err();
     assert!(matches!(missing, BackupError::Io(_)), "{missing}");
 }
 
@@ -198,7 +201,7 @@ fn a_restore_keeps_keys_revisions_and_leases_and_makes_a_new_cluster() {
     save(&sm, &file);
 
     let restored_dir = dir.path().join("restored");
-    let report = restore(&file, &target(restored_dir.clone())).unwrap();
+    let report = restore(disk(), &file, &target(restored_dir.clone())).unwrap();
     assert_eq!(
         report,
         RestoreReport {
@@ -206,7 +209,7 @@ fn a_restore_keeps_keys_revisions_and_leases_and_makes_a_new_cluster() {
             index: applied
         }
     );
-    let err = restore(&file, &target(restored_dir.clone())).unwrap_err();
+    let err = restore(disk(), &file, &target(restored_dir.clone())).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!("data-dir {:?} exists", restored_dir.display().to_string())

@@ -11,6 +11,7 @@ use keel_engine::node::ids;
 use keel_engine::storage::disk::OsDisk;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 impl Session<'_> {
     pub(super) async fn snapshot(self, command: SnapshotCommand) -> Result<Output, CtlError> {
@@ -80,7 +81,8 @@ impl Session<'_> {
             ));
         };
         std::fs::metadata(path).map_err(|e| CtlError::error(go_io("stat", path, &e)))?;
-        let status = backup::status(Path::new(path)).map_err(|e| CtlError::error(e.to_string()))?;
+        let status = backup::status(Arc::new(OsDisk::new()), Path::new(path))
+            .map_err(|e| CtlError::error(e.to_string()))?;
         Ok(output::print_snapshot_status(self.print(), &status))
     }
 
@@ -151,7 +153,7 @@ impl Session<'_> {
             members: members.clone(),
             skip_hash_check: args.skip_hash_check,
         };
-        let report = backup::restore(Path::new(path), &target)
+        let report = backup::restore(Arc::new(OsDisk::new()), Path::new(path), &target)
             .map_err(|e| CtlError::error(e.to_string()))?;
         let identity = Identity {
             member_id: me.id,
