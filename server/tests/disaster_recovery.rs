@@ -51,28 +51,33 @@ impl Layout {
     }
 
     fn start(&self, data_dirs: &[PathBuf]) -> Members {
-        let children = (0..3)
-            .map(|i| {
-                let client_url = format!("http://{}", self.endpoint(i));
-                Command::new(env!("CARGO_BIN_EXE_keel"))
-                    .args(["--name", &format!("m{i}")])
-                    .arg("--data-dir")
-                    .arg(&data_dirs[i])
-                    .args(["--listen-client-urls", &client_url])
-                    .args(["--advertise-client-urls", &client_url])
-                    .args(["--listen-peer-urls", &self.peer_url(i)])
-                    .args(["--initial-advertise-peer-urls", &self.peer_url(i)])
-                    .args(["--initial-cluster", &self.initial_cluster()])
-                    .args(["--initial-cluster-token", self.token])
-                    .args(["--heartbeat-interval", "50", "--election-timeout", "500"])
-                    .env_remove("KEEL_NAME")
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .expect("start keel")
-            })
-            .collect();
-        Members(children)
+        Members(
+            (0..3)
+                .map(|i| self.start_one(i, &data_dirs[i], &[]))
+                .collect(),
+        )
+    }
+
+    /// Member `i` on `data_dir`, with `extra` flags.
+    fn start_one(&self, i: usize, data_dir: &Path, extra: &[&str]) -> Child {
+        let client_url = format!("http://{}", self.endpoint(i));
+        Command::new(env!("CARGO_BIN_EXE_keel"))
+            .args(["--name", &format!("m{i}")])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--listen-client-urls", &client_url])
+            .args(["--advertise-client-urls", &client_url])
+            .args(["--listen-peer-urls", &self.peer_url(i)])
+            .args(["--initial-advertise-peer-urls", &self.peer_url(i)])
+            .args(["--initial-cluster", &self.initial_cluster()])
+            .args(["--initial-cluster-token", self.token])
+            .args(["--heartbeat-interval", "50", "--election-timeout", "500"])
+            .args(extra)
+            .env_remove("KEEL_NAME")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start keel")
     }
 
     fn client(&self) -> Client {
@@ -385,4 +390,102 @@ fn restoring_a_damaged_or_missing_backup_fails_and_leaves_no_data_dir() {
         text(&missing.stderr)
     );
     assert!(!data.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_survivor_forced_into_a_new_cluster_serves_everything_and_grows_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout {
+        ports: free_ports(6),
+        token: "forced",
+    };
+    let dirs: Vec<PathBuf> = (0..3).map(|i| dir.path().join(format!("m{i}"))).collect();
+    let members = layout.start(&dirs);
+    let client = layout.client();
+    serving(&client).await;
+    for i in 0..200 {
+        send(&client, put(format!("key/{i:04}"), format!("v{i}"), 0)).await;
+    }
+    let saved = everything(&client).await;
+    // Wait until m2 has applied everything: the survivor an operator picks.
+    let m2 = Client::new(ClientOptions::new(vec![layout.endpoint(2)])).unwrap();
+    for _ in 0..100 {
+        if let Ok(Response::Status(status)) = m2.request(Request::Status).await {
+            if status.header.revision == saved.header.revision {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(members);
+
+    let mut survivor = Members(vec![layout.start_one(
+        2,
+        &dirs[2],
+        &["--force-new-cluster"],
+    )]);
+    let status = serving(&m2).await;
+    assert_eq!(status.leader, status.header.member_id, "it leads alone");
+    assert_eq!(everything(&m2).await.kvs, saved.kvs);
+    let list = Request::MemberList(MemberListRequest { linearizable: true });
+    match send(&m2, list.clone()).await {
+        Response::Member(list) => {
+            let names: Vec<&str> = list.members.iter().map(|m| m.name.as_str()).collect();
+            assert_eq!(names, ["m2"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    match send(&m2, put("after".into(), "forced".into(), 0)).await {
+        Response::Put(answer) => assert_eq!(answer.header.revision, saved.header.revision + 1),
+        other => panic!("{other:?}"),
+    }
+
+    // Restarted without the flag, it stays a cluster of one; then it grows
+    // back as etcd's runbook does: member add, start with `existing`.
+    drop(survivor);
+    survivor = Members(vec![layout.start_one(2, &dirs[2], &[])]);
+    serving(&m2).await;
+    let added = keelctl(&[
+        "--endpoints",
+        &layout.endpoint(2),
+        "member",
+        "add",
+        "m0",
+        &format!("--peer-urls={}", layout.peer_url(0)),
+    ]);
+    assert_eq!(added.status.code(), Some(0), "{}", text(&added.stderr));
+    let fresh = dir.path().join("m0-again");
+    let cluster = format!("m0={},m2={}", layout.peer_url(0), layout.peer_url(2));
+    survivor.0.push(layout.start_one(
+        0,
+        &fresh,
+        &[
+            "--initial-cluster",
+            &cluster,
+            "--initial-cluster-state",
+            "existing",
+        ],
+    ));
+    let m0 = Client::new(ClientOptions::new(vec![layout.endpoint(0)])).unwrap();
+    let mut caught_up = false;
+    for _ in 0..200 {
+        if let Ok(Response::Range(range)) = m0
+            .request(Request::Range(RangeRequest {
+                key: Bytes::from_static(b"after"),
+                serializable: true,
+                ..RangeRequest::default()
+            }))
+            .await
+        {
+            if range.kvs.len() == 1 {
+                caught_up = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(caught_up, "the new member never caught up");
+    let mut restored = everything(&m0).await;
+    restored.kvs.retain(|kv| kv.key.as_ref() != b"after");
+    assert_eq!(restored.kvs, saved.kvs);
 }

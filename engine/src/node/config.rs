@@ -57,6 +57,11 @@ pub struct NodeConfig {
     /// raft Ready (a member that persists and applies slowly). Zero — off —
     /// by default; no flag sets it.
     pub slow_ready: Duration,
+    /// etcd's `--force-new-cluster`: a member with data starts as the only
+    /// member of its cluster (every other member removed through committed
+    /// entries before it serves). For disaster recovery only; start without
+    /// it afterwards.
+    pub force_new_cluster: bool,
 }
 
 impl NodeConfig {
@@ -84,6 +89,7 @@ impl NodeConfig {
             max_lease_expiries_per_tick: 100,
             max_leases_per_checkpoint: 10_000,
             slow_ready: Duration::ZERO,
+            force_new_cluster: false,
         }
     }
 

@@ -17,6 +17,7 @@ pub mod proposal;
 mod raft_logger;
 pub mod read_queue;
 mod snapshot;
+mod standalone;
 mod start;
 pub mod transport;
 

@@ -137,8 +137,17 @@ fn open_data(options: &NodeOptions) -> Result<(StateMachine, RaftLog, bool), Nod
 /// Starts the member's node and returns a handle to it. The node runs as a
 /// task until stopped, removed, or a storage failure (fail-stop).
 pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
-    let (state, log, _) = open_data(&options)?;
+    let (state, mut log, existed) = open_data(&options)?;
     let member_id = options.config.member_id;
+    if options.config.force_new_cluster && existed {
+        let removed = super::standalone::make_standalone(&mut log, &state, member_id)?;
+        tracing::warn!(
+            member = member_id,
+            removed = ?removed.iter().map(|id| format!("{id:x}")).collect::<Vec<_>>(),
+            "forcing a new cluster: this member becomes the only one once its committed \
+             entries apply; start it without --force-new-cluster from now on"
+        );
+    }
     let raft_config = options.config.raft_config(state.applied_index());
     raft_config.validate()?;
     let mut raw = RawNode::new(&raft_config, log, &raft_logger(member_id))?;

@@ -106,6 +106,11 @@ impl Cluster {
 
     /// Starts (or restarts) member `id` on its disk.
     pub fn start(&mut self, id: u64, join: bool) {
+        self.start_with(id, join, |_| {});
+    }
+
+    /// As [`Cluster::start`], with `tweak` applied to the member's config.
+    pub fn start_with(&mut self, id: u64, join: bool, tweak: impl FnOnce(&mut NodeConfig)) {
         let bootstrap = if join {
             Bootstrap::JoinExisting {
                 cluster_id: self.cluster_id,
@@ -127,8 +132,10 @@ impl Cluster {
                 members: initial,
             }
         };
+        let mut config = self.config(id);
+        tweak(&mut config);
         let options = NodeOptions {
-            config: self.config(id),
+            config,
             disk: Arc::new(self.disks[&id].clone()),
             data_dir: PathBuf::from(format!("/data/{id:x}")),
             wal: WalOptions {

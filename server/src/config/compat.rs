@@ -77,13 +77,6 @@ pub fn flags_without_effect(
     settings: &BTreeMap<String, String>,
     warnings: &mut Vec<String>,
 ) -> Result<(), ConfigError> {
-    if boolean(settings, "force-new-cluster", false)? {
-        return Err(ConfigError::Inconsistent(
-            "--force-new-cluster is not supported: Keel cannot rewrite a member's data into a \
-             new one-member cluster; restore a snapshot into a new cluster instead"
-                .into(),
-        ));
-    }
     if boolean(settings, "enable-v2", false)? {
         warnings.push(
             "--enable-v2: the v2 API is not served (Keel serves etcd's v3 API only); v2 \

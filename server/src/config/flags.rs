@@ -186,7 +186,7 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "force-new-cluster",
         default: "false",
-        help: "Force to create a new one member cluster (not supported by Keel: refused when true).",
+        help: "Force to create a new one member cluster.",
     },
     Flag {
         name: "auto-compaction-retention",

@@ -466,6 +466,7 @@ fn build(
     node.max_txn_ops = max_txn_ops;
     node.quota_backend_bytes = if quota == 0 { 2 << 30 } else { quota };
     node.strict_reconfig_check = boolean(settings, "strict-reconfig-check", true)?;
+    node.force_new_cluster = boolean(settings, "force-new-cluster", false)?;
     let daemon = DaemonOptions {
         name,
         data_dir,

@@ -47,6 +47,7 @@ fn no_flags_at_all_is_a_single_member_on_localhost() {
     assert_eq!(d.node.max_txn_ops, 128);
     assert_eq!(d.node.quota_backend_bytes, 2 << 30);
     assert!(d.node.strict_reconfig_check, "etcd 3.4's default");
+    assert!(!d.node.force_new_cluster);
     assert_eq!(
         d.client_port.grpc.max_concurrent_streams, 4096,
         "Keel's bound"
@@ -585,12 +586,21 @@ fn the_new_flags_come_from_variables_and_the_config_file_too() {
 }
 
 #[test]
+fn force_new_cluster_reaches_the_node() {
+    for (args, on) in [
+        (&["--force-new-cluster"][..], true),
+        (&["--force-new-cluster=false"][..], false),
+    ] {
+        let (c, _) = parse(args, &[]).unwrap();
+        assert_eq!(c.daemon.node.force_new_cluster, on, "{args:?}");
+    }
+    let (c, _) = parse(&[], &[("ETCD_FORCE_NEW_CLUSTER", "true")]).unwrap();
+    assert!(c.daemon.node.force_new_cluster);
+}
+
+#[test]
 fn the_accepted_etcd_flags_are_checked_as_etcd_checks_them() {
     let cases: &[(&[&str], &str)] = &[
-        (
-            &["--force-new-cluster"],
-            "--force-new-cluster is not supported",
-        ),
         (
             &["--log-outputs", "/var/log/etcd.log"],
             "unknown log-output \"/var/log/etcd.log\"",

@@ -306,8 +306,9 @@ mod tests {
         // Below the top level cobra prints the parent's help.
         assert_eq!(resolved(&["member", "x", "y"]), args(&["member", "--help"]));
         // A command etcdctl has and keelctl lacks is left for clap to name.
-        assert_eq!(resolved(&["snaps"]), args(&["snaps"]));
+        assert_eq!(resolved(&["migr"]), args(&["migr"]));
         assert_eq!(resolved(&["defr"]), args(&["defrag"]));
+        assert_eq!(resolved(&["snap", "sta", "f"]), args(&["snapshot", "status", "f"]));
     }
 
     #[test]
