@@ -308,7 +308,10 @@ mod tests {
         // A command etcdctl has and keelctl lacks is left for clap to name.
         assert_eq!(resolved(&["migr"]), args(&["migr"]));
         assert_eq!(resolved(&["defr"]), args(&["defrag"]));
-        assert_eq!(resolved(&["snap", "sta", "f"]), args(&["snapshot", "status", "f"]));
+        assert_eq!(
+            resolved(&["snap", "sta", "f"]),
+            args(&["snapshot", "status", "f"])
+        );
     }
 
     #[test]
