@@ -495,3 +495,138 @@ async fn the_initial_corrupt_check_refuses_a_member_whose_data_differs() {
         d.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_periodic_corrupt_check_raises_corrupt_and_the_cluster_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = free_ports(6);
+    let cluster: Vec<(String, String)> = (0..3)
+        .map(|i| {
+            (
+                format!("m{i}"),
+                format!("http://127.0.0.1:{}", ports[3 + i]),
+            )
+        })
+        .collect();
+    let member = |i: usize| {
+        let mut opts = options(
+            dir.path(),
+            &format!("m{i}"),
+            ports[i],
+            ports[3 + i],
+            &cluster,
+            ClusterState::New,
+        );
+        opts.corrupt_check_interval = Some(Duration::from_millis(300));
+        opts
+    };
+    let mut daemons = Vec::new();
+    for i in 0..3 {
+        daemons.push(Some(
+            Daemon::start(member(i), Arc::new(OsDisk::new()))
+                .await
+                .unwrap(),
+        ));
+    }
+    for d in daemons.iter().flatten() {
+        assert!(d.wait_ready(Duration::from_secs(20)).await);
+    }
+    let endpoints: Vec<String> = (0..3).map(|i| format!("127.0.0.1:{}", ports[i])).collect();
+    let client = Client::new(ClientOptions::new(endpoints)).unwrap();
+    for i in 0..10 {
+        put_retrying(&client, &format!("k{i}")).await;
+    }
+    for &port in &ports[..3] {
+        wait_for_key(port, "k9").await;
+    }
+    // Healthy members: checks pass, no alarm.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let alarms = || {
+        Request::Alarm(AlarmRequest {
+            action: AlarmAction::Get,
+            member_id: 0,
+            alarm: AlarmType::None,
+        })
+    };
+    match client.request(alarms()).await {
+        Ok(Response::Alarm(answer)) => assert!(answer.alarms.is_empty(), "{answer:?}"),
+        other => panic!("{other:?}"),
+    }
+
+    // m0's store is changed behind raft's back (it is one revision ahead
+    // of the others from then on) and it rejoins.
+    let first = daemons[0].take().unwrap();
+    let id0 = first.identity.member_id;
+    first.shutdown().await;
+    {
+        let disk: Arc<dyn keel_engine::storage::disk::Disk> = Arc::new(OsDisk::new());
+        let db = keel_engine::node::db_path(&dir.path().join("m0"));
+        let mut state = keel_engine::state_machine::StateMachine::open(disk, &db).unwrap();
+        let index = state.applied_index();
+        let body = keel_engine::node::proposal::ProposalBody::Client(put("planted", "x"));
+        state.apply(index, &body).unwrap().unwrap();
+        state.checkpoint().unwrap();
+    }
+    daemons[0] = Some(
+        Daemon::start(member(0), Arc::new(OsDisk::new()))
+            .await
+            .unwrap(),
+    );
+    // The leader compares; a leader that is itself the odd one out sees its
+    // peers behind it and cannot prove anything, so lead elsewhere.
+    let m0 = Client::new(ClientOptions::new(vec![format!("127.0.0.1:{}", ports[0])])).unwrap();
+    let mut raised = None;
+    for _ in 0..100 {
+        if let Ok(Response::Status(status)) = m0.request(Request::Status).await {
+            if status.leader == id0 {
+                let target_id = daemons[1].as_ref().unwrap().identity.member_id;
+                let _ = m0
+                    .request(Request::MoveLeader(MoveLeaderRequest { target_id }))
+                    .await;
+            }
+        }
+        let _ = client.request(put("traffic", "v")).await;
+        if let Ok(Response::Alarm(answer)) = client.request(alarms()).await {
+            if let Some(alarm) = answer.alarms.first() {
+                raised = Some(*alarm);
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let raised = raised.expect("no CORRUPT alarm was raised");
+    assert_eq!((raised.member_id, raised.alarm), (id0, AlarmType::Corrupt));
+    // Writes are refused cluster-wide with etcd's error; reads answer.
+    assert_eq!(
+        client.request(put("refused", "v")).await,
+        Err(ClientError::Api(ApiError::Corrupt))
+    );
+    assert_eq!(ApiError::Corrupt.to_string(), "etcdserver: corrupt cluster");
+    match client.request(get("k3")).await {
+        Ok(Response::Range(range)) => assert_eq!(range.kvs.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    // With the damaged member gone, an operator disarms the alarm and the
+    // cluster takes writes again.
+    daemons[0].take().unwrap().shutdown().await;
+    let disarm = Request::Alarm(AlarmRequest {
+        action: AlarmAction::Deactivate,
+        member_id: id0,
+        alarm: AlarmType::Corrupt,
+    });
+    let survivors: Vec<String> = (1..3).map(|i| format!("127.0.0.1:{}", ports[i])).collect();
+    let survivors = Client::new(ClientOptions::new(survivors)).unwrap();
+    let mut disarmed = false;
+    for _ in 0..50 {
+        if survivors.request(disarm.clone()).await.is_ok() {
+            disarmed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(disarmed);
+    put_retrying(&survivors, "after-disarm").await;
+    for d in daemons.into_iter().flatten() {
+        d.shutdown().await;
+    }
+}

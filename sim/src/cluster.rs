@@ -125,6 +125,7 @@ fn options(i: usize, n: usize, knobs: EngineKnobs) -> DaemonOptions {
         client_auto_tls: false,
         peer_auto_tls: false,
         initial_corrupt_check: false,
+        corrupt_check_interval: None,
         // Not in campaigns yet: the checkers read the whole committed
         // history from revision 1 at the end, which compaction removes.
         auto_compaction: None,

@@ -357,7 +357,20 @@ impl StateMachine {
 
     fn apply_client(&mut self, index: u64, request: &Request) -> Result<Response, KvError> {
         let nospace = self.alarm_active(AlarmType::NoSpace);
+        // etcd's corrupt applier: while CORRUPT is raised, nothing but
+        // alarms (and membership) applies.
+        let corrupt = self.alarm_active(AlarmType::Corrupt);
         match request {
+            Request::Put(_)
+            | Request::DeleteRange(_)
+            | Request::Txn(_)
+            | Request::Compact(_)
+            | Request::LeaseGrant(_)
+            | Request::LeaseRevoke(_)
+                if corrupt =>
+            {
+                Err(ApiError::Corrupt.into())
+            }
             Request::Put(_) | Request::LeaseGrant(_) if nospace => Err(ApiError::NoSpace.into()),
             Request::Txn(t) if nospace && txn_puts(t) => Err(ApiError::NoSpace.into()),
             Request::LeaseGrant(g) => {

@@ -311,3 +311,35 @@ fn a_copy_overtaken_by_a_checkpoint_is_dropped_and_a_leftover_removed_at_open() 
     assert!(!disk.exists(Path::new("/d/db.defrag")).unwrap());
     assert_eq!(value(&sm, "newer"), Some(b("1")));
 }
+
+#[test]
+fn while_corrupt_is_raised_only_alarms_apply() {
+    let disk = SimDisk::new(9);
+    let mut sm = boot(&disk, "/a/db");
+    apply(&mut sm, &put("k", "before")).unwrap();
+    let alarm = |action| {
+        ProposalBody::Client(Request::Alarm(AlarmRequest {
+            action,
+            member_id: 2,
+            alarm: AlarmType::Corrupt,
+        }))
+    };
+    apply(&mut sm, &alarm(AlarmAction::Activate)).unwrap();
+    assert!(sm.alarm_active(AlarmType::Corrupt));
+    assert_eq!(apply(&mut sm, &put("k", "during")), Err(ApiError::Corrupt));
+    let delete = ProposalBody::Client(Request::DeleteRange(DeleteRangeRequest {
+        key: b("k"),
+        ..DeleteRangeRequest::default()
+    }));
+    assert_eq!(apply(&mut sm, &delete), Err(ApiError::Corrupt));
+    let grant = ProposalBody::Client(Request::LeaseGrant(LeaseGrantRequest {
+        ttl_seconds: 10,
+        id: 5,
+    }));
+    assert_eq!(apply(&mut sm, &grant), Err(ApiError::Corrupt));
+    // Reads still answer, as etcd 3.4's do.
+    assert_eq!(value(&sm, "k"), Some(b("before")));
+    apply(&mut sm, &alarm(AlarmAction::Deactivate)).unwrap();
+    apply(&mut sm, &put("k", "after")).unwrap();
+    assert_eq!(value(&sm, "k"), Some(b("after")));
+}

@@ -174,6 +174,11 @@ pub const FLAGS: &[Flag] = &[
         help: "Enable to check data corruption before serving any client/peer traffic: on a restart, compare this member's hash of its keys with its peers'.",
     },
     Flag {
+        name: "experimental-corrupt-check-time",
+        default: "0s",
+        help: "Duration of time between cluster corruption check passes (0s: never).",
+    },
+    Flag {
         name: "enable-v2",
         default: "false",
         help: "Accept etcd V2 client requests (accepted for etcd compatibility; Keel serves only the v3 API).",

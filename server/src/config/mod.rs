@@ -432,6 +432,11 @@ fn build(
     let (log_level, log_output) = compat::logging(settings, warnings)?;
     compat::flags_without_effect(settings, warnings)?;
     let initial_corrupt_check = boolean(settings, "experimental-initial-corrupt-check", false)?;
+    let corrupt_check_time = get(settings, "experimental-corrupt-check-time", "0s");
+    let corrupt_check_interval = crate::ctl::go_parse::parse_duration(corrupt_check_time.trim())
+        .map_err(|e| invalid("experimental-corrupt-check-time", corrupt_check_time, e))?;
+    let corrupt_check_interval =
+        (!corrupt_check_interval.is_zero()).then_some(corrupt_check_interval);
     let metrics = metrics_options(settings)?;
     let metrics_urls: Vec<&Url> = metrics.listen_urls.iter().collect();
     check_tls_urls(
@@ -490,6 +495,7 @@ fn build(
         client_auto_tls,
         peer_auto_tls,
         initial_corrupt_check,
+        corrupt_check_interval,
         auto_compaction: compat::auto_compaction(settings)?,
         metrics,
     };

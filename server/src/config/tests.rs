@@ -586,6 +586,24 @@ fn the_new_flags_come_from_variables_and_the_config_file_too() {
 }
 
 #[test]
+fn the_corrupt_check_period_is_a_go_duration_and_zero_is_off() {
+    let (c, _) = parse(&[], &[]).unwrap();
+    assert_eq!(c.daemon.corrupt_check_interval, None);
+    let (c, _) = parse(&["--experimental-corrupt-check-time", "1m30s"], &[]).unwrap();
+    assert_eq!(
+        c.daemon.corrupt_check_interval,
+        Some(Duration::from_secs(90))
+    );
+    let (c, _) = parse(&[], &[("ETCD_EXPERIMENTAL_CORRUPT_CHECK_TIME", "0s")]).unwrap();
+    assert_eq!(c.daemon.corrupt_check_interval, None);
+    let error = parse(&["--experimental-corrupt-check-time", "5"], &[]).unwrap_err();
+    assert!(
+        error.to_string().contains("missing unit in duration"),
+        "{error}"
+    );
+}
+
+#[test]
 fn force_new_cluster_reaches_the_node() {
     for (args, on) in [
         (&["--force-new-cluster"][..], true),

@@ -1,8 +1,12 @@
-//! etcd's initial corruption check (`--experimental-initial-corrupt-check`):
-//! before a restarted member talks to its peers or serves clients, it
-//! compares its hash of the keys with each peer's at its own revision, and
-//! refuses to start if one differs while both count from the same
-//! compaction.
+//! etcd's corruption checks. The initial one
+//! (`--experimental-initial-corrupt-check`): before a restarted member talks
+//! to its peers or serves clients, it compares its hash of the keys with
+//! each peer's at its own revision, and refuses to start if one differs
+//! while both count from the same compaction. The periodic one
+//! (`--experimental-corrupt-check-time`): every interval the leader does the
+//! same comparison and raises the cluster-wide CORRUPT alarm for each member
+//! whose hash differs, after which the cluster refuses writes (etcd's
+//! `etcdserver: corrupt cluster`) until an operator disarms it.
 //!
 //! The peers are asked on their peer port (a hash-kv request beside the
 //! cluster-info one), as etcd asks on its peer port: members trust each
@@ -17,7 +21,8 @@ use crate::peer::fetch_hash_kv;
 use crate::tls::Dialer;
 use crate::url::Url;
 use keel_engine::api::{
-    ApiError, HashKvRequest, HashKvResponse, Member, MemberListRequest, Request, Response,
+    AlarmAction, AlarmRequest, AlarmType, ApiError, HashKvRequest, HashKvResponse, Member,
+    MemberListRequest, Request, Response,
 };
 use keel_engine::node::NodeHandle;
 use std::time::Duration;
@@ -65,6 +70,8 @@ pub struct Verdict {
     pub warnings: Vec<String>,
     /// One line per peer whose hash differs at the same compaction.
     pub mismatches: Vec<String>,
+    /// Those peers' ids, in the same order.
+    pub corrupt: Vec<u64>,
 }
 
 /// Compares `local` with what each peer answered (etcd's rules).
@@ -76,6 +83,7 @@ pub fn judge(local: &LocalHash, peers: &[PeerReport]) -> Verdict {
         match &peer.outcome {
             PeerOutcome::Hash(answer) if answer.hash == local.hash => {}
             PeerOutcome::Hash(answer) if answer.compact_revision == local.compact_revision => {
+                verdict.corrupt.push(peer.member_id);
                 verdict.mismatches.push(format!(
                     "{me}'s hash {} != {them}'s hash {} (revision {}, peer revision {}, \
                      compact revision {})",
@@ -129,6 +137,41 @@ pub async fn initial_corrupt_check(
     let me = identity.member_id;
     tracing::info!("{me:x} starting initial corruption check with timeout {timeout:?}...");
     let local = local_hash(node, me).await?;
+    let reports = ask_peers(
+        node,
+        identity,
+        dialer,
+        local.revision,
+        timeout,
+        max_frame_bytes,
+    )
+    .await?;
+    let verdict = judge(&local, &reports);
+    for line in &verdict.warnings {
+        tracing::warn!("{line}");
+    }
+    for line in &verdict.mismatches {
+        tracing::error!("{line}");
+    }
+    if !verdict.mismatches.is_empty() {
+        return Err(DaemonError::DataInconsistency(format!(
+            "{me:x} found data inconsistency with peers"
+        )));
+    }
+    tracing::info!("{me:x} succeeded on initial corruption checking: no corruption");
+    Ok(())
+}
+
+/// Asks every other member for its hash at `revision`, all at once.
+async fn ask_peers(
+    node: &NodeHandle,
+    identity: Identity,
+    dialer: &Dialer,
+    revision: i64,
+    timeout: Duration,
+    max_frame_bytes: usize,
+) -> Result<Vec<PeerReport>, DaemonError> {
+    let me = identity.member_id;
     let peers: Vec<Member> = match node
         .request(Request::MemberList(MemberListRequest {
             linearizable: false,
@@ -149,7 +192,7 @@ pub async fn initial_corrupt_check(
             peer,
             identity,
             dialer,
-            local.revision,
+            revision,
             timeout,
             max_frame_bytes,
         )));
@@ -160,20 +203,69 @@ pub async fn initial_corrupt_check(
             reports.push(report);
         }
     }
-    let verdict = judge(&local, &reports);
-    for line in &verdict.warnings {
-        tracing::warn!("{line}");
+    Ok(reports)
+}
+
+/// The periodic check: every `interval`, while this member leads, compares
+/// its hash with every peer's and raises the CORRUPT alarm (through raft,
+/// as an operator's alarm request would) for each peer that differs. Runs
+/// until the node stops.
+pub async fn periodic_corrupt_check(
+    node: NodeHandle,
+    identity: Identity,
+    dialer: Dialer,
+    interval: Duration,
+    timeout: Duration,
+    max_frame_bytes: usize,
+) {
+    let me = identity.member_id;
+    tracing::info!("{me:x} enabled corruption checking with period {interval:?}");
+    loop {
+        tokio::time::sleep(interval).await;
+        let status = node.status();
+        if status.stopped {
+            return;
+        }
+        if status.leader_id != me {
+            continue;
+        }
+        let checked = async {
+            let local = local_hash(&node, me).await?;
+            let reports = ask_peers(
+                &node,
+                identity,
+                &dialer,
+                local.revision,
+                timeout,
+                max_frame_bytes,
+            )
+            .await?;
+            Ok::<_, DaemonError>(judge(&local, &reports))
+        }
+        .await;
+        let verdict = match checked {
+            Ok(verdict) => verdict,
+            Err(err) => {
+                tracing::warn!("{me:x} corruption check failed: {err}");
+                continue;
+            }
+        };
+        for line in &verdict.warnings {
+            tracing::warn!("{line}");
+        }
+        for (line, &peer) in verdict.mismatches.iter().zip(&verdict.corrupt) {
+            tracing::error!("{line}");
+            let alarm = Request::Alarm(AlarmRequest {
+                action: AlarmAction::Activate,
+                member_id: peer,
+                alarm: AlarmType::Corrupt,
+            });
+            match node.request(alarm).await {
+                Ok(_) => tracing::error!("{me:x} raised the CORRUPT alarm for {peer:x}"),
+                Err(err) => tracing::warn!("{me:x} could not raise the CORRUPT alarm: {err}"),
+            }
+        }
     }
-    for line in &verdict.mismatches {
-        tracing::error!("{line}");
-    }
-    if !verdict.mismatches.is_empty() {
-        return Err(DaemonError::DataInconsistency(format!(
-            "{me:x} found data inconsistency with peers"
-        )));
-    }
-    tracing::info!("{me:x} succeeded on initial corruption checking: no corruption");
-    Ok(())
 }
 
 /// This member's hash at its latest revision.
@@ -296,6 +388,7 @@ mod tests {
             verdict.mismatches,
             ["a's hash 1234 != c's hash 999 (revision 40, peer revision 44, compact revision 5)"]
         );
+        assert_eq!(verdict.corrupt, [0xc]);
         assert!(verdict.warnings.is_empty());
     }
 
@@ -316,7 +409,7 @@ mod tests {
                 other(0xe, PeerOutcome::Unreachable("connection refused".into())),
             ],
         );
-        assert!(verdict.mismatches.is_empty());
+        assert!(verdict.mismatches.is_empty() && verdict.corrupt.is_empty());
         assert_eq!(verdict.warnings.len(), 4);
         assert!(
             verdict.warnings[0].contains("peer has a different compact revision 9"),

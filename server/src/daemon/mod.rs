@@ -109,6 +109,10 @@ pub struct DaemonOptions {
     /// `--experimental-initial-corrupt-check`: on a restart, compare the
     /// data with the peers' before serving (refuse to start on a mismatch).
     pub initial_corrupt_check: bool,
+    /// `--experimental-corrupt-check-time`: how often the leader compares
+    /// the members' hashes and raises CORRUPT on a mismatch (`None`: never,
+    /// etcd's default).
+    pub corrupt_check_interval: Option<Duration>,
     /// `--auto-compaction-mode` and `--auto-compaction-retention` (`None`:
     /// no automatic compaction, etcd's default).
     pub auto_compaction: Option<AutoCompaction>,
@@ -372,6 +376,16 @@ impl Daemon {
         }
 
         let mut tasks = Vec::new();
+        if let Some(interval) = options.corrupt_check_interval {
+            tasks.push(tokio::spawn(corrupt_check::periodic_corrupt_check(
+                node.clone(),
+                identity,
+                tls.dialer.clone(),
+                interval,
+                options.node.request_timeout,
+                options.peer_transport.max_frame_bytes,
+            )));
+        }
         if let Some(policy) = options.auto_compaction {
             tracing::info!(?policy, "auto-compaction enabled");
             tasks.push(tokio::spawn(keel_engine::compactor::run(

@@ -59,6 +59,7 @@ pub fn daemon_options(
         client_auto_tls: false,
         peer_auto_tls: false,
         initial_corrupt_check: false,
+        corrupt_check_interval: None,
         auto_compaction: None,
         metrics: Default::default(),
     }
