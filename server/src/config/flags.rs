@@ -344,6 +344,10 @@ pub fn version_text() -> String {
     )
 }
 
+/// `KEEL_*` variables the binary reads that are not flags (`KEEL_LOG`: the
+/// log filter), so no warning calls them unknown.
+const NOT_FLAGS: [&str; 1] = ["KEEL_LOG"];
+
 /// Merges the command line with `KEEL_*` and `ETCD_*` variables: a setting
 /// given twice is an error; unknown variables become warnings.
 pub fn merge(
@@ -391,7 +395,11 @@ pub fn merge(
         .flat_map(|f| [variable("KEEL_", f.name), variable("ETCD_", f.name)])
         .collect();
     for (name, value) in env {
-        if (name.starts_with("KEEL_") || name.starts_with("ETCD_")) && !known.contains(name) {
+        let ours = NOT_FLAGS.contains(&name.as_str());
+        if (name.starts_with("KEEL_") || name.starts_with("ETCD_"))
+            && !known.contains(name)
+            && !ours
+        {
             warnings.push(format!("unrecognized environment variable {name}={value}"));
         }
     }

@@ -108,6 +108,7 @@ fn unknown_variables_are_warnings() {
         &[],
         &[
             ("KEEL_FOO", "1"),
+            ("KEEL_LOG", "debug"),
             ("ETCD_DISCOVERY_SRV", "example.com"),
             ("KEELCTL_ENDPOINTS", "x"),
             ("ETCDCTL_API", "3"),
