@@ -893,3 +893,85 @@ async fn snapshot_streams_a_backup_that_counts_down_and_keelctl_can_read() {
     assert_eq!(status.revision, 501);
     finish(daemon).await;
 }
+
+/// The body of a chunked HTTP/1.1 answer, its chunks joined.
+fn dechunk(answer: &str) -> String {
+    let Some((_, mut rest)) = answer.split_once("\r\n\r\n") else {
+        return String::new();
+    };
+    let mut body = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 || after.len() < size {
+            break;
+        }
+        body.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_gateway_streams_a_snapshot_keelctl_can_read() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (daemon, address) = member(dir.path()).await;
+    let mut client = GrpcClient::connect(&address).await;
+    for i in 0..300 {
+        let _: pb::PutResponse = client
+            .unary(KV_PUT, &put(&format!("k{i:03}"), &"y".repeat(300)))
+            .await
+            .unwrap();
+    }
+    let answer = http_exchange(
+        &address,
+        &post("/v3/maintenance/snapshot", "{}"),
+        "\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{}", &answer[..200]);
+    assert!(answer.contains("Grpc-Metadata-Content-Type: application/grpc"));
+    let mut backup = Vec::new();
+    let mut still_to_come = None;
+    let mut pieces = 0;
+    for line in dechunk(&answer).lines() {
+        let message: serde_json::Value = serde_json::from_str(line).unwrap();
+        let result = &message["result"];
+        let blob = base64::engine::general_purpose::STANDARD
+            .decode(result["blob"].as_str().unwrap())
+            .unwrap();
+        // uint64 as a string, and left out when it is 0 (the last piece).
+        let remaining: u64 = result["remaining_bytes"]
+            .as_str()
+            .map_or(0, |r| r.parse().unwrap());
+        let expected = still_to_come.unwrap_or(remaining + blob.len() as u64);
+        assert_eq!(remaining + blob.len() as u64, expected, "{line:.80}");
+        still_to_come = Some(remaining);
+        backup.extend_from_slice(&blob);
+        pieces += 1;
+    }
+    assert_eq!(still_to_come, Some(0));
+    assert!(pieces > 1, "a backup of 100 kB comes in pieces");
+    let file = dir.path().join("gateway.db");
+    std::fs::write(&file, &backup).unwrap();
+    let status = keel_engine::backup::status(Arc::new(OsDisk::new()), &file).unwrap();
+    assert_eq!(status.revision, 301);
+
+    // A body that does not decode is refused before the stream starts, as
+    // a unary call's is; a token fails the stream (no auth: none is known).
+    let bad = http_exchange(&address, &post("/v3/maintenance/snapshot", "{\"x\":"), "}").await;
+    assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
+    assert!(bad.contains("\"code\":3"), "{bad}");
+    let with_token = http_exchange(
+        &address,
+        b"POST /v3/maintenance/snapshot HTTP/1.1\r\nHost: x\r\nAuthorization: t\r\nContent-Length: 2\r\n\r\n{}",
+        "}}",
+    )
+    .await;
+    assert!(with_token.starts_with("HTTP/1.1 401"), "{with_token}");
+    assert!(
+        with_token.contains("etcdserver: invalid auth token"),
+        "{with_token}"
+    );
+    finish(daemon).await;
+}

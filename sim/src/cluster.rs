@@ -5,6 +5,7 @@
 //! and the committed log; clients go through simulated TCP.
 
 use crate::timeline::Timeline;
+use keel_engine::compactor::AutoCompaction;
 use keel_engine::node::{NodeConfig, NodeHandle, NodeStatus};
 use keel_engine::storage::disk::SimDisk;
 use keel_engine::storage::wal::WalOptions;
@@ -37,6 +38,8 @@ pub struct EngineKnobs {
     pub catch_up_entries: u64,
     /// One member (slot) that handles each raft Ready this much late.
     pub slow_member: Option<(usize, Duration)>,
+    /// Periodic auto-compaction's window on every member (`None`: off).
+    pub auto_compaction: Option<Duration>,
 }
 
 impl Default for EngineKnobs {
@@ -46,6 +49,7 @@ impl Default for EngineKnobs {
             snapshot_count: 10_000,
             catch_up_entries: 5_000,
             slow_member: None,
+            auto_compaction: None,
         }
     }
 }
@@ -126,9 +130,9 @@ fn options(i: usize, n: usize, knobs: EngineKnobs) -> DaemonOptions {
         peer_auto_tls: false,
         initial_corrupt_check: false,
         corrupt_check_interval: None,
-        // Not in campaigns yet: the checkers read the whole committed
-        // history from revision 1 at the end, which compaction removes.
-        auto_compaction: None,
+        // The `compaction` fault; the scenario then records the committed
+        // history while it runs, before compaction removes it.
+        auto_compaction: knobs.auto_compaction.map(AutoCompaction::Periodic),
         metrics: Default::default(),
     }
 }

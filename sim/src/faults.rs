@@ -41,11 +41,15 @@ pub enum FaultKind {
     /// onto a fresh disk; at the end it must hold exactly the committed
     /// state at its revision.
     Backup,
+    /// Not an event but a setting: every member runs periodic
+    /// auto-compaction with a window of a few seconds, so history is
+    /// compacted under the workload, the faults and the watchers.
+    Compaction,
 }
 
 impl FaultKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [FaultKind; 13] = [
+    pub const ALL: [FaultKind; 14] = [
         FaultKind::Partition,
         FaultKind::OneWay,
         FaultKind::LeaderIsolation,
@@ -59,6 +63,7 @@ impl FaultKind {
         FaultKind::Buggify,
         FaultKind::Defrag,
         FaultKind::Backup,
+        FaultKind::Compaction,
     ];
 
     /// The name used on the command line.
@@ -77,6 +82,7 @@ impl FaultKind {
             FaultKind::Buggify => "buggify",
             FaultKind::Defrag => "defrag",
             FaultKind::Backup => "backup",
+            FaultKind::Compaction => "compaction",
         }
     }
 }

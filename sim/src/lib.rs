@@ -23,6 +23,8 @@ pub mod etcd_watcher;
 #[cfg(madsim)]
 pub mod lease_user;
 #[cfg(madsim)]
+pub mod log_reader;
+#[cfg(madsim)]
 pub mod scenario;
 #[cfg(madsim)]
 pub mod timeline;

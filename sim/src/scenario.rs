@@ -5,8 +5,9 @@
 use crate::check::{self, CheckReport};
 use crate::cluster::{Cluster, EngineKnobs, client_endpoints};
 use crate::faults::{FaultKind, FaultPlan};
-use crate::history::{Change, History, LeaseRecord, OpKind, Outcome, StoreLog};
+use crate::history::{History, LeaseRecord, OpKind, Outcome};
 use crate::lease_user::{self, LEASE_KEY_PREFIX, MAX_TTL_SECONDS};
+use crate::log_reader::{self, LogReader};
 use crate::timeline::Timeline;
 use crate::workload::{self, PREFIX, SharedHistory};
 use bytes::Bytes;
@@ -19,6 +20,7 @@ use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// What to run for one seed.
@@ -375,7 +377,7 @@ async fn inject(cluster: &Cluster, plan: &FaultPlan, kinds: &[FaultKind]) {
                 Err(err) => t.event(format!("backup of {}: {err}", cluster.name(i))),
             }
         }
-        FaultKind::Buggify => {}
+        FaultKind::Buggify | FaultKind::Compaction => {}
     }
 }
 
@@ -495,57 +497,6 @@ fn client_ip(c: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(10, 0, 1, c as u8 + 1))
 }
 
-/// The committed history of the workload's keys, read revision by
-/// revision from member slot `i`.
-async fn read_log(cluster: &Cluster, i: usize, final_revision: u64) -> Result<StoreLog, String> {
-    let node = cluster
-        .node(i)
-        .ok_or_else(|| format!("{} is not running", cluster.name(i)))?;
-    let mut previous: BTreeMap<String, String> = BTreeMap::new();
-    let mut changes = Vec::new();
-    for revision in 1..=final_revision {
-        let request = workload::request(&OpKind::Range { serializable: true });
-        let Request::Range(mut range) = request else {
-            return Err("range request expected".into());
-        };
-        range.revision = revision as i64;
-        let kvs = match node.request(Request::Range(range)).await {
-            Ok(Response::Range(r)) => r.kvs,
-            other => return Err(format!("range at revision {revision}: {other:?}")),
-        };
-        let now: BTreeMap<String, String> = kvs
-            .iter()
-            .map(|kv| {
-                (
-                    String::from_utf8_lossy(&kv.key).into_owned(),
-                    String::from_utf8_lossy(&kv.value).into_owned(),
-                )
-            })
-            .collect();
-        for kv in &kvs {
-            if kv.mod_revision == revision as i64 {
-                changes.push(Change {
-                    revision,
-                    key: String::from_utf8_lossy(&kv.key).into_owned(),
-                    value: Some(String::from_utf8_lossy(&kv.value).into_owned()),
-                });
-            }
-        }
-        for key in previous.keys().filter(|k| !now.contains_key(*k)) {
-            changes.push(Change {
-                revision,
-                key: key.clone(),
-                value: None,
-            });
-        }
-        previous = now;
-    }
-    Ok(StoreLog {
-        changes,
-        final_revision,
-    })
-}
-
 /// After the faults: every member back, a write succeeds (liveness), every
 /// member reaches its revision, their hashes agree. Returns the final
 /// revision and any violation.
@@ -629,25 +580,62 @@ async fn converge(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The hashes are compared at the final revision, or, when
+    // auto-compaction has passed it, at the newest compaction a member
+    // reports (once every member has reached it).
+    let mut at = final_revision as i64;
     let mut hashes = BTreeMap::new();
-    for i in 0..n {
-        let Some(node) = cluster.node(i) else {
-            continue;
-        };
-        let request = Request::HashKv(HashKvRequest {
-            revision: final_revision as i64,
-        });
-        match node.request(request).await {
-            Ok(Response::HashKv(h)) => {
-                hashes.insert(cluster.name(i).to_string(), h.hash);
+    for _attempt in 0..5 {
+        hashes.clear();
+        let mut compacted_to = None;
+        let mut errors = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::time::Instant::now() < deadline
+            && !cluster
+                .statuses()
+                .values()
+                .all(|s| !s.stopped && s.revision >= at)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for i in 0..n {
+            let Some(node) = cluster.node(i) else {
+                continue;
+            };
+            let request = Request::HashKv(HashKvRequest { revision: at });
+            match node.request(request).await {
+                Ok(Response::HashKv(h)) => {
+                    hashes.insert(cluster.name(i).to_string(), h.hash);
+                }
+                Err(ApiError::Compacted { compact_revision }) => {
+                    compacted_to = compacted_to.max(Some(compact_revision));
+                }
+                other => errors.push(format!("hashkv on {}: {other:?}", cluster.name(i))),
             }
-            other => violations.push(format!("hashkv on {}: {other:?}", cluster.name(i))),
+        }
+        match compacted_to {
+            Some(revision) if errors.is_empty() => {
+                timeline.event(format!(
+                    "hashes at revision {at} compacted; comparing at {revision}"
+                ));
+                at = revision;
+            }
+            _ => {
+                violations.extend(errors);
+                break;
+            }
         }
     }
     let distinct: std::collections::BTreeSet<u32> = hashes.values().copied().collect();
     if distinct.len() > 1 {
         violations.push(format!(
-            "convergence: members disagree at revision {final_revision}: {hashes:?}"
+            "convergence: members disagree at revision {at}: {hashes:?}"
+        ));
+    }
+    if hashes.len() < n {
+        violations.push(format!(
+            "convergence: only {} of {n} members hashed revision {at}",
+            hashes.len()
         ));
     }
     Some(final_revision)
@@ -714,9 +702,16 @@ async fn scenario(options: SeedOptions) -> SeedReport {
                     Duration::from_millis(rng.gen_range(5..60)),
                 )
             }),
+            auto_compaction: None,
         }
     } else {
         EngineKnobs::default()
+    };
+    let knobs = EngineKnobs {
+        auto_compaction: plan
+            .has(FaultKind::Compaction)
+            .then(|| Duration::from_millis(thread_rng().gen_range(1_000..5_000))),
+        ..knobs
     };
     timeline.event(format!(
         "seed {} nodes {nodes} faults [{}] gap ~{}ms, up to {}ms each; {knobs:?}",
@@ -752,6 +747,17 @@ async fn scenario(options: SeedOptions) -> SeedReport {
             }
         })
     };
+
+    // With compaction on, the history is read while the seed runs, before
+    // compaction removes it; otherwise all of it at the end.
+    let stop_recording = Arc::new(AtomicBool::new(false));
+    let recorder = knobs.auto_compaction.is_some().then(|| {
+        tokio::spawn(log_reader::record_while_running(
+            Arc::clone(&cluster),
+            LogReader::new(),
+            Arc::clone(&stop_recording),
+        ))
+    });
 
     let history: SharedHistory = Arc::new(Mutex::new(History::default()));
     let stop = timeline.now() + options.duration.as_nanos() as u64;
@@ -833,7 +839,7 @@ async fn scenario(options: SeedOptions) -> SeedReport {
         .enabled
         .iter()
         .copied()
-        .filter(|k| *k != FaultKind::Buggify)
+        .filter(|k| !matches!(k, FaultKind::Buggify | FaultKind::Compaction))
         .collect();
     while timeline.now() < stop {
         let gap = thread_rng().gen_range(0..2 * plan.mean_gap_ms + 1);
@@ -862,6 +868,29 @@ async fn scenario(options: SeedOptions) -> SeedReport {
     }
 
     let final_revision = converge(&cluster, &history, &timeline, &mut violations).await;
+    // The log is read before the leases expire: compaction may pass the
+    // final revision while they do.
+    stop_recording.store(true, Ordering::SeqCst);
+    let reader = match recorder {
+        Some(task) => task.await.unwrap_or_else(|_| LogReader::new()),
+        None => LogReader::new(),
+    };
+    let log = match final_revision {
+        None => None,
+        Some(final_revision) => match (0..nodes).find(|&i| cluster.is_up(i)) {
+            None => {
+                violations.push("no member up to read the log from".into());
+                None
+            }
+            Some(i) => match log_reader::read_log(&cluster, i, reader, final_revision).await {
+                Err(err) => {
+                    violations.push(format!("reading the committed log: {err}"));
+                    None
+                }
+                Ok(log) => Some(log),
+            },
+        },
+    };
     if final_revision.is_some() {
         leases_all_expire(&cluster, &timeline, &mut violations).await;
     }
@@ -876,36 +905,25 @@ async fn scenario(options: SeedOptions) -> SeedReport {
 
     let history = history.lock().clone();
     let mut wgl = (0, 0);
-    if let Some(final_revision) = final_revision {
-        let source = (0..nodes).find(|&i| cluster.is_up(i));
-        match source {
-            None => violations.push("no member up to read the log from".into()),
-            Some(i) => match read_log(&cluster, i, final_revision).await {
-                Err(err) => violations.push(format!("reading the committed log: {err}")),
-                Ok(log) => {
-                    for backup in cluster.backups.lock().iter() {
-                        let range = workload::request(&OpKind::Range { serializable: true });
-                        match crate::backups::check(backup, &log, &range) {
-                            Ok(revision) => timeline.event(format!(
-                                "backup of {} restored: the committed state at revision {revision}",
-                                backup.member
-                            )),
-                            Err(err) => {
-                                violations.push(format!("backup of {}: {err}", backup.member))
-                            }
-                        }
-                    }
-                    let report: CheckReport = check::check(&history, &log, 2_000_000);
-                    wgl = (report.wgl_keys_checked, report.wgl_keys_skipped);
-                    violations.extend(report.violations.iter().map(|v| v.to_string()));
-                    violations.extend(
-                        check::watch::check(&watch_records, &log)
-                            .iter()
-                            .map(|v| v.to_string()),
-                    );
-                }
-            },
+    if let Some(log) = log {
+        for backup in cluster.backups.lock().iter() {
+            let range = workload::request(&OpKind::Range { serializable: true });
+            match crate::backups::check(backup, &log, &range) {
+                Ok(revision) => timeline.event(format!(
+                    "backup of {} restored: the committed state at revision {revision}",
+                    backup.member
+                )),
+                Err(err) => violations.push(format!("backup of {}: {err}", backup.member)),
+            }
         }
+        let report: CheckReport = check::check(&history, &log, 2_000_000);
+        wgl = (report.wgl_keys_checked, report.wgl_keys_skipped);
+        violations.extend(report.violations.iter().map(|v| v.to_string()));
+        violations.extend(
+            check::watch::check(&watch_records, &log)
+                .iter()
+                .map(|v| v.to_string()),
+        );
     }
     timeline.event(format!("done: {} violation(s)", violations.len()));
 

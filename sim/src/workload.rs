@@ -256,7 +256,12 @@ pub async fn run_watcher(
         }
         let left = Duration::from_nanos(stop - now);
         let response = match tokio::time::timeout(left, watcher.next()).await {
-            Err(_) | Ok(None) => break,
+            Err(_) => break,
+            Ok(None) => {
+                // e.g. canceled by compaction after resuming on another member
+                timeline.event(format!("watcher {id}: the watch ended"));
+                break;
+            }
             Ok(Some(Err(_))) => continue, // no endpoint for now: try again
             Ok(Some(Ok(response))) => response,
         };

@@ -1,7 +1,8 @@
 //! etcd 3.4's JSON gateway (grpc-gateway 1.6 in front of etcd's gRPC
 //! server): `POST /v3/<service>/<method>` with the request message as
 //! JSON, answered with the response message as JSON, or, for the
-//! streaming methods (`/v3/watch`, `/v3/lease/keepalive`), a stream of
+//! streaming methods (`/v3/watch`, `/v3/lease/keepalive`,
+//! `/v3/maintenance/snapshot`), a stream of
 //! `{"result":…}` messages. `/v3beta/` is the same API under its 3.3 name.
 //! The methods are the gRPC ones ([`Unary`]); only the encoding differs.
 //!
@@ -243,6 +244,7 @@ enum Route {
     Unary(Unary),
     Watch,
     KeepAlive,
+    Snapshot,
 }
 
 /// grpc-gateway's matching of a path against etcd's routes: each route
@@ -267,6 +269,7 @@ fn route(path: &str) -> Result<Option<Route>, ()> {
     Ok(match path.as_str() {
         "watch" => Some(Route::Watch),
         "lease/keepalive" => Some(Route::KeepAlive),
+        "maintenance/snapshot" => Some(Route::Snapshot),
         path => Unary::from_gateway_path(path).map(Route::Unary),
     })
 }
@@ -398,6 +401,7 @@ pub async fn handle(ctx: Context, options: &EtcdOptions, request: GatewayRequest
         Route::Watch if token => refused_watch_stream(ctx, body),
         Route::Watch => watch_stream(ctx, options, body),
         Route::KeepAlive => keep_alive_stream(ctx, body),
+        Route::Snapshot => snapshot_stream(ctx, body, token),
     };
     match deadline {
         Some(deadline) => with_deadline(answer, deadline),
@@ -564,6 +568,61 @@ fn keep_alive_stream(ctx: Context, body: &[u8]) -> Answer {
                     return;
                 }
             };
+            if items.send(item).await.is_err() {
+                return;
+            }
+        }
+    });
+    Answer {
+        status: 200,
+        headers: Vec::new(),
+        body: Body::Stream(answer),
+    }
+}
+
+/// `/v3/maintenance/snapshot`: the member's backup as a stream of
+/// `SnapshotResponse` messages (`blob` base64, `remaining_bytes` counting
+/// down), the bytes `Maintenance.Snapshot` streams over gRPC. The body is
+/// one request, decoded as a unary call's is (an empty body is the empty
+/// request); a token fails the stream, as etcd without auth fails it.
+fn snapshot_stream(ctx: Context, body: &[u8], token: bool) -> Answer {
+    if let Err(error) = json::from_json::<pb::SnapshotRequest>(body) {
+        return gateway_error_answer(&Status::new(Code::InvalidArgument, error.0));
+    }
+    let (items, answer) = mpsc::channel(2);
+    tokio::spawn(async move {
+        if token {
+            let _ = items
+                .send(StreamItem::Error(super::errors::auth::invalid_token()))
+                .await;
+            return;
+        }
+        let mut stream = match ctx.node.backup().await {
+            Ok(stream) => stream,
+            Err(error) => {
+                let status = super::errors::status_of(&error);
+                let _ = items.send(StreamItem::Error(status)).await;
+                return;
+            }
+        };
+        loop {
+            let item = match stream.next_piece(super::snapshot::PIECE_BYTES) {
+                Ok(Some((blob, remaining_bytes))) => {
+                    StreamItem::Message(result_text(&pb::SnapshotResponse {
+                        header: None,
+                        remaining_bytes,
+                        blob,
+                    }))
+                }
+                Ok(None) => return,
+                Err(err) => {
+                    tracing::error!("snapshot stream failed: {err}");
+                    let status = Status::internal(format!("keel: snapshot failed: {err}"));
+                    let _ = items.send(StreamItem::Error(status)).await;
+                    return;
+                }
+            };
+            // The client going away drops the receiver and ends the backup.
             if items.send(item).await.is_err() {
                 return;
             }

@@ -8,7 +8,7 @@ use super::unary::Context;
 use crate::grpc::{Call, Code, Status};
 
 /// Bytes of the backup per message (etcd sends 32 KiB).
-const PIECE_BYTES: usize = 64 * 1024;
+pub(crate) const PIECE_BYTES: usize = 64 * 1024;
 
 /// Serves one snapshot call.
 pub async fn serve(ctx: Context, call: Call) {
