@@ -354,6 +354,7 @@ impl Mirror<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ctl::ExitCode;
 
     fn renamer(from: &str, to: &str) -> Renamer {
         Renamer {
