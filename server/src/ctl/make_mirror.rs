@@ -13,10 +13,11 @@
 //! printed on a line of its own. The command runs until it is killed or
 //! fails (exit 1).
 //!
-//! Where keelctl differs: each request is bounded by the command timeout
-//! and fails with its error (exit 1) where etcdctl waits for ever (an
-//! unreachable source or destination), and a watch that cannot be resumed
-//! within it ends the command the same way.
+//! Where keelctl differs: a request to an unreachable source or
+//! destination fails as in keelctl's other commands (at once when nothing
+//! listens, else within the command timeout) and ends the command with its
+//! error (exit 1), where etcdctl waits for ever; so does a watch that
+//! cannot be resumed within the command timeout.
 
 use super::cli::parse_go_bool;
 use super::error::CtlError;
