@@ -37,8 +37,12 @@ struct Member {
 }
 
 async fn member(name: &str) -> Member {
+    member_on(name, free_ports(2)).await
+}
+
+/// A member whose client port is `ports[0]` and peer port `ports[1]`.
+async fn member_on(name: &str, ports: Vec<u16>) -> Member {
     let dir = tempfile::tempdir().unwrap();
-    let ports = free_ports(2);
     let cluster = vec![(name.to_string(), format!("http://127.0.0.1:{}", ports[1]))];
     let options = daemon_options(
         dir.path(),
@@ -271,6 +275,36 @@ async fn make_mirror_copies_existing_keys_then_follows_changes() {
     let output = mirror.wait_with_output().unwrap();
     assert_eq!(output.status.signal(), Some(9));
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    source.daemon.shutdown().await;
+    dest.daemon.shutdown().await;
+}
+
+/// A destination that is not there yet is waited for, as etcdctl waits:
+/// the mirror started before it copies everything once it comes up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn make_mirror_waits_for_a_destination_that_is_not_up_yet() {
+    let source = member("src").await;
+    let s = source.endpoint.as_str();
+    ctl(s, &["put", "k1", "v1"]).await;
+    let dest_ports = free_ports(2);
+    let d = format!("127.0.0.1:{}", dest_ports[0]);
+    let args: Vec<String> = ["--endpoints", s, "make-mirror", d.as_str()]
+        .iter()
+        .map(|word| word.to_string())
+        .collect();
+    let mut mirror = spawn(&args);
+    // Longer than the command timeout (5 s): etcdctl would still wait.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(
+        mirror.child().try_wait().unwrap().is_none(),
+        "the mirror gave up"
+    );
+    ctl(s, &["put", "k2", "v2"]).await;
+    let dest = member_on("dst", dest_ports).await;
+    wait_for_keys(&d, "k", "k1\nv1\nk2\nv2\n").await;
+    ctl(s, &["put", "k3", "v3"]).await;
+    wait_for_keys(&d, "k", "k1\nv1\nk2\nv2\nk3\nv3\n").await;
+    drop(mirror);
     source.daemon.shutdown().await;
     dest.daemon.shutdown().await;
 }

@@ -11,13 +11,9 @@
 //! from the next revision is replayed, one destination txn per source
 //! revision. Every 30 s the number of keys and events mirrored so far is
 //! printed on a line of its own. The command runs until it is killed or
-//! fails (exit 1).
-//!
-//! Where keelctl differs: a request to an unreachable source or
-//! destination fails as in keelctl's other commands (at once when nothing
-//! listens, else within the command timeout) and ends the command with its
-//! error (exit 1), where etcdctl waits for ever; so does a watch that
-//! cannot be resumed within the command timeout.
+//! an error that is the cluster's answer ends it (exit 1); an unreachable
+//! source or destination is waited for, for ever, as etcdctl waits (its
+//! clientv3 requests here have no deadline and wait for a connection).
 
 use super::cli::parse_go_bool;
 use super::error::CtlError;
@@ -38,6 +34,10 @@ use std::time::Duration;
 
 /// How often the running count is printed (etcdctl's 30 s).
 const COUNT_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The pause before a request or watch that found its cluster unreachable
+/// is tried again.
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 /// At most this many keys per read of the source (etcdctl's batch).
 const SYNC_BATCH_KEYS: i64 = 1000;
@@ -158,6 +158,28 @@ fn mirror_error(error: ClientError) -> CtlError {
     CtlError::error(error.to_string())
 }
 
+/// Whether `error` says only that the cluster could not be reached (in
+/// time): clientv3 waits for such a cluster without a deadline in
+/// make-mirror, so the mirror does too.
+fn unreachable(error: &ClientError) -> bool {
+    matches!(
+        error,
+        ClientError::DeadlineExceeded | ClientError::ConnectionLost
+    )
+}
+
+/// Sends `request` until the cluster answers it. Sending one of the
+/// mirror's requests twice is harmless: it reads, or it puts and deletes
+/// what the source holds, which gives the same destination either way.
+async fn patiently(client: &Client, request: Request) -> Result<Response, CtlError> {
+    loop {
+        match client.request(request.clone()).await {
+            Err(error) if unreachable(&error) => tokio::time::sleep(RETRY_PAUSE).await,
+            other => return other.map_err(mirror_error),
+        }
+    }
+}
+
 impl Session<'_> {
     /// `make-mirror`: runs until killed, or until it fails.
     pub(super) async fn make_mirror(self, args: MakeMirrorArgs) -> Result<Output, CtlError> {
@@ -232,7 +254,7 @@ impl Mirror<'_> {
             key: Bytes::from_static(b"foo"),
             ..RangeRequest::default()
         });
-        match self.source.request(request).await.map_err(mirror_error)? {
+        match patiently(self.source, request).await? {
             Response::Range(response) => Ok(response.header.revision),
             other => Err(unexpected(&other)),
         }
@@ -254,7 +276,7 @@ impl Mirror<'_> {
                     value: kv.value.clone(),
                     ..PutRequest::default()
                 });
-                match self.dest.request(put).await.map_err(mirror_error)? {
+                match patiently(self.dest, put).await? {
                     Response::Put(_) => self.total.set(self.total.get() + 1),
                     other => return Err(unexpected(&other)),
                 }
@@ -281,7 +303,7 @@ impl Mirror<'_> {
             revision,
             ..RangeRequest::default()
         });
-        match self.source.request(request).await.map_err(mirror_error)? {
+        match patiently(self.source, request).await? {
             Response::Range(response) => Ok(response),
             other => Err(unexpected(&other)),
         }
@@ -291,14 +313,26 @@ impl Mirror<'_> {
     /// per source revision.
     async fn follow(&self, prefix: &str, revision: i64, renamer: &Renamer) -> Result<(), CtlError> {
         let (key, range_end) = source_range(prefix);
-        let mut watcher = self.source.watch(WatchCreateRequest {
+        let mut create = WatchCreateRequest {
             key,
             range_end,
             start_revision: revision + 1,
             ..WatchCreateRequest::default()
-        });
-        while let Some(next) = watcher.next().await {
-            let response = next.map_err(mirror_error)?;
+        };
+        let mut watcher = self.source.watch(create.clone());
+        loop {
+            let response = match watcher.next().await {
+                None => break,
+                Some(Ok(response)) => response,
+                Some(Err(error)) if unreachable(&error) => {
+                    // As clientv3's watch: resumed once the source answers.
+                    create.start_revision = watcher.next_revision();
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                    watcher = self.source.watch(create.clone());
+                    continue;
+                }
+                Some(Err(error)) => return Err(mirror_error(error)),
+            };
             if response.compact_revision != 0 {
                 return Err(CtlError::error(
                     ApiError::Compacted {
@@ -345,7 +379,7 @@ impl Mirror<'_> {
             success,
             ..TxnRequest::default()
         });
-        match self.dest.request(txn).await.map_err(mirror_error)? {
+        match patiently(self.dest, txn).await? {
             Response::Txn(_) => Ok(()),
             other => Err(unexpected(&other)),
         }
