@@ -8,6 +8,7 @@ use super::go_parse::parse_duration;
 use super::kv_args::{DelArgs, GetArgs, PutArgs};
 use super::lease::LeaseCommand;
 use super::lock::{ElectArgs, LockArgs};
+use super::make_mirror::MakeMirrorArgs;
 use super::output::{OutputFormat, PrintOptions};
 use super::watch_args::{EnvKey, WatchArgs, exec_after_separator};
 use crate::tls::ClientTlsFiles;
@@ -102,6 +103,8 @@ pub enum Command {
     /// Manages etcd node snapshots
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Makes a mirror at the destination etcd cluster
+    MakeMirror(MakeMirrorArgs),
     /// Prints the version of keelctl
     Version,
 }
@@ -406,7 +409,7 @@ pub fn parse(args: Vec<OsString>, env: &BTreeMap<String, String>) -> Parsed {
 }
 
 /// pflag's `Bool` value: Go's `strconv.ParseBool`.
-fn parse_go_bool(text: &str) -> Result<bool, String> {
+pub(super) fn parse_go_bool(text: &str) -> Result<bool, String> {
     match text {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),

@@ -12,6 +12,7 @@ pub mod go_parse;
 pub mod kv_args;
 pub mod lease;
 pub mod lock;
+pub mod make_mirror;
 pub mod output;
 pub mod run;
 mod snapshot;

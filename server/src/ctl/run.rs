@@ -198,6 +198,7 @@ impl Session<'_> {
             Command::Lock(lock) => self.lock(lock).await,
             Command::Elect(elect) => self.elect(elect).await,
             Command::Snapshot(snapshot) => self.snapshot(snapshot).await,
+            Command::MakeMirror(args) => self.make_mirror(args).await,
             Command::Version => Ok(output::print_version(
                 KEEL_VERSION,
                 ETCD_VERSION,

@@ -196,7 +196,7 @@ fn log(stderr: &mut dyn Write, message: &str, fields: &[(&str, serde_json::Value
 
 /// An I/O error as Go's `os` package words it (`open x: no such file or
 /// directory`).
-fn go_io(op: &str, path: &str, err: &std::io::Error) -> String {
+pub(super) fn go_io(op: &str, path: &str, err: &std::io::Error) -> String {
     let why = match err.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
