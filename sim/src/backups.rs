@@ -45,6 +45,7 @@ pub fn check(backup: &TakenBackup, log: &StoreLog, range: &Request) -> Result<i6
     let disk: Arc<dyn Disk> = Arc::new(SimDisk::new(0));
     let target = RestoreTarget {
         data_dir: PathBuf::from("/restored"),
+        wal_dir: None,
         cluster_id: 1,
         members: vec![keel_engine::api::Member {
             id: 1,

@@ -102,6 +102,7 @@ fn options(i: usize, n: usize, knobs: EngineKnobs) -> DaemonOptions {
     DaemonOptions {
         name: format!("m{i}"),
         data_dir: PathBuf::from(format!("/data/m{i}")),
+        wal_dir: None,
         listen_client_urls: Url::parse(&url(CLIENT_PORT)).into_iter().collect(),
         advertise_client_urls: vec![url(CLIENT_PORT)],
         listen_peer_urls: Url::parse(&url(PEER_PORT)).into_iter().collect(),

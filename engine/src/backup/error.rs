@@ -25,6 +25,10 @@ pub enum BackupError {
     /// `restore` never writes over existing data.
     #[error("data-dir {0:?} exists")]
     DataDirExists(String),
+    /// `restore` never writes over an existing raft log directory
+    /// (`--wal-dir`).
+    #[error("wal-dir {0:?} exists")]
+    WalDirExists(String),
     /// The new membership is not usable.
     #[error("{0}")]
     Config(String),

@@ -8,7 +8,7 @@ use crate::raft_log::RaftLog;
 use crate::state_machine::StateMachine;
 use crate::storage::btree::{BTreeOptions, BTreeStore};
 use crate::storage::disk::Disk;
-use crate::storage::wal::WalOptions;
+use crate::storage::wal::{Wal, WalOptions};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,6 +17,9 @@ use std::sync::Arc;
 pub struct RestoreTarget {
     /// Its data directory; must not exist.
     pub data_dir: PathBuf,
+    /// A directory of its own for the raft log (etcdctl's `--wal-dir`);
+    /// must not exist. `None`: inside the data directory.
+    pub wal_dir: Option<PathBuf>,
     /// The new cluster's id.
     pub cluster_id: u64,
     /// The new cluster's members (this one among them).
@@ -40,7 +43,8 @@ pub struct RestoreReport {
 /// state file with the new membership, and a raft log that starts at the
 /// backup's applied index, term 1. Every member of the new cluster restored
 /// from the same backup gets the same state and log, so they start as one
-/// cluster. The directory must not exist; on failure nothing is left there.
+/// cluster. The directory (and the raft log's own directory, if given)
+/// must not exist; on failure nothing is left there.
 pub fn restore(
     disk: Arc<dyn Disk>,
     backup: &Path,
@@ -53,17 +57,38 @@ pub fn restore(
     {
         return Err(BackupError::DataDirExists(dir.display().to_string()));
     }
+    if let Some(wal) = &target.wal_dir {
+        if disk
+            .exists(wal)
+            .map_err(|e| BackupError::io("wal-dir", e))?
+        {
+            return Err(BackupError::WalDirExists(wal.display().to_string()));
+        }
+    }
     let mut image = open_image(disk.as_ref(), backup, target.skip_hash_check)?;
     let made = restore_image(Arc::clone(&disk), &mut image, target);
     if made.is_err() {
         let _ = disk.remove_dir_all(dir);
+        if let Some(wal) = &target.wal_dir {
+            let _ = disk.remove_dir_all(wal);
+        }
     }
     made
 }
 
+impl RestoreTarget {
+    /// Where the restored raft log goes.
+    pub fn wal_path(&self) -> PathBuf {
+        self.wal_dir
+            .clone()
+            .unwrap_or_else(|| wal_dir(&self.data_dir))
+    }
+}
+
 /// [`restore`] from an image already read (see [`super::image_of`]) onto
 /// `disk`, which is how the simulator restores onto its simulated disks.
-/// `target.data_dir` must hold no member's data.
+/// `target.data_dir` must hold no member's data, nor the raft log's
+/// directory a raft log.
 pub fn restore_image(
     disk: Arc<dyn Disk>,
     image: &mut dyn std::io::Read,
@@ -79,6 +104,10 @@ pub fn restore_image(
         return Err(BackupError::DataDirExists(
             target.data_dir.display().to_string(),
         ));
+    }
+    let wal = target.wal_path();
+    if Wal::exists(disk.as_ref(), &wal).map_err(|e| BackupError::io("wal-dir", e))? {
+        return Err(BackupError::WalDirExists(wal.display().to_string()));
     }
     disk.create_dir_all(&target.data_dir)
         .map_err(|e| BackupError::io("data-dir", e))?;
@@ -101,7 +130,7 @@ fn make_member(
         .map_err(|e| BackupError::Io(e.to_string()))?;
     let mut log = RaftLog::open(
         Arc::clone(disk),
-        &wal_dir(&target.data_dir),
+        &target.wal_path(),
         WalOptions::default(),
         state.applied_index(),
         state.conf_state().clone(),

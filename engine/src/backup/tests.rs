@@ -5,7 +5,7 @@ use crate::node::{db_path, wal_dir};
 use crate::raft_log::RaftLog;
 use crate::state_machine::StateMachine;
 use crate::storage::disk::{Disk, OsDisk};
-use crate::storage::wal::WalOptions;
+use crate::storage::wal::{Wal, WalOptions};
 use bytes::Bytes;
 use sha2::Digest;
 use std::io::Read;
@@ -103,6 +103,7 @@ fn value(sm: &StateMachine, key: &str) -> Option<Bytes> {
 fn target(dir: PathBuf) -> RestoreTarget {
     RestoreTarget {
         data_dir: dir,
+        wal_dir: None,
         cluster_id: 0xc1,
         members: vec![member(11, "x"), member(12, "y"), member(13, "z")],
         skip_hash_check: false,
@@ -278,4 +279,57 @@ fn a_backup_in_memory_restores_onto_any_disk() {
     let hash: [u8; 32] = sha2::Sha256::digest(&foreign).into();
     foreign.extend_from_slice(&hash);
     assert!(matches!(image_of(&foreign), Err(BackupError::BadImage(_))));
+}
+
+#[test]
+fn a_restore_with_a_wal_dir_writes_the_raft_log_there_and_never_over_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let sm = state_with(dir.path(), 20);
+    let applied = sm.applied_index();
+    let file = dir.path().join("backup.db");
+    save(&sm, &file);
+
+    let restored_dir = dir.path().join("restored");
+    let own_wal = dir.path().join("disk2").join("wal");
+    let mut with_wal = target(restored_dir.clone());
+    with_wal.wal_dir = Some(own_wal.clone());
+    restore(disk(), &file, &with_wal).unwrap();
+    assert!(Wal::exists(disk().as_ref(), &own_wal).unwrap());
+    assert!(
+        !wal_dir(&restored_dir).exists(),
+        "nothing under data-dir/wal"
+    );
+    let state = StateMachine::open(disk(), &db_path(&restored_dir)).unwrap();
+    let log = RaftLog::open(
+        disk(),
+        &own_wal,
+        WalOptions::default(),
+        state.applied_index(),
+        state.conf_state().clone(),
+        state.latest_checkpoint(),
+    )
+    .unwrap();
+    assert_eq!(log.last_index_now(), applied);
+
+    // An existing --wal-dir is refused, as etcdctl refuses it, and the
+    // data directory is not made.
+    let other_dir = dir.path().join("restored-2");
+    let mut over = target(other_dir.clone());
+    over.wal_dir = Some(own_wal.clone());
+    let err = restore(disk(), &file, &over).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("wal-dir {:?} exists", own_wal.display().to_string())
+    );
+    assert!(!other_dir.exists());
+
+    // A failed restore leaves neither directory behind.
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, vec![7u8; 512 * 3]).unwrap();
+    let mut failed = target(dir.path().join("restored-3"));
+    failed.wal_dir = Some(dir.path().join("wal-3"));
+    failed.skip_hash_check = true;
+    assert!(restore(disk(), &garbage, &failed).is_err());
+    assert!(!dir.path().join("restored-3").exists());
+    assert!(!dir.path().join("wal-3").exists());
 }

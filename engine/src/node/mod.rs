@@ -24,7 +24,7 @@ pub mod transport;
 pub use config::NodeConfig;
 pub use handle::{ChangesQuery, NodeHandle, NodeStatus};
 pub use metrics::NodeMetrics;
-pub use start::{Bootstrap, NodeOptions, db_path, start_node, wal_dir};
+pub use start::{Bootstrap, NodeOptions, check_wal_dir, db_path, start_node, wal_dir};
 pub use transport::Transport;
 
 /// Why a node stopped: its storage can no longer be trusted, or raft
@@ -43,4 +43,49 @@ pub enum NodeError {
     /// raft-rs reported an error.
     #[error("raft: {0}")]
     Raft(#[from] raft::Error),
+    /// The raft log is not where the options say (etcd's `--wal-dir`).
+    #[error(transparent)]
+    WalDir(#[from] WalDirError),
+}
+
+/// Why a member refuses to start with its raft log directory: the data
+/// directory and `--wal-dir` do not describe the same member.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WalDirError {
+    /// The data directory holds its raft log in the default place, but a
+    /// directory of its own was given.
+    #[error(
+        "the data directory {} has its raft log in {}, but --wal-dir is {}: move the log \
+         there, or start without --wal-dir",
+        data_dir.display(), found.display(), wal_dir.display()
+    )]
+    LeftInDataDir {
+        /// The data directory.
+        data_dir: std::path::PathBuf,
+        /// The log found inside it.
+        found: std::path::PathBuf,
+        /// The raft log directory given.
+        wal_dir: std::path::PathBuf,
+    },
+    /// The data directory was initialised, but there is no raft log where
+    /// the options say (it was started with another `--wal-dir`, or the log
+    /// was lost).
+    #[error(
+        "the data directory {} was initialised but {} holds no raft log: {}",
+        data_dir.display(), wal_dir.display(),
+        if *dedicated {
+            "give the --wal-dir it was started with, or start without --wal-dir if its log \
+             is in the data directory"
+        } else {
+            "give the --wal-dir it was started with"
+        }
+    )]
+    Missing {
+        /// The data directory.
+        data_dir: std::path::PathBuf,
+        /// Where the raft log was looked for.
+        wal_dir: std::path::PathBuf,
+        /// Whether that is a directory of its own (`--wal-dir`).
+        dedicated: bool,
+    },
 }

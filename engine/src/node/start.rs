@@ -2,15 +2,22 @@
 //! spawn the driver task.
 //!
 //! A member's data directory holds `db` (the state machine's B-tree file)
-//! and `wal/` (the raft log). Restarting opens the last checkpoint and the
-//! log replays what follows it.
+//! and `wal/` (the raft log), unless the log has a directory of its own
+//! ([`NodeOptions::wal_dir`], etcd's `--wal-dir`). Restarting opens the last
+//! checkpoint and the log replays what follows it.
+//!
+//! A first start creates the raft log before the state file, so a data
+//! directory with a state file always has its log: one whose log is not
+//! where the options say (moved, lost, or started once with another
+//! `--wal-dir`) is refused with [`WalDirError`] rather than started with an
+//! empty log, which would forget its votes and entries.
 
 use super::driver::Driver;
 use super::handle::{Command, NodeHandle, NodeStatus};
 use super::pending::PendingRequests;
 use super::raft_logger::raft_logger;
 use super::read_queue::ReadQueue;
-use super::{NodeConfig, NodeError, Transport};
+use super::{NodeConfig, NodeError, Transport, WalDirError};
 use crate::api::Member;
 use crate::raft_log::RaftLog;
 use crate::state_machine::StateMachine;
@@ -61,6 +68,9 @@ pub struct NodeOptions {
     pub disk: Arc<dyn Disk>,
     /// Its data directory.
     pub data_dir: PathBuf,
+    /// A directory of its own for the raft log (etcd's `--wal-dir`), created
+    /// if missing; `None`: [`wal_dir`] inside the data directory.
+    pub wal_dir: Option<PathBuf>,
     /// WAL settings.
     pub wal: WalOptions,
     /// How it reaches its peers.
@@ -74,9 +84,49 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join("db")
 }
 
-/// The raft log directory inside a data directory.
+/// The raft log directory inside a data directory (where it is unless
+/// given a directory of its own).
 pub fn wal_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("wal")
+}
+
+impl NodeOptions {
+    /// Where the raft log is: [`NodeOptions::wal_dir`], or [`wal_dir`] of
+    /// the data directory.
+    pub fn wal_path(&self) -> PathBuf {
+        self.wal_dir
+            .clone()
+            .unwrap_or_else(|| wal_dir(&self.data_dir))
+    }
+}
+
+/// Refuses a raft log directory that does not fit the data directory: a log
+/// left in the data directory while `wal_dir` names another place, or a
+/// data directory whose state exists (`db_existed`) with no log in `wal`.
+pub fn check_wal_dir(
+    disk: &dyn Disk,
+    data_dir: &Path,
+    wal: &Path,
+    db_existed: bool,
+) -> Result<(), NodeError> {
+    let default = wal_dir(data_dir);
+    if wal != default && Wal::exists(disk, &default).map_err(storage)? {
+        return Err(WalDirError::LeftInDataDir {
+            data_dir: data_dir.to_path_buf(),
+            found: default,
+            wal_dir: wal.to_path_buf(),
+        }
+        .into());
+    }
+    if db_existed && !Wal::exists(disk, wal).map_err(storage)? {
+        return Err(WalDirError::Missing {
+            data_dir: data_dir.to_path_buf(),
+            wal_dir: wal.to_path_buf(),
+            dedicated: wal != default,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 fn storage(err: impl std::fmt::Display) -> NodeError {
@@ -87,17 +137,19 @@ fn storage(err: impl std::fmt::Display) -> NodeError {
 fn open_data(options: &NodeOptions) -> Result<(StateMachine, RaftLog, bool), NodeError> {
     let disk = &options.disk;
     let db = db_path(&options.data_dir);
-    let wal = wal_dir(&options.data_dir);
+    let wal = options.wal_path();
     disk.create_dir_all(&options.data_dir).map_err(storage)?;
     let existed = disk.exists(&db).map_err(storage)?;
+    check_wal_dir(disk.as_ref(), &options.data_dir, &wal, existed)?;
+    // Opened before the state file is created: the log exists first.
+    let (peek, _) = Wal::open(Arc::clone(disk), &wal, options.wal.clone())
+        .map_err(|e| NodeError::Storage(e.to_string()))?;
+    let marker = peek.snapshot().0;
+    drop(peek);
     let expected = options.bootstrap.cluster_id();
     let state = if existed {
         // Finish (or drop) a snapshot install a crash interrupted, as the
         // raft log decides.
-        let (peek, _) = Wal::open(Arc::clone(disk), &wal, options.wal.clone())
-            .map_err(|e| NodeError::Storage(e.to_string()))?;
-        let marker = peek.snapshot().0;
-        drop(peek);
         StateMachine::recover_staged(disk, &db, marker)?;
         let state = StateMachine::open(Arc::clone(disk), &db)?;
         if state.cluster_id() != 0 && expected != 0 && state.cluster_id() != expected {

@@ -5,7 +5,9 @@
 
 use bytes::Bytes;
 use keel_engine::api::*;
-use keel_engine::node::{Bootstrap, NodeConfig, NodeHandle, NodeOptions, ids, start_node};
+use keel_engine::node::{
+    Bootstrap, NodeConfig, NodeError, NodeHandle, NodeOptions, ids, start_node,
+};
 use keel_engine::storage::disk::SimDisk;
 use keel_engine::storage::wal::WalOptions;
 use keel_engine::testing::MemNetwork;
@@ -29,6 +31,9 @@ pub struct Cluster {
     pub slow: BTreeMap<u64, Duration>,
     /// `NodeConfig::strict_reconfig_check` of members started from now on.
     pub strict_reconfig_check: bool,
+    /// Members whose raft log has a directory of its own
+    /// (`NodeOptions::wal_dir`) from their next start.
+    pub wal_dirs: BTreeMap<u64, PathBuf>,
 }
 
 pub fn b(s: &str) -> Bytes {
@@ -59,6 +64,21 @@ impl Cluster {
         catch_up_entries: u64,
         quota: u64,
     ) -> Cluster {
+        let mut cluster = Self::unstarted(n, seed, snapshot_count, catch_up_entries, quota);
+        for id in cluster.ids() {
+            cluster.start(id, false);
+        }
+        cluster
+    }
+
+    /// As [`Cluster::with_settings`], with no member started yet.
+    pub fn unstarted(
+        n: u64,
+        seed: u64,
+        snapshot_count: u64,
+        catch_up_entries: u64,
+        quota: u64,
+    ) -> Cluster {
         let members: Vec<Member> = (1..=n).map(member).collect();
         let ids: Vec<u64> = members.iter().map(|m| m.id).collect();
         let mut cluster = Cluster {
@@ -72,13 +92,13 @@ impl Cluster {
             quota_backend_bytes: quota,
             slow: BTreeMap::new(),
             strict_reconfig_check: true,
+            wal_dirs: BTreeMap::new(),
         };
         for (i, m) in cluster.members.clone().iter().enumerate() {
             cluster.disks.insert(
                 m.id,
                 SimDisk::new(seed.wrapping_mul(100).wrapping_add(i as u64)),
             );
-            cluster.start(m.id, false);
         }
         cluster
     }
@@ -111,6 +131,25 @@ impl Cluster {
 
     /// As [`Cluster::start`], with `tweak` applied to the member's config.
     pub fn start_with(&mut self, id: u64, join: bool, tweak: impl FnOnce(&mut NodeConfig)) {
+        self.try_start_with(id, join, tweak).expect("start node");
+    }
+
+    /// The data directory of member `id` on its disk.
+    pub fn data_dir(id: u64) -> PathBuf {
+        PathBuf::from(format!("/data/{id:x}"))
+    }
+
+    /// As [`Cluster::start`], returning why the node refused to start.
+    pub fn try_start(&mut self, id: u64, join: bool) -> Result<(), NodeError> {
+        self.try_start_with(id, join, |_| {})
+    }
+
+    fn try_start_with(
+        &mut self,
+        id: u64,
+        join: bool,
+        tweak: impl FnOnce(&mut NodeConfig),
+    ) -> Result<(), NodeError> {
         let bootstrap = if join {
             Bootstrap::JoinExisting {
                 cluster_id: self.cluster_id,
@@ -137,7 +176,8 @@ impl Cluster {
         let options = NodeOptions {
             config,
             disk: Arc::new(self.disks[&id].clone()),
-            data_dir: PathBuf::from(format!("/data/{id:x}")),
+            data_dir: Self::data_dir(id),
+            wal_dir: self.wal_dirs.get(&id).cloned(),
             wal: WalOptions {
                 segment_bytes: 64 * 1024,
                 ..WalOptions::default()
@@ -145,9 +185,10 @@ impl Cluster {
             transport: self.net.transport(id),
             bootstrap,
         };
-        let handle = start_node(options).expect("start node");
+        let handle = start_node(options)?;
         self.net.register(id, handle.clone());
         self.nodes.insert(id, handle);
+        Ok(())
     }
 
     /// Stops member `id` (its disk keeps what was synced and unsynced).

@@ -29,6 +29,11 @@ pub const FLAGS: &[Flag] = &[
         help: "Path to the data directory.",
     },
     Flag {
+        name: "wal-dir",
+        default: "",
+        help: "Path to the dedicated wal directory (default: the data directory's wal).",
+    },
+    Flag {
         name: "listen-client-urls",
         default: "http://localhost:2379",
         help: "List of URLs to listen on for client traffic.",

@@ -475,6 +475,10 @@ fn build(
     let daemon = DaemonOptions {
         name,
         data_dir,
+        wal_dir: settings
+            .get("wal-dir")
+            .filter(|dir| !dir.trim().is_empty())
+            .map(PathBuf::from),
         listen_client_urls,
         advertise_client_urls: advertise_client_urls
             .iter()

@@ -783,3 +783,36 @@ fn metrics_flags_choose_listeners_and_level() {
     assert!(c.daemon.metrics.listen_urls.is_empty(), "none by default");
     assert_eq!(c.daemon.metrics.level, crate::metrics::MetricsLevel::Basic);
 }
+
+#[test]
+fn wal_dir_comes_from_the_flag_the_variables_or_the_config_file() {
+    let (c, warnings) = parse(&[], &[]).unwrap();
+    assert_eq!(c.daemon.wal_dir, None, "default: inside the data dir");
+    assert!(warnings.is_empty());
+    let (c, _) = parse(&["--wal-dir", "/disk2/wal"], &[]).unwrap();
+    assert_eq!(c.daemon.wal_dir, Some(PathBuf::from("/disk2/wal")));
+    let (c, _) = parse(&["--wal-dir="], &[]).unwrap();
+    assert_eq!(c.daemon.wal_dir, None, "empty: the default, as etcd");
+    let (c, warnings) = parse(&[], &[("ETCD_WAL_DIR", "/disk3/wal")]).unwrap();
+    assert_eq!(c.daemon.wal_dir, Some(PathBuf::from("/disk3/wal")));
+    assert!(warnings.is_empty(), "a known variable: {warnings:?}");
+    let (c, _) = parse(&[], &[("KEEL_WAL_DIR", "/disk4/wal")]).unwrap();
+    assert_eq!(c.daemon.wal_dir, Some(PathBuf::from("/disk4/wal")));
+    let (c, _) = parse(&[], &[("ETCD_WAL_DIR", "")]).unwrap();
+    assert_eq!(c.daemon.wal_dir, None);
+    let twice = parse(&["--wal-dir", "/a"], &[("ETCD_WAL_DIR", "/b")]).unwrap_err();
+    assert!(matches!(twice, ConfigError::Conflict { .. }), "{twice}");
+
+    let read = |_: &Path| Ok("name: n\nwal-dir: /disk5/wal\n".to_string());
+    let (c, warnings) =
+        parse_server_config(&args(&["--config-file", "/etc/keel.yml"]), &env(&[]), &read).unwrap();
+    assert_eq!(c.daemon.wal_dir, Some(PathBuf::from("/disk5/wal")));
+    assert!(
+        !warnings.iter().any(|w| w.contains("wal-dir")),
+        "{warnings:?}"
+    );
+    let read = |_: &Path| Ok("name: n\nwal-dir: ''\n".to_string());
+    let (c, _) =
+        parse_server_config(&args(&["--config-file", "/etc/keel.yml"]), &env(&[]), &read).unwrap();
+    assert_eq!(c.daemon.wal_dir, None);
+}

@@ -87,19 +87,15 @@ impl Session<'_> {
     }
 
     /// Makes a new member's data directory from a backup, for the cluster
-    /// `--initial-cluster` describes; logs what it does on stderr as
-    /// etcdctl's zap logger does.
+    /// `--initial-cluster` describes, with its raft log in `--wal-dir` if
+    /// given (which must not exist, as for etcdctl); logs what it does on
+    /// stderr as etcdctl's zap logger does.
     fn snapshot_restore(self, args: SnapshotRestoreArgs) -> Result<Output, CtlError> {
         let [path] = args.args.as_slice() else {
             return Err(CtlError::bad_args(
                 "snapshot restore requires exactly one argument",
             ));
         };
-        if !args.wal_dir.is_empty() {
-            return Err(CtlError::error(
-                "keel keeps the raft log inside --data-dir; --wal-dir is not supported",
-            ));
-        }
         let pairs = crate::config::initial_cluster(&args.initial_cluster)
             .map_err(|e| CtlError::error(e.to_string()))?;
         let members = members_of(&pairs, &args.initial_cluster_token);
@@ -139,16 +135,28 @@ impl Session<'_> {
                 data_dir.display().to_string()
             )));
         }
+        let wal_dir = (!args.wal_dir.is_empty()).then(|| PathBuf::from(&args.wal_dir));
+        if let Some(wal) = wal_dir.as_ref().filter(|wal| wal.exists()) {
+            return Err(CtlError::error(format!(
+                "wal-dir {:?} exists",
+                wal.display().to_string()
+            )));
+        }
+        let shown_wal = wal_dir
+            .clone()
+            .unwrap_or_else(|| keel_engine::node::wal_dir(&data_dir));
         let member_ids: Vec<u64> = members.iter().map(|m| m.id).collect();
         let cluster_id = ids::cluster_id(&member_ids);
         let dirs = [
             ("path", serde_json::Value::from(path.as_str())),
+            ("wal-dir", shown_wal.display().to_string().into()),
             ("data-dir", data_dir.display().to_string().into()),
         ];
         log(self.stderr, "restoring snapshot", &dirs);
         std::fs::File::open(path).map_err(|e| CtlError::error(go_io("open", path, &e)))?;
         let target = RestoreTarget {
             data_dir: data_dir.clone(),
+            wal_dir: wal_dir.clone(),
             cluster_id,
             members: members.clone(),
             skip_hash_check: args.skip_hash_check,
@@ -161,6 +169,9 @@ impl Session<'_> {
         };
         if let Err(err) = identity.store(&OsDisk::new(), &data_dir) {
             let _ = std::fs::remove_dir_all(&data_dir);
+            if let Some(wal) = &wal_dir {
+                let _ = std::fs::remove_dir_all(wal);
+            }
             return Err(CtlError::error(err.to_string()));
         }
         for member in &members {
@@ -172,8 +183,13 @@ impl Session<'_> {
             ];
             log(self.stderr, "added member", &added);
         }
-        let [path_field, dir_field] = dirs;
-        let restored = [path_field, dir_field, ("revision", report.revision.into())];
+        let [path_field, wal_field, dir_field] = dirs;
+        let restored = [
+            path_field,
+            wal_field,
+            dir_field,
+            ("revision", report.revision.into()),
+        ];
         log(self.stderr, "restored snapshot", &restored);
         Ok(Output::default())
     }

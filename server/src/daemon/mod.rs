@@ -68,6 +68,9 @@ pub struct DaemonOptions {
     pub name: String,
     /// `--data-dir`.
     pub data_dir: PathBuf,
+    /// `--wal-dir`: a directory of its own for the raft log, created if
+    /// missing (`None`, or `--wal-dir ''`: `<data-dir>/wal`).
+    pub wal_dir: Option<PathBuf>,
     /// `--listen-client-urls`.
     pub listen_client_urls: Vec<Url>,
     /// `--advertise-client-urls`.
@@ -349,6 +352,7 @@ impl Daemon {
             config,
             disk: Arc::clone(&disk),
             data_dir: options.data_dir.clone(),
+            wal_dir: options.wal_dir.clone(),
             wal: options.wal.clone(),
             transport: Arc::new(transport.clone()),
             bootstrap,

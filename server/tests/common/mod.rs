@@ -39,6 +39,7 @@ pub fn daemon_options(
     DaemonOptions {
         name: name.into(),
         data_dir: dir.join(name),
+        wal_dir: None,
         listen_client_urls: vec![Url::parse(&format!("http://127.0.0.1:{client}")).unwrap()],
         advertise_client_urls: vec![format!("http://127.0.0.1:{client}")],
         listen_peer_urls: vec![Url::parse(&format!("http://127.0.0.1:{peer}")).unwrap()],

@@ -171,6 +171,18 @@ pub struct Wal {
 }
 
 impl Wal {
+    /// Whether `dir` holds a WAL (at least one segment file), as etcd's
+    /// `wal.Exist`; a missing directory holds none.
+    pub fn exists(disk: &dyn Disk, dir: &Path) -> WalResult<bool> {
+        if !disk.exists(dir)? {
+            return Ok(false);
+        }
+        Ok(disk
+            .list(dir)?
+            .iter()
+            .any(|name| segment::parse_segment_name(name).is_some()))
+    }
+
     /// Opens the WAL in `dir`, creating it if empty, recovering it otherwise
     /// (see `recovery.rs` for what is repaired and what is refused).
     pub fn open(
