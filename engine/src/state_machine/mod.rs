@@ -151,19 +151,7 @@ impl StateMachine {
                 db_path.display()
             )));
         }
-        let mut conf_state = ConfState::default();
-        for member in members {
-            if member.is_learner {
-                conf_state.learners.push(member.id);
-            } else {
-                conf_state.voters.push(member.id);
-            }
-            backend.put(
-                Tree::Members,
-                Bytes::copy_from_slice(&member.id.to_be_bytes()),
-                records::encode_member_entry(&records::MemberEntry::Active(member.clone())),
-            );
-        }
+        let conf_state = write_members(&mut backend, members);
         let meta = AppliedMeta {
             index: 1,
             term: 1,
@@ -659,6 +647,25 @@ fn api_or_unavailable(err: KvError) -> ApiError {
         KvError::Api(e) => e,
         other => ApiError::Unavailable(other.to_string()),
     }
+}
+
+/// Writes `members` as active members and returns raft's configuration of
+/// them: learners as learners, everyone else a voter.
+fn write_members(backend: &mut Backend, members: &[Member]) -> ConfState {
+    let mut conf_state = ConfState::default();
+    for member in members {
+        if member.is_learner {
+            conf_state.learners.push(member.id);
+        } else {
+            conf_state.voters.push(member.id);
+        }
+        backend.put(
+            Tree::Members,
+            Bytes::copy_from_slice(&member.id.to_be_bytes()),
+            records::encode_member_entry(&records::MemberEntry::Active(member.clone())),
+        );
+    }
+    conf_state
 }
 
 #[cfg(test)]

@@ -1,12 +1,9 @@
 //! A state made the first state of a new cluster (a restored backup).
 
-use super::records::{self, MemberEntry};
-use super::{StateMachine, fatal};
+use super::{StateMachine, fatal, write_members};
 use crate::api::Member;
 use crate::mvcc::Tree;
 use crate::node::NodeError;
-use bytes::Bytes;
-use raft::eraftpb::ConfState;
 use std::ops::{Bound, ControlFlow};
 
 impl StateMachine {
@@ -35,19 +32,7 @@ impl StateMachine {
                 backend.delete(tree, &key);
             }
         }
-        let mut conf_state = ConfState::default();
-        for member in members {
-            if member.is_learner {
-                conf_state.learners.push(member.id);
-            } else {
-                conf_state.voters.push(member.id);
-            }
-            backend.put(
-                Tree::Members,
-                Bytes::copy_from_slice(&member.id.to_be_bytes()),
-                records::encode_member_entry(&MemberEntry::Active(member.clone())),
-            );
-        }
+        let conf_state = write_members(backend, members);
         self.meta.index = self.meta.index.max(1);
         self.meta.term = 1;
         self.meta.conf_state = conf_state;
