@@ -107,6 +107,43 @@ pub enum Command {
     MakeMirror(MakeMirrorArgs),
     /// Prints the version of keelctl
     Version,
+    /// commands for checking properties of the etcd cluster
+    #[command(subcommand)]
+    Check(CheckCommand),
+}
+
+/// `check ...`.
+#[derive(Subcommand, Debug)]
+pub enum CheckCommand {
+    /// Check the performance of the etcd cluster
+    Perf(CheckPerfArgs),
+}
+
+/// `check perf [options]`, with etcdctl's defaults. Extra arguments are
+/// accepted and ignored, as etcdctl does.
+#[derive(clap::Args, Debug)]
+pub struct CheckPerfArgs {
+    /// The performance check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)
+    #[arg(long, default_value = "s")]
+    pub load: String,
+    /// The prefix for writing the performance check's keys.
+    #[arg(long, default_value = "/etcdctl-check-perf/")]
+    pub prefix: String,
+    /// Compact storage with last revision after test is finished.
+    #[arg(long = "auto-compact", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "false", value_parser = parse_go_bool)]
+    pub auto_compact: bool,
+    /// Defragment storage after test is finished.
+    #[arg(long = "auto-defrag", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "false", value_parser = parse_go_bool)]
+    pub auto_defrag: bool,
+    /// Ignored.
+    #[arg(hide = true)]
+    pub args: Vec<String>,
+    /// How long the check writes: always 60 s for users (see
+    /// [`super::check::check_duration`]).
+    #[arg(skip = super::check::CHECK_DURATION)]
+    pub duration: Duration,
 }
 
 /// `txn [options]`.
@@ -386,6 +423,9 @@ pub fn parse(args: Vec<OsString>, env: &BTreeMap<String, String>) -> Parsed {
                 .unwrap_or_default(),
             prefix,
         };
+    }
+    if let Command::Check(CheckCommand::Perf(perf)) = &mut cli.command {
+        perf.duration = super::check::check_duration(env);
     }
     let mut warnings = Vec::new();
     for (name, value) in env {

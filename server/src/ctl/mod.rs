@@ -4,6 +4,7 @@
 //! what to print and the exit status, so the binary is a thin shell and the
 //! tests drive the same code in-process.
 
+pub mod check;
 pub mod cli;
 pub mod command_names;
 pub mod concurrency;

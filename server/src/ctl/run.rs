@@ -1,9 +1,10 @@
 //! Running one keelctl invocation: parse, send, print.
 
+use super::check::PerfCheck;
 use super::cli::{
-    AlarmCommand, ArgsOnly, Command, CompactionArgs, DefragArgs, EndpointArgs, EndpointCommand,
-    EndpointHashKvArgs, Globals, MemberAddArgs, MemberCommand, MemberUpdateArgs, Parsed, TxnArgs,
-    parse,
+    AlarmCommand, ArgsOnly, CheckCommand, Command, CompactionArgs, DefragArgs, EndpointArgs,
+    EndpointCommand, EndpointHashKvArgs, Globals, MemberAddArgs, MemberCommand, MemberUpdateArgs,
+    Parsed, TxnArgs, parse,
 };
 use super::error::{CtlError, ExitCode};
 use super::go_parse::{parse_int, parse_int_any_base, parse_uint};
@@ -199,6 +200,16 @@ impl Session<'_> {
             Command::Elect(elect) => self.elect(elect).await,
             Command::Snapshot(snapshot) => self.snapshot(snapshot).await,
             Command::MakeMirror(args) => self.make_mirror(args).await,
+            Command::Check(CheckCommand::Perf(perf)) => {
+                self.check_perf(PerfCheck {
+                    load: perf.load,
+                    prefix: perf.prefix,
+                    auto_compact: perf.auto_compact,
+                    auto_defrag: perf.auto_defrag,
+                    duration: perf.duration,
+                })
+                .await
+            }
             Command::Version => Ok(output::print_version(
                 KEEL_VERSION,
                 ETCD_VERSION,
