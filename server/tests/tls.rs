@@ -91,7 +91,7 @@ impl Pki {
             key_file: Some(key),
             trusted_ca_file: Some(self.ca_file()),
             client_cert_auth,
-            crl_file: None,
+            ..TlsFiles::default()
         }
     }
 }
