@@ -412,6 +412,31 @@ impl Stream {
     }
 }
 
+/// A handshake error's text: for an alert the other side sent, Go's words
+/// (`remote error: tls: bad certificate`), which etcd logs and its tests
+/// look for; otherwise rustls's.
+fn handshake_error_text(error: &io::Error) -> String {
+    use rustls::AlertDescription as A;
+    let alert = error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+        .and_then(|e| match e {
+            rustls::Error::AlertReceived(alert) => Some(*alert),
+            _ => None,
+        });
+    let go = match alert {
+        Some(A::BadCertificate) => "bad certificate",
+        Some(A::UnknownCA) => "unknown certificate authority",
+        Some(A::HandshakeFailure) => "handshake failure",
+        Some(A::CertificateRequired) => "certificate required",
+        Some(A::CertificateRevoked) => "revoked certificate",
+        Some(A::CertificateExpired) => "expired certificate",
+        Some(A::ProtocolVersion) => "protocol version not supported",
+        _ => return error.to_string(),
+    };
+    format!("remote error: tls: {go}")
+}
+
 /// Runs the server side of the handshake on `tcp` (from `peer`), bounded
 /// by [`HANDSHAKE_TIMEOUT`].
 pub async fn accept(
@@ -428,7 +453,7 @@ pub async fn accept(
         Ok(Ok(stream)) => Ok(Stream::Tls(Box::new(tokio_rustls::TlsStream::Server(
             stream,
         )))),
-        Ok(Err(err)) => Err(failed(err.to_string())),
+        Ok(Err(err)) => Err(failed(handshake_error_text(&err))),
         Err(_) => Err(failed("timed out".into())),
     }
 }
@@ -452,7 +477,7 @@ pub async fn connect(
         Ok(Ok(stream)) => Ok(Stream::Tls(Box::new(tokio_rustls::TlsStream::Client(
             stream,
         )))),
-        Ok(Err(err)) => Err(failed(err.to_string())),
+        Ok(Err(err)) => Err(failed(handshake_error_text(&err))),
         Err(_) => Err(failed("timed out".into())),
     }
 }
@@ -541,5 +566,27 @@ impl Dialer {
             None => Ok(Stream::Plain(tcp)),
             Some(config) => connect(tcp, config, host).await.map_err(io::Error::other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alerts_received_are_told_in_gos_words() {
+        let alert = |a| io::Error::other(rustls::Error::AlertReceived(a));
+        assert_eq!(
+            handshake_error_text(&alert(rustls::AlertDescription::BadCertificate)),
+            "remote error: tls: bad certificate"
+        );
+        assert_eq!(
+            handshake_error_text(&alert(rustls::AlertDescription::HandshakeFailure)),
+            "remote error: tls: handshake failure"
+        );
+        let other = io::Error::other(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::NotValidForName,
+        ));
+        assert_eq!(handshake_error_text(&other), other.to_string());
     }
 }

@@ -267,7 +267,7 @@ fn match_exactly(a: &str, b: &str) -> bool {
     if a.is_empty() || a == "." || b.is_empty() || b == "." {
         return false;
     }
-    a.to_ascii_lowercase() == b.to_ascii_lowercase()
+    a.eq_ignore_ascii_case(b)
 }
 
 fn match_hostnames(pattern: &str, host: &str) -> bool {
@@ -286,11 +286,13 @@ fn match_hostnames(pattern: &str, host: &str) -> bool {
             .all(|(i, (p, h))| (i == 0 && *p == "*") || p == h)
 }
 
-/// The error a failed check gives (etcd's words).
-fn refused() -> rustls::Error {
-    rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(Arc::new(
-        std::io::Error::other("client certificate authentication failed"),
-    ))))
+/// The error a failed check gives: rustls's "not valid for name", whose
+/// alert is `bad_certificate`, the alert Go (etcd) sends when its
+/// `VerifyPeerCertificate` fails; the reason is logged here, in etcd's
+/// words.
+fn refused(check: &CertCheck) -> rustls::Error {
+    tracing::warn!("client certificate authentication failed: {check:?} not satisfied");
+    rustls::Error::InvalidCertificate(CertificateError::NotValidForName)
 }
 
 /// A client certificate verifier that, once `inner` accepts the chain,
@@ -328,7 +330,7 @@ impl ClientCertVerifier for CheckedClientVerifier {
         if self.check.allows(end_entity) {
             Ok(verified)
         } else {
-            Err(refused())
+            Err(refused(&self.check))
         }
     }
 
@@ -385,7 +387,7 @@ impl ServerCertVerifier for CheckedServerVerifier {
         if self.check.allows(end_entity) {
             Ok(verified)
         } else {
-            Err(refused())
+            Err(refused(&self.check))
         }
     }
 
