@@ -291,7 +291,14 @@ fn match_hostnames(pattern: &str, host: &str) -> bool {
 /// `VerifyPeerCertificate` fails; the reason is logged here, in etcd's
 /// words.
 fn refused(check: &CertCheck) -> rustls::Error {
-    tracing::warn!("client certificate authentication failed: {check:?} not satisfied");
+    match check {
+        CertCheck::CommonName(cn) => tracing::warn!(
+            "client certificate authentication failed: the certificate's Common Name is not {cn:?}"
+        ),
+        CertCheck::Hostname(host) => tracing::warn!(
+            "client certificate authentication failed: the certificate is not valid for {host:?}"
+        ),
+    }
     rustls::Error::InvalidCertificate(CertificateError::NotValidForName)
 }
 
