@@ -492,6 +492,25 @@ mod tests {
         assert!(!CertCheck::Hostname("127.0.0.2".into()).allows(&dns_ip));
     }
 
+    proptest::proptest! {
+        /// Certificates come from the network: no input makes the reader
+        /// panic, whether garbage or a real certificate with bytes changed.
+        #[test]
+        fn any_bytes_are_read_without_panicking(
+            garbage in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+            flips in proptest::collection::vec((0usize..2000, proptest::num::u8::ANY), 1..8),
+        ) {
+            let _ = CertNames::parse(&garbage);
+            let mut der = cert(Some("member-1"), &["localhost", "127.0.0.1"]);
+            for (at, byte) in flips {
+                let len = der.len();
+                der[at % len] = byte;
+            }
+            let _ = CertNames::parse(&der);
+            let _ = CertCheck::Hostname("localhost".into()).allows(&der);
+        }
+    }
+
     #[test]
     fn invalid_names_match_only_exactly() {
         let names = CertNames {
