@@ -12,9 +12,18 @@
 //!   failure a [`TlsError`] (a bad certificate, a plaintext client on a TLS
 //!   port, garbage): the caller logs it and closes that connection only.
 //!
+//! - [`identity`]: `--peer-cert-allowed-cn` and the `*-cert-allowed-hostname`
+//!   checks of the other side's certificate; [`cipher_suites`]:
+//!   `--cipher-suites`, Go's names mapped to rustls's suites.
+//!
 //! The code compiles under madsim too (its `TcpStream` has tokio's I/O
 //! traits), though the simulator never configures TLS.
 
+pub mod cipher_suites;
+pub mod identity;
+
+use identity::{CertCheck, CheckedClientVerifier, CheckedServerVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
@@ -22,7 +31,7 @@ use rustls::pki_types::{
     CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName, UnixTime,
 };
 use rustls::server::WebPkiClientVerifier;
-pub use rustls::{ClientConfig, ServerConfig};
+pub use rustls::{CipherSuite, ClientConfig, ServerConfig};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -55,12 +64,29 @@ pub struct TlsFiles {
     /// `--client-crl-file`: certificate revocation lists (PEM); with
     /// `client_cert_auth`, a client certificate they revoke is refused.
     pub crl_file: Option<PathBuf>,
+    /// `--peer-cert-allowed-cn` / `--peer-cert-allowed-hostname` /
+    /// `--client-cert-allowed-hostname`: what the other side's certificate
+    /// must also satisfy, with client-cert-auth on the listener and, for
+    /// peers, on the members dialed (etcd checks both ways).
+    pub cert_check: Option<CertCheck>,
+    /// `--cipher-suites`: the TLS 1.2 suites allowed, in order (`None`:
+    /// rustls's defaults). TLS 1.3 is always on with all its suites.
+    pub cipher_suites: Option<Vec<CipherSuite>>,
 }
 
 impl TlsFiles {
     /// Whether a certificate and key are configured (etcd's `!Empty()`).
     pub fn has_cert(&self) -> bool {
         self.cert_file.is_some() && self.key_file.is_some()
+    }
+
+    /// The crypto provider for this side: [`provider`], restricted to
+    /// `cipher_suites`.
+    pub fn provider(&self) -> Arc<CryptoProvider> {
+        Arc::new(cipher_suites::restrict(
+            rustls::crypto::ring::default_provider(),
+            self.cipher_suites.as_deref(),
+        ))
     }
 }
 
@@ -190,7 +216,7 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
     };
     let chain = load_certificates(cert_file)?;
     let key = load_private_key(key_file)?;
-    let provider = provider();
+    let provider = files.provider();
     let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(config_error)?;
@@ -210,7 +236,15 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
                 .only_check_end_entity_revocation()
                 .allow_unknown_revocation_status();
         }
-        let verifier = verifier.build().map_err(config_error)?;
+        let verifier: Arc<dyn rustls::server::danger::ClientCertVerifier> =
+            verifier.build().map_err(config_error)?;
+        let verifier = match &files.cert_check {
+            Some(check) => Arc::new(CheckedClientVerifier {
+                inner: verifier,
+                check: check.clone(),
+            }),
+            None => verifier,
+        };
         builder.with_client_cert_verifier(verifier)
     } else {
         builder.with_no_client_auth()
@@ -229,7 +263,26 @@ pub fn client_config(
     key_file: Option<&Path>,
     insecure_skip_verify: bool,
 ) -> Result<Arc<ClientConfig>, TlsError> {
-    let provider = provider();
+    build_client_config(
+        provider(),
+        ca_file,
+        cert_file,
+        key_file,
+        insecure_skip_verify,
+        None,
+    )
+}
+
+/// [`client_config`] with `provider`, and `check` applied to verified
+/// server certificates.
+fn build_client_config(
+    provider: Arc<CryptoProvider>,
+    ca_file: Option<&Path>,
+    cert_file: Option<&Path>,
+    key_file: Option<&Path>,
+    insecure_skip_verify: bool,
+    check: Option<&CertCheck>,
+) -> Result<Arc<ClientConfig>, TlsError> {
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(config_error)?;
@@ -245,7 +298,21 @@ pub fn client_config(
                     .into(),
             ));
         };
-        builder.with_root_certificates(load_roots(ca_file)?)
+        let roots = Arc::new(load_roots(ca_file)?);
+        match check {
+            None => builder.with_root_certificates(roots),
+            Some(check) => {
+                let inner = WebPkiServerVerifier::builder_with_provider(roots, provider)
+                    .build()
+                    .map_err(config_error)?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(CheckedServerVerifier {
+                        inner,
+                        check: check.clone(),
+                    }))
+            }
+        }
     };
     let config = match (cert_file, key_file) {
         (Some(cert_file), Some(key_file)) => builder
@@ -262,13 +329,21 @@ pub fn client_config(
 }
 
 /// The peer transport's dialing side of `files`: verify peers against the
-/// peer CA, present the peer certificate (etcd does the same).
-pub fn peer_client_config(files: &TlsFiles) -> Result<Arc<ClientConfig>, TlsError> {
-    client_config(
+/// peer CA (and its allowed CN or hostname), present the peer certificate,
+/// offer only its cipher suites (etcd does the same). With
+/// `insecure_skip_verify` (generated certificates, `--peer-auto-tls`) the
+/// peers' certificates are not verified.
+pub fn peer_client_config(
+    files: &TlsFiles,
+    insecure_skip_verify: bool,
+) -> Result<Arc<ClientConfig>, TlsError> {
+    build_client_config(
+        files.provider(),
         files.trusted_ca_file.as_deref(),
         files.cert_file.as_deref(),
         files.key_file.as_deref(),
-        false,
+        insecure_skip_verify,
+        files.cert_check.as_ref(),
     )
 }
 
@@ -337,6 +412,31 @@ impl Stream {
     }
 }
 
+/// A handshake error's text: for an alert the other side sent, Go's words
+/// (`remote error: tls: bad certificate`), which etcd logs and its tests
+/// look for; otherwise rustls's.
+fn handshake_error_text(error: &io::Error) -> String {
+    use rustls::AlertDescription as A;
+    let alert = error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+        .and_then(|e| match e {
+            rustls::Error::AlertReceived(alert) => Some(*alert),
+            _ => None,
+        });
+    let go = match alert {
+        Some(A::BadCertificate) => "bad certificate",
+        Some(A::UnknownCA) => "unknown certificate authority",
+        Some(A::HandshakeFailure) => "handshake failure",
+        Some(A::CertificateRequired) => "certificate required",
+        Some(A::CertificateRevoked) => "revoked certificate",
+        Some(A::CertificateExpired) => "expired certificate",
+        Some(A::ProtocolVersion) => "protocol version not supported",
+        _ => return error.to_string(),
+    };
+    format!("remote error: tls: {go}")
+}
+
 /// Runs the server side of the handshake on `tcp` (from `peer`), bounded
 /// by [`HANDSHAKE_TIMEOUT`].
 pub async fn accept(
@@ -353,7 +453,7 @@ pub async fn accept(
         Ok(Ok(stream)) => Ok(Stream::Tls(Box::new(tokio_rustls::TlsStream::Server(
             stream,
         )))),
-        Ok(Err(err)) => Err(failed(err.to_string())),
+        Ok(Err(err)) => Err(failed(handshake_error_text(&err))),
         Err(_) => Err(failed("timed out".into())),
     }
 }
@@ -377,7 +477,7 @@ pub async fn connect(
         Ok(Ok(stream)) => Ok(Stream::Tls(Box::new(tokio_rustls::TlsStream::Client(
             stream,
         )))),
-        Ok(Err(err)) => Err(failed(err.to_string())),
+        Ok(Err(err)) => Err(failed(handshake_error_text(&err))),
         Err(_) => Err(failed("timed out".into())),
     }
 }
@@ -466,5 +566,27 @@ impl Dialer {
             None => Ok(Stream::Plain(tcp)),
             Some(config) => connect(tcp, config, host).await.map_err(io::Error::other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alerts_received_are_told_in_gos_words() {
+        let alert = |a| io::Error::other(rustls::Error::AlertReceived(a));
+        assert_eq!(
+            handshake_error_text(&alert(rustls::AlertDescription::BadCertificate)),
+            "remote error: tls: bad certificate"
+        );
+        assert_eq!(
+            handshake_error_text(&alert(rustls::AlertDescription::HandshakeFailure)),
+            "remote error: tls: handshake failure"
+        );
+        let other = io::Error::other(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::NotValidForName,
+        ));
+        assert_eq!(handshake_error_text(&other), other.to_string());
     }
 }

@@ -10,6 +10,7 @@ use keel_engine::api::*;
 use keel_engine::storage::disk::OsDisk;
 use keel_server::client::{Client, ClientError, ClientOptions};
 use keel_server::daemon::{ClusterState, Daemon, DaemonError, DaemonOptions};
+use keel_server::tls::identity::CertCheck;
 use keel_server::tls::{ClientTlsFiles, TlsFiles};
 use keel_server::url::Url;
 use rcgen::{
@@ -83,6 +84,28 @@ impl Pki {
         (cert_file, key_file)
     }
 
+    /// A certificate named `file`, with Common Name `cn` and the subject
+    /// alternative names `sans`, good for serving and as a client
+    /// certificate: (cert file, key file).
+    fn issue_names(&self, file: &str, cn: &str, sans: &[&str]) -> (PathBuf, PathBuf) {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        let cert = params.signed_by(&key, &self.ca, &self.ca_key).unwrap();
+        let (cert_file, key_file) = (
+            self.dir.join(format!("{file}.pem")),
+            self.dir.join(format!("{file}-key.pem")),
+        );
+        std::fs::write(&cert_file, cert.pem()).unwrap();
+        std::fs::write(&key_file, key.serialize_pem()).unwrap();
+        (cert_file, key_file)
+    }
+
     /// Server-side TLS files for `name`.
     fn tls_files(&self, name: &str, client_cert_auth: bool) -> TlsFiles {
         let (cert, key) = self.issue(name);
@@ -91,7 +114,7 @@ impl Pki {
             key_file: Some(key),
             trusted_ca_file: Some(self.ca_file()),
             client_cert_auth,
-            crl_file: None,
+            ..TlsFiles::default()
         }
     }
 }
@@ -796,5 +819,232 @@ async fn http_handlers_answer_over_http2_on_a_tls_port() {
     assert!(answer.contains("over"), "{answer:?}");
     let trailers = trailers.expect("gRPC trailers");
     assert_eq!(trailers.get("grpc-status").unwrap(), "0");
+    daemon.shutdown().await;
+}
+
+/// A raw rustls client trusting `ca`, presenting `cert` (a cert and key
+/// file) if given, offering only `versions` and, if given, only `suites`.
+fn raw_client(
+    ca: &Path,
+    cert: Option<&(PathBuf, PathBuf)>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    suites: Option<&[rustls::CipherSuite]>,
+) -> Arc<rustls::ClientConfig> {
+    let mut provider = rustls::crypto::ring::default_provider();
+    if let Some(suites) = suites {
+        provider
+            .cipher_suites
+            .retain(|s| suites.contains(&s.suite()));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for c in keel_server::tls::load_certificates(ca).unwrap() {
+        roots.add(c).unwrap();
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots);
+    Arc::new(match cert {
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                keel_server::tls::load_certificates(cert).unwrap(),
+                keel_server::tls::load_private_key(key).unwrap(),
+            )
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    })
+}
+
+/// A TLS handshake with 127.0.0.1:`port` under `config`, then a read: a
+/// server that refuses the client's certificate after a TLS 1.3 handshake
+/// (the client's side of it completes first) closes with an alert, one
+/// that accepts it waits for a request. Ok if the connection stands.
+async fn handshake(port: u16, config: Arc<rustls::ClientConfig>) -> Result<(), String> {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|e| e.to_string())?;
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(Duration::from_millis(500), tls.read(&mut byte)).await {
+        Err(_) => Ok(()),
+        Ok(Ok(0)) => Err("closed".into()),
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("after the handshake: {e}")),
+    }
+}
+
+const TLS12: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
+const TLS13: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_cert_allowed_cn_refuses_peers_with_another_common_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path(), "pki");
+    let ports = free_ports(2);
+    let cluster = vec![("solo".to_string(), https(ports[1]).to_string())];
+    let mut opts = options(
+        dir.path(),
+        "solo",
+        ports[0],
+        ports[1],
+        &cluster,
+        ClusterState::New,
+    );
+    opts.listen_peer_urls = vec![https(ports[1])];
+    opts.initial_advertise_peer_urls = vec![https(ports[1]).to_string()];
+    let (cert, key) = pki.issue_names("solo", "etcd-peer", &["127.0.0.1"]);
+    opts.peer_tls = TlsFiles {
+        cert_file: Some(cert),
+        key_file: Some(key),
+        trusted_ca_file: Some(pki.ca_file()),
+        client_cert_auth: true,
+        cert_check: Some(CertCheck::CommonName("etcd-peer".into())),
+        ..TlsFiles::default()
+    };
+    let peer_tls = opts.peer_tls.clone();
+    let daemon = Daemon::start(opts, Arc::new(OsDisk::new())).await.unwrap();
+    assert!(daemon.wait_ready(Duration::from_secs(20)).await);
+    let right = pki.issue_names("right", "etcd-peer", &["127.0.0.1"]);
+    // The CN is compared exactly, and SANs do not stand in for it.
+    let wrong = pki.issue_names("wrong", "etcd-peer-2", &["etcd-peer", "127.0.0.1"]);
+    for versions in [TLS12, TLS13] {
+        handshake(
+            ports[1],
+            raw_client(&pki.ca_file(), Some(&right), versions, None),
+        )
+        .await
+        .unwrap();
+        let refused = handshake(
+            ports[1],
+            raw_client(&pki.ca_file(), Some(&wrong), versions, None),
+        )
+        .await;
+        assert!(refused.is_err(), "{versions:?}: a wrong CN is refused");
+        let refused = handshake(ports[1], raw_client(&pki.ca_file(), None, versions, None)).await;
+        assert!(refused.is_err(), "{versions:?}: no certificate is refused");
+    }
+    // Dialing, the member checks the peer it dials the same way (etcd's
+    // peer transport shares the listener's VerifyPeerCertificate).
+    let dialer = keel_server::tls::Dialer::with_tls(
+        keel_server::tls::peer_client_config(&peer_tls, false).unwrap(),
+    );
+    let address = format!("127.0.0.1:{}", ports[1]);
+    dialer.dial(&address, "127.0.0.1", true).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other = listener.local_addr().unwrap().to_string();
+    let server = keel_server::tls::server_config(&TlsFiles {
+        cert_file: Some(wrong.0.clone()),
+        key_file: Some(wrong.1.clone()),
+        ..TlsFiles::default()
+    })
+    .unwrap();
+    let serve = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let _ = tokio_rustls::TlsAcceptor::from(server).accept(tcp).await;
+    });
+    let error = dialer.dial(&other, "127.0.0.1", true).await.err();
+    assert!(error.is_some(), "a peer whose certificate has another CN");
+    let _ = serve.await;
+    daemon.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_cert_allowed_hostname_refuses_certificates_not_valid_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path(), "pki");
+    let ports = free_ports(2);
+    let cluster = vec![("solo".to_string(), format!("http://127.0.0.1:{}", ports[1]))];
+    let mut opts = options(
+        dir.path(),
+        "solo",
+        ports[0],
+        ports[1],
+        &cluster,
+        ClusterState::New,
+    );
+    opts.listen_client_urls = vec![https(ports[0])];
+    opts.advertise_client_urls = vec![https(ports[0]).to_string()];
+    opts.client_tls = TlsFiles {
+        cert_check: Some(CertCheck::Hostname("client.example.com".into())),
+        ..pki.tls_files("server", true)
+    };
+    let daemon = Daemon::start(opts, Arc::new(OsDisk::new())).await.unwrap();
+    assert!(daemon.wait_ready(Duration::from_secs(20)).await);
+    let valid = pki.issue_names("valid", "anything", &["*.example.com"]);
+    // The Common Name is not a hostname (Go 1.17 and later ignore it).
+    let by_cn = pki.issue_names("by-cn", "client.example.com", &["localhost"]);
+    let other = pki.issue_names("other", "client", &["client.example.org", "127.0.0.1"]);
+    for versions in [TLS12, TLS13] {
+        handshake(
+            ports[0],
+            raw_client(&pki.ca_file(), Some(&valid), versions, None),
+        )
+        .await
+        .unwrap();
+        for refused in [&by_cn, &other] {
+            let result = handshake(
+                ports[0],
+                raw_client(&pki.ca_file(), Some(refused), versions, None),
+            )
+            .await;
+            assert!(result.is_err(), "{versions:?} {refused:?}");
+        }
+    }
+    daemon.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cipher_suites_restrict_tls12_and_leave_tls13_alone() {
+    use rustls::CipherSuite;
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path(), "pki");
+    let ports = free_ports(2);
+    let cluster = vec![("solo".to_string(), format!("http://127.0.0.1:{}", ports[1]))];
+    let mut opts = options(
+        dir.path(),
+        "solo",
+        ports[0],
+        ports[1],
+        &cluster,
+        ClusterState::New,
+    );
+    opts.listen_client_urls = vec![https(ports[0])];
+    opts.advertise_client_urls = vec![https(ports[0]).to_string()];
+    // The test certificates have ECDSA keys.
+    opts.client_tls = TlsFiles {
+        cipher_suites: Some(vec![CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]),
+        ..pki.tls_files("server", false)
+    };
+    let daemon = Daemon::start(opts, Arc::new(OsDisk::new())).await.unwrap();
+    assert!(daemon.wait_ready(Duration::from_secs(20)).await);
+    let ca = pki.ca_file();
+    let listed = [CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256];
+    handshake(ports[0], raw_client(&ca, None, TLS12, Some(&listed)))
+        .await
+        .unwrap();
+    for other in [
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    ] {
+        let result = handshake(ports[0], raw_client(&ca, None, TLS12, Some(&[other]))).await;
+        let error = result.expect_err("a TLS 1.2 suite not listed");
+        assert!(error.contains("handshake"), "{error}");
+    }
+    // TLS 1.3 is not restricted (Go does not let etcd restrict it).
+    handshake(
+        ports[0],
+        raw_client(
+            &ca,
+            None,
+            TLS13,
+            Some(&[CipherSuite::TLS13_CHACHA20_POLY1305_SHA256]),
+        ),
+    )
+    .await
+    .unwrap();
     daemon.shutdown().await;
 }

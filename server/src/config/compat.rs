@@ -98,7 +98,6 @@ pub fn flags_without_effect(
             "--auth-token={token}: Keel has no authentication; the setting has no effect"
         ));
     }
-    cipher_suites(settings, warnings)?;
     // Keel never checks a peer's client certificate SANs against its
     // address, which is what the flag turns off in etcd: either value
     // describes what Keel does.
@@ -126,59 +125,4 @@ pub fn auto_compaction(
             invalid("auto-compaction-retention", retention, e.to_string())
         }
     })
-}
-
-/// Go's names of the TLS cipher suites etcd accepts in `--cipher-suites`.
-const GO_CIPHER_SUITES: &[&str] = &[
-    "TLS_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_AES_128_GCM_SHA256",
-    "TLS_AES_256_GCM_SHA384",
-    "TLS_CHACHA20_POLY1305_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
-    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
-    "TLS_RSA_WITH_RC4_128_SHA",
-    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-    "TLS_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
-    "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
-    "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-];
-
-/// `--cipher-suites`: every name must be one Go knows (etcd refuses the
-/// others); the list itself changes nothing, since Keel's TLS (rustls)
-/// offers only TLS 1.3's suites and TLS 1.2's ECDHE AEAD ones.
-fn cipher_suites(
-    settings: &BTreeMap<String, String>,
-    warnings: &mut Vec<String>,
-) -> Result<(), ConfigError> {
-    let Some(list) = settings.get("cipher-suites").filter(|l| !l.is_empty()) else {
-        return Ok(());
-    };
-    for suite in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if !GO_CIPHER_SUITES.contains(&suite) {
-            return Err(ConfigError::Inconsistent(format!(
-                "unexpected TLS cipher suite {suite:?}"
-            )));
-        }
-    }
-    warnings.push(format!(
-        "--cipher-suites={list} has no effect: Keel's TLS offers a fixed set of suites (TLS \
-         1.3's, and TLS 1.2's ECDHE with AES-GCM or ChaCha20-Poly1305)"
-    ));
-    Ok(())
 }

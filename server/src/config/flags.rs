@@ -159,9 +159,24 @@ pub const FLAGS: &[Flag] = &[
         help: "Path to the client certificate revocation list file (with --client-cert-auth).",
     },
     Flag {
+        name: "client-cert-allowed-hostname",
+        default: "",
+        help: "Allowed TLS hostname for client cert authentication: a client certificate must be valid for it (DNS or IP subject alternative name).",
+    },
+    Flag {
+        name: "peer-cert-allowed-cn",
+        default: "",
+        help: "Allowed CN for inter peer authentication (peers' certificates must have this Common Name).",
+    },
+    Flag {
+        name: "peer-cert-allowed-hostname",
+        default: "",
+        help: "Allowed TLS hostname for inter peer authentication (peers' certificates must be valid for it).",
+    },
+    Flag {
         name: "cipher-suites",
         default: "",
-        help: "Comma-separated list of supported TLS cipher suites between client/server and peers (accepted for etcd compatibility; Keel's TLS offers a fixed set of ECDHE AEAD suites).",
+        help: "Comma-separated list of supported TLS 1.2 cipher suites between client/server and peers, Go's names (empty: Keel's defaults; TLS 1.3 is not restricted, as in etcd). Keel implements the ECDHE AES-GCM and ChaCha20-Poly1305 ones.",
     },
     Flag {
         name: "experimental-peer-skip-client-san-verification",
@@ -466,6 +481,45 @@ pub fn from_yaml(
                     warnings.push(format!(
                         "config file {path}: unrecognized setting {key}.{inner}"
                     ));
+                }
+            }
+            continue;
+        }
+        if let Some(prefix) = match key.to_ascii_lowercase().as_str() {
+            "clienttlsinfo" => Some(""),
+            "peertlsinfo" => Some("peer-"),
+            _ => None,
+        } {
+            // etcd 3.4 reads its `Config` struct from the file, so the
+            // untagged `ClientTLSInfo`/`PeerTLSInfo` fields take Go's field
+            // names, matched case-insensitively as encoding/json does: the
+            // file's only way to give `AllowedCN` and `AllowedHostname`.
+            let serde_norway::Value::Mapping(section) = value else {
+                return Err(file_error(format!("{key}: expected a mapping")));
+            };
+            for (inner, value) in section {
+                let Some(inner) = inner.as_str() else {
+                    return Err(file_error(format!("{key}: setting names must be strings")));
+                };
+                let flag = match (prefix, inner.to_ascii_lowercase().as_str()) {
+                    ("peer-", "allowedcn") => Some("peer-cert-allowed-cn"),
+                    (_, "allowedhostname") => Some(if prefix.is_empty() {
+                        "client-cert-allowed-hostname"
+                    } else {
+                        "peer-cert-allowed-hostname"
+                    }),
+                    _ => None,
+                };
+                let Some(text) = scalar(&key, value).map_err(file_error)? else {
+                    continue;
+                };
+                match flag {
+                    Some(flag) => {
+                        settings.insert(flag.to_string(), text);
+                    }
+                    None => warnings.push(format!(
+                        "config file {path}: unrecognized setting {key}.{inner}"
+                    )),
                 }
             }
             continue;

@@ -18,7 +18,9 @@ use crate::client_port::ClientPortOptions;
 use crate::daemon::{ClusterState, DaemonOptions};
 use crate::metrics::{MetricsLevel, MetricsOptions};
 use crate::peer::PeerTransportOptions;
-use crate::tls::TlsFiles;
+use crate::tls::cipher_suites::{GoCipherSuite, go_cipher_suite, implemented_tls12_names};
+use crate::tls::identity::CertCheck;
+use crate::tls::{CipherSuite, TlsFiles};
 use crate::url::Url;
 pub use compat::LogOutput;
 pub use flags::{FLAGS, Flag};
@@ -200,6 +202,90 @@ fn boolean(
     }
 }
 
+/// `--cipher-suites`, as etcd reads it: a name Go does not know is refused
+/// with etcd's message; then the names Go knows but Keel's TLS (rustls)
+/// does not implement are refused, all named. `None` when not given;
+/// otherwise the TLS 1.2 suites listed, in order (TLS 1.3 names are
+/// accepted and change nothing: TLS 1.3 keeps all its suites, as in Go).
+fn cipher_suites(
+    settings: &BTreeMap<String, String>,
+) -> Result<Option<Vec<CipherSuite>>, ConfigError> {
+    let Some(list) = settings
+        .get("cipher-suites")
+        .filter(|l| !l.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let mut tls12 = Vec::new();
+    let mut not_implemented = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match go_cipher_suite(name) {
+            GoCipherSuite::Tls12(suite) => tls12.push(suite),
+            GoCipherSuite::Tls13 => {}
+            GoCipherSuite::NotImplemented => not_implemented.push(name),
+            GoCipherSuite::Unknown => {
+                return Err(ConfigError::Inconsistent(format!(
+                    "unexpected TLS cipher suite {name:?}"
+                )));
+            }
+        }
+    }
+    if !not_implemented.is_empty() {
+        return Err(invalid(
+            "cipher-suites",
+            list,
+            format!(
+                "Keel's TLS does not implement {} (it implements, for TLS 1.2: {})",
+                not_implemented.join(", "),
+                implemented_tls12_names().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    Ok(Some(tls12))
+}
+
+/// One side's allowed CN or hostname (`--peer-cert-allowed-cn`,
+/// `--peer-cert-allowed-hostname`, `--client-cert-allowed-hostname`). etcd
+/// refuses both at once when it builds that side's TLS configuration
+/// (`AllowedCN and AllowedHostname are mutually exclusive`), which it does
+/// when the side has a certificate; without one the settings are unused.
+fn cert_check(
+    settings: &BTreeMap<String, String>,
+    prefix: &str,
+    has_cert: bool,
+) -> Result<Option<CertCheck>, ConfigError> {
+    let value = |name: &str| {
+        settings
+            .get(&format!("{prefix}{name}"))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    };
+    // There is no --client-cert-allowed-cn (etcd 3.4 has none).
+    let cn = if prefix.is_empty() {
+        None
+    } else {
+        value("cert-allowed-cn")
+    };
+    let hostname_flag = if prefix.is_empty() {
+        "client-cert-allowed-hostname"
+    } else {
+        "peer-cert-allowed-hostname"
+    };
+    let hostname = settings
+        .get(hostname_flag)
+        .filter(|v| !v.is_empty())
+        .cloned();
+    match (cn, hostname) {
+        (Some(cn), Some(hostname)) if has_cert => Err(ConfigError::Inconsistent(format!(
+            "--{prefix}cert-allowed-cn and --{hostname_flag} are mutually exclusive \
+             (cn={cn:?}, hostname={hostname:?})"
+        ))),
+        (Some(cn), _) => Ok(Some(CertCheck::CommonName(cn))),
+        (None, Some(hostname)) => Ok(Some(CertCheck::Hostname(hostname))),
+        (None, None) => Ok(None),
+    }
+}
+
 /// One side's TLS flags (`prefix` is `""` or `"peer-"`); a certificate
 /// without its key (or the reverse) and client-cert-auth without a CA are
 /// refused here, the files themselves are read when the member starts.
@@ -224,7 +310,20 @@ fn tls_files(
         } else {
             None
         },
+        cert_check: None,
+        cipher_suites: cipher_suites(settings)?,
     };
+    let files = TlsFiles {
+        cert_check: cert_check(settings, prefix, files.has_cert())?,
+        ..files
+    };
+    if prefix.is_empty() && files.cert_check.is_some() && !files.client_cert_auth {
+        warnings.push(
+            "--client-cert-allowed-hostname has no effect without --client-cert-auth (clients \
+             are not asked for certificates to check)"
+                .into(),
+        );
+    }
     if files.cert_file.is_some() != files.key_file.is_some() {
         return Err(ConfigError::Inconsistent(format!(
             "--{prefix}cert-file and --{prefix}key-file must be given together"

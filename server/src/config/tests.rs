@@ -1,4 +1,5 @@
 use super::*;
+use crate::tls::CipherSuite;
 use proptest::prelude::*;
 
 fn args(list: &[&str]) -> Vec<String> {
@@ -396,11 +397,13 @@ fn etcds_e2e_harness_command_lines_are_accepted() {
         "http://localhost:20002"
     );
     assert_eq!(d.metrics.level, crate::metrics::MetricsLevel::Basic);
-    for expected in [
-        "--enable-v2: the v2 API is not served",
-        "--auth-token=jwt,",
-        "--cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305 has no effect",
-    ] {
+    let suites = Some(vec![
+        CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ]);
+    assert_eq!(d.client_tls.cipher_suites, suites);
+    assert_eq!(d.peer_tls.cipher_suites, suites);
+    for expected in ["--enable-v2: the v2 API is not served", "--auth-token=jwt,"] {
         assert!(
             warnings.iter().any(|w| w.contains(expected)),
             "{expected:?} in {warnings:?}"
@@ -580,7 +583,10 @@ fn the_new_flags_come_from_variables_and_the_config_file_too() {
         !warnings.iter().any(|w| w.contains("unrecognized")),
         "{warnings:?}"
     );
-    assert!(warnings.iter().any(|w| w.contains("--cipher-suites=")));
+    assert_eq!(
+        d.client_tls.cipher_suites,
+        Some(vec![CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256])
+    );
     // A list where one value belongs is still an error.
     let bad = |_: &Path| Ok("name: [a, b]\n".to_string());
     assert!(parse_server_config(&args(&["--config-file", "x"]), &env(&[]), &bad).is_err());
@@ -815,4 +821,165 @@ fn wal_dir_comes_from_the_flag_the_variables_or_the_config_file() {
     let (c, _) =
         parse_server_config(&args(&["--config-file", "/etc/keel.yml"]), &env(&[]), &read).unwrap();
     assert_eq!(c.daemon.wal_dir, None);
+}
+
+#[test]
+fn cipher_suites_restrict_tls12_and_refuse_what_keel_cannot_do() {
+    let (c, warnings) = parse(&[], &[]).unwrap();
+    assert_eq!(c.daemon.client_tls.cipher_suites, None);
+    assert_eq!(c.daemon.peer_tls.cipher_suites, None);
+    assert!(
+        !warnings.iter().any(|w| w.contains("cipher")),
+        "{warnings:?}"
+    );
+    // Flag, variable: both sides, in the order given; TLS 1.3 names change
+    // nothing (TLS 1.3 is never restricted, as in Go).
+    let list = "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305";
+    let expected = Some(vec![
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ]);
+    for (a, e) in [
+        (vec!["--cipher-suites", list], vec![]),
+        (vec![], vec![("ETCD_CIPHER_SUITES", list)]),
+        (vec![], vec![("KEEL_CIPHER_SUITES", list)]),
+    ] {
+        let (c, warnings) = parse(&a, &e).unwrap();
+        assert_eq!(c.daemon.client_tls.cipher_suites, expected, "{a:?} {e:?}");
+        assert_eq!(c.daemon.peer_tls.cipher_suites, expected);
+        assert!(
+            !warnings.iter().any(|w| w.contains("cipher")),
+            "{warnings:?}"
+        );
+    }
+    // Only TLS 1.3 names: no TLS 1.2 suite is left.
+    let (c, _) = parse(&["--cipher-suites", "TLS_AES_256_GCM_SHA384"], &[]).unwrap();
+    assert_eq!(c.daemon.client_tls.cipher_suites, Some(vec![]));
+    // The config file's YAML list.
+    let read =
+        |_: &Path| Ok("cipher-suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n".to_string());
+    let (c, _) = parse_server_config(&args(&["--config-file", "f"]), &env(&[]), &read).unwrap();
+    assert_eq!(
+        c.daemon.peer_tls.cipher_suites,
+        Some(vec![CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256])
+    );
+    // A name Go does not know: etcd's error, naming the first.
+    let error = parse(
+        &[
+            "--cipher-suites",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_BOGUS,TLS_WORSE",
+        ],
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(error, "unexpected TLS cipher suite \"TLS_BOGUS\"");
+    // Names Go knows but rustls does not implement: all named.
+    let error = parse(
+        &[
+            "--cipher-suites",
+            "TLS_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
+        ],
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains("does not implement TLS_RSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA (it implements"),
+        "{error}"
+    );
+    assert!(error.contains("--cipher-suites"), "{error}");
+}
+
+#[test]
+fn allowed_cn_and_hostname_come_from_flags_variables_and_the_config_file() {
+    let (c, _) = parse(&[], &[]).unwrap();
+    assert_eq!(c.daemon.peer_tls.cert_check, None);
+    assert_eq!(c.daemon.client_tls.cert_check, None);
+    let (c, _) = parse(&["--peer-cert-allowed-cn", "etcd-peer"], &[]).unwrap();
+    assert_eq!(
+        c.daemon.peer_tls.cert_check,
+        Some(CertCheck::CommonName("etcd-peer".into()))
+    );
+    assert_eq!(c.daemon.client_tls.cert_check, None);
+    let (c, _) = parse(&[], &[("ETCD_PEER_CERT_ALLOWED_CN", "etcd-peer")]).unwrap();
+    assert_eq!(
+        c.daemon.peer_tls.cert_check,
+        Some(CertCheck::CommonName("etcd-peer".into()))
+    );
+    let (c, _) = parse(
+        &[],
+        &[
+            ("KEEL_PEER_CERT_ALLOWED_HOSTNAME", "peer.example.com"),
+            ("ETCD_CLIENT_CERT_ALLOWED_HOSTNAME", "10.0.0.1"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        c.daemon.peer_tls.cert_check,
+        Some(CertCheck::Hostname("peer.example.com".into()))
+    );
+    assert_eq!(
+        c.daemon.client_tls.cert_check,
+        Some(CertCheck::Hostname("10.0.0.1".into()))
+    );
+    // The client side's check needs client-cert-auth to do anything.
+    let (_, warnings) = parse(&["--client-cert-allowed-hostname", "h"], &[]).unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("--client-cert-allowed-hostname has no effect")),
+        "{warnings:?}"
+    );
+    // The config file: etcd's Go field names (case-insensitive), or the
+    // flag names as top-level keys.
+    let yaml = "PeerTLSInfo:\n  AllowedCN: etcd-peer\nclientTLSInfo:\n  allowedhostname: client.example.com\n  CertFile: ignored.pem\n";
+    let read = |_: &Path| Ok(yaml.to_string());
+    let (c, warnings) =
+        parse_server_config(&args(&["--config-file", "f"]), &env(&[]), &read).unwrap();
+    assert_eq!(
+        c.daemon.peer_tls.cert_check,
+        Some(CertCheck::CommonName("etcd-peer".into()))
+    );
+    assert_eq!(
+        c.daemon.client_tls.cert_check,
+        Some(CertCheck::Hostname("client.example.com".into()))
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("clientTLSInfo.CertFile")),
+        "{warnings:?}"
+    );
+    let read = |_: &Path| Ok("peer-cert-allowed-hostname: peer.example.com\n".to_string());
+    let (c, _) = parse_server_config(&args(&["--config-file", "f"]), &env(&[]), &read).unwrap();
+    assert_eq!(
+        c.daemon.peer_tls.cert_check,
+        Some(CertCheck::Hostname("peer.example.com".into()))
+    );
+}
+
+#[test]
+fn allowed_cn_and_hostname_together_are_refused_as_etcd_does() {
+    let both = [
+        "--peer-cert-allowed-cn",
+        "etcd-peer",
+        "--peer-cert-allowed-hostname",
+        "peer.example.com",
+    ];
+    // Without a peer certificate etcd never builds the TLS configuration
+    // that refuses them.
+    let (c, _) = parse(&both, &[]).unwrap();
+    assert_eq!(
+        c.daemon.peer_tls.cert_check,
+        Some(CertCheck::CommonName("etcd-peer".into()))
+    );
+    let mut with_cert = both.to_vec();
+    with_cert.extend(["--peer-cert-file", "p.pem", "--peer-key-file", "p-key.pem"]);
+    let error = parse(&with_cert, &[]).unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "--peer-cert-allowed-cn and --peer-cert-allowed-hostname are mutually exclusive \
+         (cn=\"etcd-peer\", hostname=\"peer.example.com\")"
+    );
 }

@@ -178,9 +178,13 @@ fn side_files(
     }
     let hosts: Vec<String> = urls.iter().map(|u| u.host.clone()).collect();
     let (cert, key) = self_cert::self_cert(dir, &hosts)?;
+    // As etcd, the generated side keeps --cipher-suites only (etcd applies
+    // them again after making the certificate; the allowed CN or hostname
+    // goes with the replaced settings).
     let generated = TlsFiles {
         cert_file: Some(cert),
         key_file: Some(key),
+        cipher_suites: files.cipher_suites.clone(),
         ..TlsFiles::default()
     };
     Ok((generated, true))
@@ -223,18 +227,11 @@ fn load_tls(options: &DaemonOptions) -> Result<Tls, DaemonError> {
     // what makes that possible, so it alone decides whether we can. With a
     // generated certificate there is no CA: peers' certificates are taken
     // unverified (etcd's --peer-auto-tls), and ours is presented.
-    let dialer = if peer_generated {
+    let dialer = if peer_generated || peer_files.trusted_ca_file.is_some() {
         Dialer::with_tls(
-            crate::tls::client_config(
-                None,
-                peer_files.cert_file.as_deref(),
-                peer_files.key_file.as_deref(),
-                true,
-            )
-            .map_err(tls_error("peer"))?,
+            crate::tls::peer_client_config(&peer_files, peer_generated)
+                .map_err(tls_error("peer"))?,
         )
-    } else if peer_files.trusted_ca_file.is_some() {
-        Dialer::with_tls(crate::tls::peer_client_config(&peer_files).map_err(tls_error("peer"))?)
     } else {
         Dialer::plain()
     };
