@@ -82,6 +82,37 @@ pub enum ApiError {
     Unauthenticated,
     /// The authenticated user may not do this.
     PermissionDenied,
+    /// `auth enable` without a `root` user.
+    RootUserNotExist,
+    /// `auth enable` while `root` lacks the `root` role.
+    RootRoleNotExist,
+    /// A user of that name exists already.
+    UserAlreadyExist,
+    /// The user name is empty.
+    UserEmpty,
+    /// No user of that name.
+    UserNotFound,
+    /// A role of that name exists already.
+    RoleAlreadyExist,
+    /// No role of that name.
+    RoleNotFound,
+    /// The role name is empty.
+    RoleEmpty,
+    /// Wrong user name or password.
+    AuthFailed,
+    /// A password was given for a user that has none.
+    NoPasswordUser,
+    /// The user does not have the role.
+    RoleNotGranted,
+    /// The role does not have the permission.
+    PermissionNotGranted,
+    /// Authentication is off.
+    AuthNotEnabled,
+    /// A change that would lock out the administrator (deleting `root`,
+    /// taking its role) while auth is enabled.
+    InvalidAuthMgmt,
+    /// The caller's identity predates the latest auth change.
+    AuthOldRevision,
     /// The request is malformed.
     BadRequest(String),
     /// The member cannot serve right now (with why).
@@ -139,6 +170,21 @@ impl ApiError {
             ApiError::ValueProvided => 34,
             ApiError::LeaseProvided => 35,
             ApiError::Interrupted => 36,
+            ApiError::RootUserNotExist => 37,
+            ApiError::RootRoleNotExist => 38,
+            ApiError::UserAlreadyExist => 39,
+            ApiError::UserEmpty => 40,
+            ApiError::UserNotFound => 41,
+            ApiError::RoleAlreadyExist => 42,
+            ApiError::RoleNotFound => 43,
+            ApiError::RoleEmpty => 44,
+            ApiError::AuthFailed => 45,
+            ApiError::NoPasswordUser => 46,
+            ApiError::RoleNotGranted => 47,
+            ApiError::PermissionNotGranted => 48,
+            ApiError::AuthNotEnabled => 49,
+            ApiError::InvalidAuthMgmt => 50,
+            ApiError::AuthOldRevision => 51,
         }
     }
 
@@ -198,6 +244,27 @@ impl fmt::Display for ApiError {
             ApiError::BadLeaderTransferee => "etcdserver: bad leader transferee",
             ApiError::Unauthenticated => "etcdserver: invalid auth token",
             ApiError::PermissionDenied => "etcdserver: permission denied",
+            ApiError::RootUserNotExist => "etcdserver: root user does not exist",
+            ApiError::RootRoleNotExist => "etcdserver: root user does not have root role",
+            ApiError::UserAlreadyExist => "etcdserver: user name already exists",
+            ApiError::UserEmpty => "etcdserver: user name is empty",
+            ApiError::UserNotFound => "etcdserver: user name not found",
+            ApiError::RoleAlreadyExist => "etcdserver: role name already exists",
+            ApiError::RoleNotFound => "etcdserver: role name not found",
+            ApiError::RoleEmpty => "etcdserver: role name is empty",
+            ApiError::AuthFailed => {
+                "etcdserver: authentication failed, invalid user ID or password"
+            }
+            // etcd 3.4 has no gRPC error for this one: its clients see the
+            // auth package's own text.
+            ApiError::NoPasswordUser => {
+                "auth: authentication failed, password was given for no password user"
+            }
+            ApiError::RoleNotGranted => "etcdserver: role is not granted to the user",
+            ApiError::PermissionNotGranted => "etcdserver: permission is not granted to the role",
+            ApiError::AuthNotEnabled => "etcdserver: authentication is not enabled",
+            ApiError::InvalidAuthMgmt => "etcdserver: invalid auth management",
+            ApiError::AuthOldRevision => "etcdserver: revision of auth store is old",
             ApiError::BadRequest(why) => return write!(f, "keel: bad request: {why}"),
             ApiError::Unavailable(why) => return write!(f, "keel: unavailable: {why}"),
         };

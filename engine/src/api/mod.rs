@@ -4,6 +4,7 @@
 //! codec (which encodes them), the server, the client library and the
 //! simulator. They carry no behaviour beyond small constructors.
 
+mod auth;
 mod cluster;
 mod error;
 mod kv;
@@ -12,6 +13,7 @@ mod maintenance;
 mod request;
 mod watch;
 
+pub use auth::*;
 pub use cluster::*;
 pub use error::*;
 pub use kv::*;

@@ -45,6 +45,8 @@ pub enum Request {
     LeaseTimeToLive(LeaseTimeToLiveRequest),
     /// List leases.
     LeaseLeases,
+    /// Users, roles, permissions, authentication.
+    Auth(AuthRequest),
 }
 
 /// Every successful answer, one variant per [`Request`] variant.
@@ -82,6 +84,8 @@ pub enum Response {
     LeaseTimeToLive(LeaseTimeToLiveResponse),
     /// Answer to [`Request::LeaseLeases`].
     LeaseLeases(LeaseLeasesResponse),
+    /// Answer to [`Request::Auth`].
+    Auth(AuthResponse),
 }
 
 impl Response {
@@ -104,6 +108,7 @@ impl Response {
             Response::LeaseKeepAlive(r) => &r.header,
             Response::LeaseTimeToLive(r) => &r.header,
             Response::LeaseLeases(r) => &r.header,
+            Response::Auth(r) => &r.header,
         }
     }
 
@@ -126,6 +131,7 @@ impl Response {
             Response::LeaseKeepAlive(r) => &mut r.header,
             Response::LeaseTimeToLive(r) => &mut r.header,
             Response::LeaseLeases(r) => &mut r.header,
+            Response::Auth(r) => &mut r.header,
         }
     }
 }

@@ -31,16 +31,19 @@ pub enum Tree {
     Alarms,
     /// Lease id → encoded lease.
     Leases,
+    /// Users, roles, the auth flag and revision (see `auth/records.rs`).
+    Auth,
 }
 
 impl Tree {
     /// Every tree, in a fixed order.
-    pub const ALL: [Tree; 5] = [
+    pub const ALL: [Tree; 6] = [
         Tree::Kv,
         Tree::Meta,
         Tree::Members,
         Tree::Alarms,
         Tree::Leases,
+        Tree::Auth,
     ];
 
     /// The tree's name in the backend file.
@@ -51,6 +54,7 @@ impl Tree {
             Tree::Members => "members",
             Tree::Alarms => "alarms",
             Tree::Leases => "leases",
+            Tree::Auth => "auth",
         }
     }
 }

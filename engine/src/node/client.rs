@@ -65,6 +65,7 @@ impl Driver {
             Request::LeaseTimeToLive(_) | Request::LeaseLeases => {
                 self.reads.push((request, reply), deadline)
             }
+            Request::Auth(ref a) if a.is_read() => self.reads.push((request, reply), deadline),
             Request::LeaseKeepAlive(k) if crate::testing::broken::Bug::LocalKeepalive.is_on() => {
                 self.keep_alive_locally(k, reply)
             }
@@ -81,9 +82,8 @@ impl Driver {
             | Request::Alarm(_)
             | Request::LeaseGrant(_)
             | Request::LeaseRevoke(_)
-            | Request::LeaseKeepAlive(_) => {
-                self.propose(ProposalBody::Client(request), reply, deadline)
-            }
+            | Request::LeaseKeepAlive(_)
+            | Request::Auth(_) => self.propose(ProposalBody::Client(request), reply, deadline),
         }
     }
 
@@ -100,6 +100,18 @@ impl Driver {
                 Err(ApiError::LeaseTtlTooLarge)
             }
             Request::LeaseGrant(_) => self.check_quota(0),
+            Request::Auth(
+                AuthRequest::UserAdd {
+                    credential: Credential::Password(_),
+                    ..
+                }
+                | AuthRequest::UserChangePassword {
+                    credential: Credential::Password(_),
+                    ..
+                },
+            ) => Err(ApiError::BadRequest(
+                "a password must be hashed before it reaches the node".into(),
+            )),
             Request::Txn(t) => {
                 check_txn(t, self.config.max_txn_ops)?;
                 if txn_puts(t) {

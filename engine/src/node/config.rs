@@ -62,6 +62,8 @@ pub struct NodeConfig {
     /// entries before it serves). For disaster recovery only; start without
     /// it afterwards.
     pub force_new_cluster: bool,
+    /// etcd's `--bcrypt-cost`: how hard new password hashes are (4 to 31).
+    pub bcrypt_cost: u32,
 }
 
 impl NodeConfig {
@@ -90,6 +92,7 @@ impl NodeConfig {
             max_leases_per_checkpoint: 10_000,
             slow_ready: Duration::ZERO,
             force_new_cluster: false,
+            bcrypt_cost: crate::auth::DEFAULT_BCRYPT_COST,
         }
     }
 

@@ -1,7 +1,9 @@
 //! The handle through which the server, transports and tests talk to a node.
 
 use super::metrics::NodeMetrics;
-use crate::api::{ApiError, Changes, Request, Response, StatusResponse};
+use crate::api::{
+    ApiError, AuthAnswer, AuthRequest, Changes, Credential, Request, Response, StatusResponse,
+};
 use bytes::Bytes;
 use raft::eraftpb::Message;
 use std::sync::Arc;
@@ -104,6 +106,8 @@ pub struct NodeHandle {
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) status: watch::Receiver<NodeStatus>,
     pub(crate) metrics: Arc<NodeMetrics>,
+    /// The cost of the password hashes this member makes.
+    pub(crate) bcrypt_cost: u32,
 }
 
 impl NodeHandle {
@@ -132,8 +136,77 @@ impl NodeHandle {
 
     /// Executes a client request on this member and waits for its answer.
     /// Writes go through raft; linearizable reads through ReadIndex; the
-    /// answer comes within the node's request timeout.
+    /// answer comes within the node's request timeout. Passwords are hashed
+    /// (new ones) or checked (`Authenticate`) here, off the node's task;
+    /// hashes are not accepted from clients and never answered to them.
     pub async fn request(&self, request: Request) -> Result<Response, ApiError> {
+        match request {
+            Request::Auth(auth) => self.auth_request(auth).await,
+            other => self.send(other).await,
+        }
+    }
+
+    async fn auth_request(&self, auth: AuthRequest) -> Result<Response, ApiError> {
+        let request = match auth {
+            AuthRequest::UserAdd { name, credential } => AuthRequest::UserAdd {
+                credential: self.hashed(&name, credential).await?,
+                name,
+            },
+            AuthRequest::UserChangePassword { name, credential } => {
+                AuthRequest::UserChangePassword {
+                    credential: self.hashed(&name, credential).await?,
+                    name,
+                }
+            }
+            AuthRequest::Authenticate { name, password } => {
+                let read = AuthRequest::Authenticate {
+                    name,
+                    password: String::new(),
+                };
+                let mut response = self.send(Request::Auth(read)).await?;
+                if let Response::Auth(auth) = &mut response {
+                    if let AuthAnswer::PasswordHash { hash, revision } = &auth.answer {
+                        let (hash, revision) = (hash.clone(), *revision);
+                        let matched =
+                            off_task(move || crate::auth::verify_password(&password, &hash))
+                                .await?;
+                        if !matched {
+                            return Err(ApiError::AuthFailed);
+                        }
+                        auth.answer = AuthAnswer::Authenticated { revision };
+                    }
+                }
+                return Ok(response);
+            }
+            other => other,
+        };
+        self.send(Request::Auth(request)).await
+    }
+
+    /// A client's credential as it is proposed: a password hashed with a
+    /// fresh salt; no password stays none.
+    async fn hashed(&self, name: &str, credential: Credential) -> Result<Credential, ApiError> {
+        match credential {
+            Credential::Password(password) => {
+                // etcd refuses an empty name before it hashes anything.
+                if name.is_empty() {
+                    return Err(ApiError::UserEmpty);
+                }
+                let cost = self.bcrypt_cost;
+                let salt: [u8; 16] = rand::random();
+                let hash = off_task(move || crate::auth::hash_password(&password, cost, salt))
+                    .await?
+                    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+                Ok(Credential::Hash(hash))
+            }
+            Credential::NoPassword => Ok(Credential::NoPassword),
+            Credential::Hash(_) => Err(ApiError::BadRequest(
+                "password hashes are not accepted from clients".into(),
+            )),
+        }
+    }
+
+    async fn send(&self, request: Request) -> Result<Response, ApiError> {
         let (reply, answer) = oneshot::channel();
         self.commands
             .try_send(Command::Client { request, reply })
@@ -205,5 +278,23 @@ impl NodeHandle {
     /// Asks the node to stop; pending requests are answered with `Stopped`.
     pub async fn stop(&self) {
         let _ = self.commands.send(Command::Stop).await;
+    }
+}
+
+/// Runs slow, CPU-bound work (bcrypt) where it cannot stall the runtime's
+/// other tasks. The simulator runs it inline: its time does not pass while
+/// code runs, and it has no threads.
+async fn off_task<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, ApiError> {
+    #[cfg(not(madsim))]
+    {
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("password work failed: {e}")))
+    }
+    #[cfg(madsim)]
+    {
+        Ok(work())
     }
 }

@@ -213,6 +213,7 @@ pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
         member_id,
         ..NodeStatus::default()
     });
+    let bcrypt_cost = options.config.bcrypt_cost;
     let retry = options.config.tick_interval * options.config.election_ticks as u32;
     let first_request_id = rand::random::<u64>() | 1;
     let (defrag_sender, defrag_done) = tokio::sync::mpsc::unbounded_channel();
@@ -248,5 +249,6 @@ pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
         commands,
         status,
         metrics,
+        bcrypt_cost,
     })
 }

@@ -1,5 +1,6 @@
 //! The replicated state machine: the key-value store plus the cluster's own
-//! state (members, alarms), the applied raft index, and its checkpoints.
+//! state (members, alarms, users and roles), the applied raft index, and its
+//! checkpoints.
 //!
 //! Invariants:
 //! - Applying is deterministic: it depends only on the entries and the state
@@ -20,6 +21,7 @@ pub use defrag::{DefragCopy, DefragJob, DefragOutcome};
 pub use records::AppliedMeta;
 
 use crate::api::*;
+use crate::auth::AuthStore;
 use crate::mvcc::{Backend, KvError, KvStore, Tree};
 use crate::node::NodeError;
 use crate::node::proposal::ProposalBody;
@@ -55,6 +57,7 @@ pub struct StateMachine {
     members: BTreeMap<u64, Member>,
     removed: BTreeSet<u64>,
     alarms: BTreeSet<AlarmMember>,
+    auth: AuthStore,
     /// The newest checkpoints (at most two), for snapshot images.
     checkpoints: Vec<Checkpoint>,
 }
@@ -90,6 +93,7 @@ impl StateMachine {
             members: BTreeMap::new(),
             removed: BTreeSet::new(),
             alarms: BTreeSet::new(),
+            auth: AuthStore::default(),
             checkpoints: Vec::new(),
         };
         state.load_cluster_state()?;
@@ -128,9 +132,19 @@ impl StateMachine {
                 Ok(ControlFlow::Continue(()))
             })
             .map_err(fatal)?;
+        let mut auth_entries = Vec::new();
+        backend
+            .scan(Tree::Auth, all, false, |k, v| {
+                auth_entries.push((k.clone(), v.clone()));
+                Ok(ControlFlow::Continue(()))
+            })
+            .map_err(fatal)?;
+        let auth = AuthStore::load(auth_entries.iter().map(|(k, v)| (k.as_ref(), v)))
+            .map_err(|e| NodeError::Corrupt(format!("auth store: {e}")))?;
         self.members = members;
         self.removed = removed;
         self.alarms = alarms;
+        self.auth = auth;
         Ok(())
     }
 
@@ -201,6 +215,11 @@ impl StateMachine {
         self.removed.contains(&id)
     }
 
+    /// Users, roles and permissions, as applied.
+    pub fn auth(&self) -> &AuthStore {
+        &self.auth
+    }
+
     /// Active alarms.
     pub fn alarms(&self) -> Vec<AlarmMember> {
         self.alarms.iter().copied().collect()
@@ -239,6 +258,14 @@ impl StateMachine {
                 return Ok(Response::LeaseTimeToLive(self.lease_time_to_live(t)));
             }
             Request::Alarm(a) => return Ok(Response::Alarm(self.alarm_response(a))),
+            Request::Auth(a) if a.is_read() => {
+                return self.auth.read(a).map(|answer| {
+                    Response::Auth(AuthResponse {
+                        header: ResponseHeader::default(),
+                        answer,
+                    })
+                });
+            }
             other => {
                 return Err(ApiError::BadRequest(format!(
                     "not a read: {}",
@@ -378,12 +405,27 @@ impl StateMachine {
             Request::Compact(c) => self.kv.compact(c.revision).map(Response::Compact),
             Request::MemberUpdate(u) => self.update_member(u),
             Request::Alarm(a) => Ok(Response::Alarm(self.change_alarm(a))),
+            Request::Auth(a) if !a.is_read() => self.change_auth(a),
             other => Err(ApiError::BadRequest(format!(
                 "{} is not applied through raft",
                 request_name(other)
             ))
             .into()),
         }
+    }
+
+    fn change_auth(&mut self, request: &AuthRequest) -> Result<Response, KvError> {
+        let (answer, writes) = self.auth.apply(request)?;
+        for (key, value) in writes {
+            match value {
+                Some(value) => self.kv.backend_mut().put(Tree::Auth, key, value),
+                None => self.kv.backend_mut().delete(Tree::Auth, &key),
+            }
+        }
+        Ok(Response::Auth(AuthResponse {
+            header: ResponseHeader::default(),
+            answer,
+        }))
     }
 
     fn update_member(&mut self, update: &MemberUpdateRequest) -> Result<Response, KvError> {
@@ -620,6 +662,7 @@ fn request_name(request: &Request) -> &'static str {
         Request::LeaseKeepAlive(_) => "lease keep-alive",
         Request::LeaseTimeToLive(_) => "lease time-to-live",
         Request::LeaseLeases => "lease list",
+        Request::Auth(_) => "auth",
     }
 }
 

@@ -343,3 +343,80 @@ fn while_corrupt_is_raised_only_alarms_apply() {
     apply(&mut sm, &put("k", "after")).unwrap();
     assert_eq!(value(&sm, "k"), Some(b("after")));
 }
+
+fn auth(request: AuthRequest) -> ProposalBody {
+    ProposalBody::Client(Request::Auth(request))
+}
+
+fn auth_read(sm: &StateMachine, request: AuthRequest) -> Result<AuthAnswer, ApiError> {
+    match sm.read(&Request::Auth(request))? {
+        Response::Auth(a) => Ok(a.answer),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn users_and_roles_apply_survive_a_reopen_and_travel_in_snapshots() {
+    let disk = SimDisk::new(9);
+    let mut sm = boot(&disk, "/a/db");
+    let changes = [
+        AuthRequest::UserAdd {
+            name: "root".into(),
+            credential: Credential::Hash("h".into()),
+        },
+        AuthRequest::UserGrantRole {
+            user: "root".into(),
+            role: ROOT_ROLE.into(),
+        },
+        AuthRequest::RoleAdd { name: "r".into() },
+        AuthRequest::RoleGrantPermission {
+            name: "r".into(),
+            perm: Permission {
+                perm_type: PermissionType::Read,
+                key: b("a"),
+                range_end: b("b"),
+            },
+        },
+        AuthRequest::Enable,
+    ];
+    for change in changes {
+        apply(&mut sm, &auth(change)).unwrap();
+    }
+    // A refused change is an answer, not a fatal error, and changes nothing.
+    assert_eq!(
+        apply(&mut sm, &auth(AuthRequest::RoleAdd { name: "r".into() })),
+        Err(ApiError::RoleAlreadyExist)
+    );
+    // A plain password is refused at apply: only hashes are proposed.
+    assert!(matches!(
+        apply(
+            &mut sm,
+            &auth(AuthRequest::UserAdd {
+                name: "u".into(),
+                credential: Credential::Password("p".into()),
+            })
+        ),
+        Err(ApiError::BadRequest(_))
+    ));
+    let expected = sm.auth().clone();
+    assert!(expected.enabled());
+    assert_eq!(expected.revision(), 4);
+    let checkpoint = sm.checkpoint().unwrap();
+    drop(sm);
+
+    let sm = reopen(&disk, "/a/db");
+    assert_eq!(sm.auth(), &expected);
+    assert_eq!(
+        auth_read(&sm, AuthRequest::RoleList),
+        Ok(AuthAnswer::RoleNames(vec!["r".into()]))
+    );
+
+    let image = sm.export_image(checkpoint.index).unwrap();
+    let other = SimDisk::new(10);
+    let mut follower =
+        StateMachine::open(Arc::new(other.clone()), Path::new("/follower/db")).unwrap();
+    assert!(!follower.auth().enabled());
+    follower.stage_image(&image).unwrap();
+    follower.promote_staged().unwrap();
+    assert_eq!(follower.auth(), &expected);
+}

@@ -630,6 +630,10 @@ impl Encode for Request {
             }
             Request::LeaseLeases => buf.put_u8(18),
             Request::Defragment => buf.put_u8(19),
+            Request::Auth(x) => {
+                buf.put_u8(20);
+                x.encode(buf);
+            }
         }
     }
 }
@@ -696,6 +700,7 @@ impl Decode for Request {
             }),
             18 => Request::LeaseLeases,
             19 => Request::Defragment,
+            20 => Request::Auth(AuthRequest::decode(r)?),
             tag => return Err(bad_tag("request", tag)),
         })
     }
@@ -750,6 +755,10 @@ impl Encode for Response {
             Response::Defragment(x) => {
                 buf.put_u8(15);
                 x.header.encode(buf);
+            }
+            Response::Auth(x) => {
+                buf.put_u8(16);
+                x.encode(buf);
             }
             Response::LeaseGrant(x) => {
                 buf.put_u8(10);
@@ -841,6 +850,7 @@ impl Decode for Response {
             15 => Response::Defragment(DefragmentResponse {
                 header: ResponseHeader::decode(r)?,
             }),
+            16 => Response::Auth(AuthResponse::decode(r)?),
             tag => return Err(bad_tag("response", tag)),
         })
     }
@@ -904,6 +914,21 @@ impl Decode for ApiError {
             34 => ApiError::ValueProvided,
             35 => ApiError::LeaseProvided,
             36 => ApiError::Interrupted,
+            37 => ApiError::RootUserNotExist,
+            38 => ApiError::RootRoleNotExist,
+            39 => ApiError::UserAlreadyExist,
+            40 => ApiError::UserEmpty,
+            41 => ApiError::UserNotFound,
+            42 => ApiError::RoleAlreadyExist,
+            43 => ApiError::RoleNotFound,
+            44 => ApiError::RoleEmpty,
+            45 => ApiError::AuthFailed,
+            46 => ApiError::NoPasswordUser,
+            47 => ApiError::RoleNotGranted,
+            48 => ApiError::PermissionNotGranted,
+            49 => ApiError::AuthNotEnabled,
+            50 => ApiError::InvalidAuthMgmt,
+            51 => ApiError::AuthOldRevision,
             other => {
                 return Err(WireError::malformed(
                     "error code",

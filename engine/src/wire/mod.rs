@@ -11,6 +11,7 @@
 //! frame is bounded by `max_frame_bytes`; no input makes a decoder panic.
 
 mod api;
+mod auth;
 pub mod codec;
 mod error;
 pub mod frame;

@@ -1,6 +1,7 @@
 //! etcd's messages to Keel's engine requests and back. Pure translation:
 //! the rules (what a range end means, how a txn runs) are the engine's.
 
+use super::proto::authpb;
 use super::proto::etcdserverpb as pb;
 use super::proto::mvccpb;
 use crate::grpc::Status;
@@ -18,6 +19,36 @@ pub fn header(h: &api::ResponseHeader) -> Option<pb::ResponseHeader> {
         member_id: h.member_id,
         revision: h.revision,
         raft_term: h.raft_term,
+    })
+}
+
+/// A permission as etcd's `authpb` has it.
+pub fn permission(p: &api::Permission) -> authpb::Permission {
+    let perm_type = match p.perm_type {
+        api::PermissionType::Read => authpb::PermissionType::Read,
+        api::PermissionType::Write => authpb::PermissionType::Write,
+        api::PermissionType::ReadWrite => authpb::PermissionType::Readwrite,
+    };
+    authpb::Permission {
+        perm_type: perm_type as i32,
+        key: p.key.clone(),
+        range_end: p.range_end.clone(),
+    }
+}
+
+/// A permission to grant; a type etcd does not define is refused (etcd
+/// would store it and let it allow nothing).
+pub fn permission_request(p: &authpb::Permission) -> Result<api::Permission, Status> {
+    let perm_type = match authpb::PermissionType::from_i32(p.perm_type) {
+        Some(authpb::PermissionType::Read) => api::PermissionType::Read,
+        Some(authpb::PermissionType::Write) => api::PermissionType::Write,
+        Some(authpb::PermissionType::Readwrite) => api::PermissionType::ReadWrite,
+        None => return Err(invalid("unknown permission type")),
+    };
+    Ok(api::Permission {
+        perm_type,
+        key: p.key.clone(),
+        range_end: p.range_end.clone(),
     })
 }
 

@@ -16,6 +16,11 @@ pub fn status_of(error: &ApiError) -> Status {
         | ApiError::DuplicateKey
         | ApiError::MemberBadUrls
         | ApiError::RequestTooLarge
+        | ApiError::UserEmpty
+        | ApiError::RoleEmpty
+        | ApiError::AuthFailed
+        | ApiError::InvalidAuthMgmt
+        | ApiError::AuthOldRevision
         | ApiError::BadRequest(_) => Code::InvalidArgument,
         ApiError::Compacted { .. } | ApiError::FutureRevision | ApiError::LeaseTtlTooLarge => {
             Code::OutOfRange
@@ -30,7 +35,18 @@ pub fn status_of(error: &ApiError) -> Status {
         | ApiError::LearnerNotReady
         | ApiError::TooManyLearners
         | ApiError::NotLeader { .. }
-        | ApiError::BadLeaderTransferee => Code::FailedPrecondition,
+        | ApiError::BadLeaderTransferee
+        | ApiError::RootUserNotExist
+        | ApiError::RootRoleNotExist
+        | ApiError::UserAlreadyExist
+        | ApiError::UserNotFound
+        | ApiError::RoleAlreadyExist
+        | ApiError::RoleNotFound
+        | ApiError::RoleNotGranted
+        | ApiError::PermissionNotGranted
+        | ApiError::AuthNotEnabled => Code::FailedPrecondition,
+        // etcd 3.4 maps no gRPC error to this one: Go's gRPC answers Unknown.
+        ApiError::NoPasswordUser => Code::Unknown,
         ApiError::NoLeader
         | ApiError::LeaderChanged
         | ApiError::Stopped
@@ -46,48 +62,20 @@ pub fn status_of(error: &ApiError) -> Status {
     Status::new(code, error.to_string())
 }
 
-/// etcd's auth errors, for the auth methods Keel answers without an auth
-/// store (auth disabled, no users, no roles).
+/// Auth answers of Keel's own.
 pub mod auth {
     use crate::grpc::{Code, Status};
 
-    /// `AuthEnable` without a root user.
-    pub fn root_user_not_exist() -> Status {
-        Status::new(
-            Code::FailedPrecondition,
-            "etcdserver: root user does not exist",
-        )
-    }
-    /// `Authenticate` while auth is disabled.
-    pub fn not_enabled() -> Status {
-        Status::new(
-            Code::FailedPrecondition,
-            "etcdserver: authentication is not enabled",
-        )
-    }
-    /// A user that does not exist.
-    pub fn user_not_found() -> Status {
-        Status::new(Code::FailedPrecondition, "etcdserver: user name not found")
-    }
-    /// A role that does not exist.
-    pub fn role_not_found() -> Status {
-        Status::new(Code::FailedPrecondition, "etcdserver: role name not found")
-    }
-    /// An empty user name.
-    pub fn user_empty() -> Status {
-        Status::new(Code::InvalidArgument, "etcdserver: user name is empty")
-    }
-    /// An empty role name.
-    pub fn role_empty() -> Status {
-        Status::new(Code::InvalidArgument, "etcdserver: role name is empty")
-    }
     /// A token etcd does not know (any token, while auth is disabled).
     pub fn invalid_token() -> Status {
         Status::new(Code::Unauthenticated, "etcdserver: invalid auth token")
     }
-    /// Creating users or roles: Keel has no auth store yet.
-    pub fn unsupported() -> Status {
-        Status::unimplemented("keel: users and roles are not supported yet")
+    /// `AuthEnable`: users and roles exist, but requests are not checked
+    /// against them yet, so auth cannot be turned on.
+    pub fn enable_unsupported() -> Status {
+        Status::unimplemented(
+            "keel: auth enable is not supported yet: requests are not checked against users and roles",
+        )
     }
 }
 

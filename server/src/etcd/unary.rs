@@ -530,16 +530,40 @@ async fn move_leader(
     Ok(pb::MoveLeaderResponse { header: None })
 }
 
-// Auth: Keel has no auth store yet, so it answers as etcd 3.4 answers with
-// authentication disabled and no users or roles: enabling needs a root
-// user, nobody can authenticate, lists are empty, every named user or
-// role does not exist. Creating users or roles is refused as unsupported.
+// Auth: users, roles and permissions live in the engine's auth store,
+// changed through raft. Passwords go to the member as the client sent them;
+// the node hashes them before proposing.
+
+/// Asks the auth store; answers the header and what the request answers.
+async fn ask_auth(
+    ctx: &Context,
+    request: api::AuthRequest,
+) -> Result<(Option<pb::ResponseHeader>, api::AuthAnswer), Status> {
+    let answer = ask!(ctx, Request::Auth(request), Auth);
+    Ok((convert::header(&answer.header), answer.answer))
+}
+
+/// Asks for a change; answers the header.
+async fn auth_change(
+    ctx: &Context,
+    request: api::AuthRequest,
+) -> Result<Option<pb::ResponseHeader>, Status> {
+    Ok(ask_auth(ctx, request).await?.0)
+}
+
+/// An answer of the wrong kind (a bug): reported, not panicked on.
+fn unexpected_auth(answer: &api::AuthAnswer) -> Status {
+    Status::internal(format!("keel: unexpected auth answer {answer:?}"))
+}
 
 async fn auth_enable(
     _: &Context,
     _: pb::AuthEnableRequest,
 ) -> Result<pb::AuthEnableResponse, Status> {
-    Err(errors::auth::root_user_not_exist())
+    // Users and roles can be set up, but nothing checks requests against
+    // them yet: turning auth on would promise a protection Keel does not
+    // give. Refused until every request is checked.
+    Err(errors::auth::enable_unsupported())
 }
 
 async fn auth_disable(
@@ -547,118 +571,187 @@ async fn auth_disable(
     _: pb::AuthDisableRequest,
 ) -> Result<pb::AuthDisableResponse, Status> {
     Ok(pb::AuthDisableResponse {
-        header: ctx.header().await?,
+        header: auth_change(ctx, api::AuthRequest::Disable).await?,
     })
 }
 
 async fn authenticate(
-    _: &Context,
-    _: pb::AuthenticateRequest,
+    ctx: &Context,
+    a: pb::AuthenticateRequest,
 ) -> Result<pb::AuthenticateResponse, Status> {
-    Err(errors::auth::not_enabled())
+    let request = api::AuthRequest::Authenticate {
+        name: a.name,
+        password: a.password,
+    };
+    match ask_auth(ctx, request).await? {
+        // Auth cannot be enabled yet (see `auth_enable`), so no token is
+        // ever handed out.
+        (_, answer) => Err(unexpected_auth(&answer)),
+    }
 }
 
 async fn user_add(
-    _: &Context,
+    ctx: &Context,
     u: pb::AuthUserAddRequest,
 ) -> Result<pb::AuthUserAddResponse, Status> {
-    if u.name.is_empty() {
-        return Err(errors::auth::user_empty());
-    }
-    Err(errors::auth::unsupported())
+    let no_password = u.options.as_ref().is_some_and(|o| o.no_password);
+    let credential = if no_password {
+        api::Credential::NoPassword
+    } else {
+        api::Credential::Password(u.password)
+    };
+    let request = api::AuthRequest::UserAdd {
+        name: u.name,
+        credential,
+    };
+    Ok(pb::AuthUserAddResponse {
+        header: auth_change(ctx, request).await?,
+    })
 }
 
 async fn user_get(
-    _: &Context,
-    _: pb::AuthUserGetRequest,
+    ctx: &Context,
+    u: pb::AuthUserGetRequest,
 ) -> Result<pb::AuthUserGetResponse, Status> {
-    Err(errors::auth::user_not_found())
+    match ask_auth(ctx, api::AuthRequest::UserGet { name: u.name }).await? {
+        (header, api::AuthAnswer::Roles(roles)) => Ok(pb::AuthUserGetResponse { header, roles }),
+        (_, other) => Err(unexpected_auth(&other)),
+    }
 }
 
 async fn user_list(
     ctx: &Context,
     _: pb::AuthUserListRequest,
 ) -> Result<pb::AuthUserListResponse, Status> {
-    Ok(pb::AuthUserListResponse {
-        header: ctx.header().await?,
-        users: Vec::new(),
-    })
+    match ask_auth(ctx, api::AuthRequest::UserList).await? {
+        (header, api::AuthAnswer::Users(users)) => Ok(pb::AuthUserListResponse { header, users }),
+        (_, other) => Err(unexpected_auth(&other)),
+    }
 }
 
 async fn user_delete(
-    _: &Context,
-    _: pb::AuthUserDeleteRequest,
+    ctx: &Context,
+    u: pb::AuthUserDeleteRequest,
 ) -> Result<pb::AuthUserDeleteResponse, Status> {
-    Err(errors::auth::user_not_found())
+    Ok(pb::AuthUserDeleteResponse {
+        header: auth_change(ctx, api::AuthRequest::UserDelete { name: u.name }).await?,
+    })
 }
 
 async fn user_change_password(
-    _: &Context,
-    _: pb::AuthUserChangePasswordRequest,
+    ctx: &Context,
+    u: pb::AuthUserChangePasswordRequest,
 ) -> Result<pb::AuthUserChangePasswordResponse, Status> {
-    Err(errors::auth::user_not_found())
+    let request = api::AuthRequest::UserChangePassword {
+        name: u.name,
+        credential: api::Credential::Password(u.password),
+    };
+    Ok(pb::AuthUserChangePasswordResponse {
+        header: auth_change(ctx, request).await?,
+    })
 }
 
 async fn user_grant_role(
-    _: &Context,
-    _: pb::AuthUserGrantRoleRequest,
+    ctx: &Context,
+    u: pb::AuthUserGrantRoleRequest,
 ) -> Result<pb::AuthUserGrantRoleResponse, Status> {
-    Err(errors::auth::user_not_found())
+    let request = api::AuthRequest::UserGrantRole {
+        user: u.user,
+        role: u.role,
+    };
+    Ok(pb::AuthUserGrantRoleResponse {
+        header: auth_change(ctx, request).await?,
+    })
 }
 
 async fn user_revoke_role(
-    _: &Context,
-    _: pb::AuthUserRevokeRoleRequest,
+    ctx: &Context,
+    u: pb::AuthUserRevokeRoleRequest,
 ) -> Result<pb::AuthUserRevokeRoleResponse, Status> {
-    Err(errors::auth::user_not_found())
+    let request = api::AuthRequest::UserRevokeRole {
+        name: u.name,
+        role: u.role,
+    };
+    Ok(pb::AuthUserRevokeRoleResponse {
+        header: auth_change(ctx, request).await?,
+    })
 }
 
 async fn role_add(
-    _: &Context,
+    ctx: &Context,
     r: pb::AuthRoleAddRequest,
 ) -> Result<pb::AuthRoleAddResponse, Status> {
-    if r.name.is_empty() {
-        return Err(errors::auth::role_empty());
-    }
-    Err(errors::auth::unsupported())
+    Ok(pb::AuthRoleAddResponse {
+        header: auth_change(ctx, api::AuthRequest::RoleAdd { name: r.name }).await?,
+    })
 }
 
 async fn role_get(
-    _: &Context,
-    _: pb::AuthRoleGetRequest,
+    ctx: &Context,
+    r: pb::AuthRoleGetRequest,
 ) -> Result<pb::AuthRoleGetResponse, Status> {
-    Err(errors::auth::role_not_found())
+    match ask_auth(ctx, api::AuthRequest::RoleGet { role: r.role }).await? {
+        (header, api::AuthAnswer::Permissions(perms)) => Ok(pb::AuthRoleGetResponse {
+            header,
+            perm: perms.iter().map(convert::permission).collect(),
+        }),
+        (_, other) => Err(unexpected_auth(&other)),
+    }
 }
 
 async fn role_list(
     ctx: &Context,
     _: pb::AuthRoleListRequest,
 ) -> Result<pb::AuthRoleListResponse, Status> {
-    Ok(pb::AuthRoleListResponse {
-        header: ctx.header().await?,
-        roles: Vec::new(),
-    })
+    match ask_auth(ctx, api::AuthRequest::RoleList).await? {
+        (header, api::AuthAnswer::RoleNames(roles)) => {
+            Ok(pb::AuthRoleListResponse { header, roles })
+        }
+        (_, other) => Err(unexpected_auth(&other)),
+    }
 }
 
 async fn role_delete(
-    _: &Context,
-    _: pb::AuthRoleDeleteRequest,
+    ctx: &Context,
+    r: pb::AuthRoleDeleteRequest,
 ) -> Result<pb::AuthRoleDeleteResponse, Status> {
-    Err(errors::auth::role_not_found())
+    Ok(pb::AuthRoleDeleteResponse {
+        header: auth_change(ctx, api::AuthRequest::RoleDelete { role: r.role }).await?,
+    })
 }
 
 async fn role_grant_permission(
-    _: &Context,
-    _: pb::AuthRoleGrantPermissionRequest,
+    ctx: &Context,
+    r: pb::AuthRoleGrantPermissionRequest,
 ) -> Result<pb::AuthRoleGrantPermissionResponse, Status> {
-    Err(errors::auth::role_not_found())
+    // etcd dereferences the permission without a check; a request without
+    // one is malformed.
+    let perm = r.perm.as_ref().ok_or_else(|| {
+        status_of(&api::ApiError::BadRequest(
+            "permission is not provided".into(),
+        ))
+    })?;
+    let request = api::AuthRequest::RoleGrantPermission {
+        name: r.name,
+        perm: convert::permission_request(perm)?,
+    };
+    Ok(pb::AuthRoleGrantPermissionResponse {
+        header: auth_change(ctx, request).await?,
+    })
 }
 
 async fn role_revoke_permission(
-    _: &Context,
-    _: pb::AuthRoleRevokePermissionRequest,
+    ctx: &Context,
+    r: pb::AuthRoleRevokePermissionRequest,
 ) -> Result<pb::AuthRoleRevokePermissionResponse, Status> {
-    Err(errors::auth::role_not_found())
+    let request = api::AuthRequest::RoleRevokePermission {
+        role: r.role,
+        key: r.key,
+        range_end: r.range_end,
+    };
+    Ok(pb::AuthRoleRevokePermissionResponse {
+        header: auth_change(ctx, request).await?,
+    })
 }
 
 #[cfg(test)]
