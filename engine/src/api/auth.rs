@@ -72,12 +72,21 @@ pub enum AuthRequest {
     Enable,
     /// Turns authentication off.
     Disable,
-    /// Checks a user's password: the user's auth revision on success.
+    /// Checks a user's password; on success a token for the user.
     Authenticate {
         /// The user.
         name: String,
         /// The password, as the client sent it.
         password: String,
+    },
+    /// Inside a member only, once a password has been checked: makes
+    /// `token` stand for `name` on every member (through raft, so any
+    /// member honours it). Refused from clients.
+    IssueToken {
+        /// The user.
+        name: String,
+        /// The token, drawn at random by the member that checked.
+        token: String,
     },
     /// Adds a user.
     UserAdd {
@@ -176,7 +185,9 @@ pub enum AuthAnswer {
     Done,
     /// [`AuthRequest::Authenticate`]: the password matched.
     Authenticated {
-        /// The auth revision the user's identity is valid at.
+        /// The token that stands for the user from now on.
+        token: String,
+        /// The auth revision the identity is valid at.
         revision: u64,
     },
     /// [`AuthRequest::UserGet`]: the user's roles, sorted.
@@ -197,6 +208,19 @@ pub enum AuthAnswer {
         /// The auth revision the hash was read at.
         revision: u64,
     },
+}
+
+/// How a caller identifies itself to a member.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Credentials {
+    /// Nothing: anonymous (refused everything checked once auth is on).
+    #[default]
+    None,
+    /// A token from [`AuthRequest::Authenticate`].
+    Token(String),
+    /// The CommonName of a verified TLS client certificate (etcd's
+    /// `--client-cert-auth`): the user of that name.
+    CommonName(String),
 }
 
 /// The answer to an [`AuthRequest`].

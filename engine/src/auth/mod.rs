@@ -17,9 +17,11 @@
 mod password;
 mod permissions;
 pub(crate) mod records;
+mod requests;
 
 pub use password::{DEFAULT_BCRYPT_COST, HashError, hash_password, verify_password};
 pub use permissions::{KeySet, UserPermissions};
+pub use requests::check_request;
 
 use crate::api::{ApiError, AuthAnswer, AuthRequest, Credential, Permission, ROOT_ROLE, ROOT_USER};
 use crate::wire::WireError;
@@ -118,6 +120,13 @@ impl AuthStore {
         self.users.get(name)
     }
 
+    /// Whether user `name` exists and has `role`.
+    pub fn has_role(&self, name: &str, role: &str) -> bool {
+        self.users
+            .get(name)
+            .is_some_and(|u| u.roles.iter().any(|r| r == role))
+    }
+
     /// Answers a request that only reads. `Authenticate` answers with the
     /// stored hash to check the password against (see
     /// [`AuthAnswer::PasswordHash`]), never with a verdict: checking a
@@ -174,6 +183,22 @@ impl AuthStore {
                 writes.push(self.enabled_write());
                 // etcd does not bump the revision on enable.
                 return Ok((AuthAnswer::Done, writes));
+            }
+            AuthRequest::IssueToken { name, token } => {
+                // Checked again here: the user may have gone, or auth been
+                // turned off, since the password was checked.
+                if !self.enabled {
+                    return Err(ApiError::AuthNotEnabled);
+                }
+                let user = self.users.get(name).ok_or(ApiError::AuthFailed)?;
+                if user.hash.is_none() {
+                    return Err(ApiError::AuthFailed);
+                }
+                let answer = AuthAnswer::Authenticated {
+                    token: token.clone(),
+                    revision: self.revision,
+                };
+                return Ok((answer, writes));
             }
             AuthRequest::Disable => {
                 if !self.enabled {

@@ -37,7 +37,7 @@ fn state_with(dir: &Path, keys: usize) -> StateMachine {
     .unwrap();
     let apply = |sm: &mut StateMachine, body: ProposalBody| {
         let index = sm.applied_index() + 1;
-        sm.apply(index, &body).unwrap().unwrap();
+        sm.apply(index, &body, None).unwrap().unwrap();
         sm.set_applied(index, 3);
     };
     apply(

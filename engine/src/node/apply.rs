@@ -3,10 +3,12 @@
 
 use super::NodeError;
 use super::driver::Driver;
-use super::proposal::Proposal;
-use crate::api::{ApiError, Response, ResponseOp};
+use super::proposal::{Proposal, ProposalBody};
+use crate::api::{ApiError, AuthAnswer, AuthRequest, Request, Response, ResponseOp};
+use crate::auth::AuthInfo;
 use protobuf::Message as _;
 use raft::eraftpb::{ConfChangeV2, Entry, EntryType};
+use tokio::time::Instant;
 
 /// What applying one entry produced for this member's waiting clients.
 pub(crate) enum Applied {
@@ -33,8 +35,11 @@ impl Driver {
             EntryType::EntryNormal => {
                 let proposal = Proposal::decode(&entry.data)
                     .map_err(|e| NodeError::Corrupt(format!("entry {index}: {e}")))?;
-                let result = self.state.apply(index, &proposal.body)?;
+                let result = self
+                    .state
+                    .apply(index, &proposal.body, proposal.who.as_ref())?;
                 self.lease_applied(&proposal.body, &result);
+                self.auth_applied(&proposal.body, &result);
                 if let Ok(response) = &result {
                     self.count_writes(response);
                 }
@@ -46,6 +51,33 @@ impl Driver {
         };
         self.state.set_applied(index, term);
         Ok(applied)
+    }
+
+    /// Keeps this member's tokens in step with the auth store: a token
+    /// issued through raft is honoured here too; a deleted user's or a
+    /// changed password's tokens, and every token once auth is off, are not.
+    fn auth_applied(&mut self, body: &ProposalBody, result: &Result<Response, ApiError>) {
+        let (ProposalBody::Client(Request::Auth(request)), Ok(Response::Auth(answer))) =
+            (body, result)
+        else {
+            return;
+        };
+        match (request, &answer.answer) {
+            (
+                AuthRequest::IssueToken { name, .. },
+                AuthAnswer::Authenticated { token, revision },
+            ) => {
+                let who = AuthInfo {
+                    user: name.clone(),
+                    revision: *revision,
+                };
+                self.tokens.issue(token.clone(), who, Instant::now());
+            }
+            (AuthRequest::UserDelete { name }, _)
+            | (AuthRequest::UserChangePassword { name, .. }, _) => self.tokens.forget_user(name),
+            (AuthRequest::Disable, _) => self.tokens.clear(),
+            _ => {}
+        }
     }
 
     /// Counts the puts and deletes an applied write made (etcd counts each

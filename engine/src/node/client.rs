@@ -4,6 +4,7 @@
 use super::driver::{Driver, Reply};
 use super::proposal::{Proposal, ProposalBody};
 use crate::api::*;
+use crate::auth::{AuthInfo, check_request};
 use crate::mvcc::txn::{check_delete, check_put, check_range, check_txn};
 use crate::state_machine::txn_puts;
 use raft::StateRole;
@@ -29,14 +30,46 @@ fn txn_is_serializable(txn: &TxnRequest) -> bool {
 }
 
 impl Driver {
-    pub(crate) fn on_client(&mut self, mut request: Request, reply: Reply) {
+    pub(crate) fn on_client(
+        &mut self,
+        mut request: Request,
+        credentials: Credentials,
+        reply: Reply,
+    ) {
         if self.stopped.is_some() || self.removed_at.is_some() {
             let _ = reply.send(Err(ApiError::Stopped));
             return;
         }
+        let who = match self
+            .tokens
+            .resolve(&credentials, self.state.auth(), Instant::now())
+        {
+            Ok(who) => who,
+            Err(err) => {
+                let _ = reply.send(Err(err));
+                return;
+            }
+        };
         if let Err(err) = self.check_request(&request) {
             let _ = reply.send(Err(err));
             return;
+        }
+        // Reads are checked when served, writes when they apply; what is
+        // neither (membership changes, maintenance) is checked now, as
+        // etcd checks it before proposing.
+        let checked_now = matches!(
+            request,
+            Request::MemberAdd(_)
+                | Request::MemberRemove(_)
+                | Request::MemberPromote(_)
+                | Request::MoveLeader(_)
+                | Request::Defragment
+        );
+        if checked_now {
+            if let Err(err) = self.permitted(&request, who.as_ref()) {
+                let _ = reply.send(Err(err));
+                return;
+            }
         }
         let deadline = Instant::now() + self.config.request_timeout;
         if let Request::LeaseGrant(grant) = &mut request {
@@ -46,26 +79,28 @@ impl Driver {
             Request::Range(ref r)
                 if r.serializable || crate::testing::broken::Bug::StaleReads.is_on() =>
             {
-                self.serve_local(&request, reply)
+                self.serve_local(&request, who.as_ref(), reply)
             }
             Request::Txn(ref t) if txn_is_read_only(t) && txn_is_serializable(t) => {
-                self.serve_local(&request, reply)
+                self.serve_local(&request, who.as_ref(), reply)
             }
-            Request::MemberList(ref l) if !l.linearizable => self.serve_local(&request, reply),
-            Request::Status | Request::HashKv(_) => self.serve_local(&request, reply),
+            Request::MemberList(ref l) if !l.linearizable => {
+                self.serve_local(&request, who.as_ref(), reply)
+            }
+            Request::Status | Request::HashKv(_) => self.serve_local(&request, who.as_ref(), reply),
             Request::Range(_) | Request::MemberList(_) => {
-                self.reads.push((request, reply), deadline)
+                self.reads.push((request, who, reply), deadline)
             }
             Request::Txn(ref t) if txn_is_read_only(t) => {
-                self.reads.push((request, reply), deadline)
+                self.reads.push((request, who, reply), deadline)
             }
             Request::Alarm(ref a) if a.action == AlarmAction::Get => {
-                self.reads.push((request, reply), deadline)
+                self.reads.push((request, who, reply), deadline)
             }
             Request::LeaseTimeToLive(_) | Request::LeaseLeases => {
-                self.reads.push((request, reply), deadline)
+                self.reads.push((request, who, reply), deadline)
             }
-            Request::Auth(ref a) if a.is_read() => self.reads.push((request, reply), deadline),
+            Request::Auth(ref a) if a.is_read() => self.reads.push((request, who, reply), deadline),
             Request::LeaseKeepAlive(k) if crate::testing::broken::Bug::LocalKeepalive.is_on() => {
                 self.keep_alive_locally(k, reply)
             }
@@ -83,7 +118,7 @@ impl Driver {
             | Request::LeaseGrant(_)
             | Request::LeaseRevoke(_)
             | Request::LeaseKeepAlive(_)
-            | Request::Auth(_) => self.propose(ProposalBody::Client(request), reply, deadline),
+            | Request::Auth(_) => self.propose(ProposalBody::Client(request), who, reply, deadline),
         }
     }
 
@@ -142,6 +177,7 @@ impl Driver {
         let proposal = Proposal {
             origin: self.config.member_id,
             request_id: 0,
+            who: None,
             body: ProposalBody::Client(Request::Alarm(alarm)),
         };
         if let Err(err) = self.raw.propose(vec![], proposal.encode().to_vec()) {
@@ -150,16 +186,35 @@ impl Driver {
         Err(ApiError::NoSpace)
     }
 
-    fn serve_local(&mut self, request: &Request, reply: Reply) {
+    fn serve_local(&mut self, request: &Request, who: Option<&AuthInfo>, reply: Reply) {
         let result = match request {
             Request::Status => Ok(Response::Status(self.status_response())),
-            _ => self.read_state(request),
+            _ => self
+                .permitted(request, who)
+                .and_then(|()| self.read_state(request)),
         };
         let _ = reply.send(result.map(|r| self.finish_header(r)));
     }
 
+    /// Whether `who` may make `request` under the auth store as applied
+    /// here (etcd 3.4's checks, [`check_request`]).
+    pub(crate) fn permitted(
+        &self,
+        request: &Request,
+        who: Option<&AuthInfo>,
+    ) -> Result<(), ApiError> {
+        let kv = self.state.kv();
+        check_request(self.state.auth(), who, request, &|id| kv.lease_keys(id))
+    }
+
     /// Proposes a normal entry; the answer comes when it applies here.
-    fn propose(&mut self, body: ProposalBody, reply: Reply, deadline: Instant) {
+    fn propose(
+        &mut self,
+        body: ProposalBody,
+        who: Option<AuthInfo>,
+        reply: Reply,
+        deadline: Instant,
+    ) {
         if self.pending.len() >= self.config.max_pending_proposals {
             let _ = reply.send(Err(ApiError::TooManyRequests));
             return;
@@ -168,6 +223,7 @@ impl Driver {
         let proposal = Proposal {
             origin: self.config.member_id,
             request_id,
+            who,
             body,
         };
         let data = proposal.encode();
@@ -197,6 +253,7 @@ impl Driver {
         let proposal = Proposal {
             origin: self.config.member_id,
             request_id,
+            who: None,
             body,
         };
         let mut cc = ConfChangeV2::default();

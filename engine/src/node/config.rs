@@ -64,6 +64,8 @@ pub struct NodeConfig {
     pub force_new_cluster: bool,
     /// etcd's `--bcrypt-cost`: how hard new password hashes are (4 to 31).
     pub bcrypt_cost: u32,
+    /// etcd's `--auth-token-ttl`: how long a token lasts unused.
+    pub auth_token_ttl: Duration,
 }
 
 impl NodeConfig {
@@ -93,6 +95,7 @@ impl NodeConfig {
             slow_ready: Duration::ZERO,
             force_new_cluster: false,
             bcrypt_cost: crate::auth::DEFAULT_BCRYPT_COST,
+            auth_token_ttl: Duration::from_secs(300),
         }
     }
 

@@ -21,6 +21,7 @@ use super::pending::PendingRequests;
 use super::read_queue::ReadQueue;
 use super::{NodeConfig, NodeError, Transport};
 use crate::api::*;
+use crate::auth::AuthInfo;
 use crate::raft_log::RaftLog;
 use crate::state_machine::StateMachine;
 use raft::eraftpb::{Message, MessageType};
@@ -43,7 +44,11 @@ pub(crate) struct Driver {
     pub(crate) config: NodeConfig,
     pub(crate) transport: Arc<dyn Transport>,
     pub(crate) pending: PendingRequests<Reply>,
-    pub(crate) reads: ReadQueue<(Request, Reply)>,
+    /// Linearizable reads waiting for their ReadIndex round, with who made
+    /// them (checked when the read is served).
+    pub(crate) reads: ReadQueue<(Request, Option<AuthInfo>, Reply)>,
+    /// The tokens this member honours.
+    pub(crate) tokens: super::tokens::Tokens,
     /// The (index, term) of the verified image staged beside the state,
     /// waiting for raft to hand its snapshot over in a Ready.
     pub(crate) staged_snapshot: Option<(u64, u64)>,
@@ -148,7 +153,11 @@ impl Driver {
                 self.raw.report_snapshot(to, status);
             }
             Command::ReportUnreachable(to) => self.raw.report_unreachable(to),
-            Command::Client { request, reply } => self.on_client(request, reply),
+            Command::Client {
+                request,
+                credentials,
+                reply,
+            } => self.on_client(request, credentials, reply),
             Command::Changes { query, reply } => {
                 let result = if self.stopped.is_some() {
                     Err(ApiError::Stopped)
@@ -184,7 +193,7 @@ impl Driver {
         self.raw.tick();
         let now = Instant::now();
         self.maybe_publish(now);
-        for (_, reply) in self.reads.expired(now) {
+        for (_, _, reply) in self.reads.expired(now) {
             let _ = reply.send(Err(ApiError::Timeout));
         }
         for reply in self.pending.expired(now) {
@@ -323,8 +332,11 @@ impl Driver {
 
     fn serve_reads(&mut self) {
         let applied = self.state.applied_index();
-        for (request, reply) in self.reads.servable(applied) {
-            let result = self.read_state(&request).map(|r| self.finish_header(r));
+        for (request, who, reply) in self.reads.servable(applied) {
+            let result = self
+                .permitted(&request, who.as_ref())
+                .and_then(|()| self.read_state(&request))
+                .map(|r| self.finish_header(r));
             let _ = reply.send(result);
         }
     }
@@ -404,7 +416,7 @@ impl Driver {
         for reply in self.pending.drain() {
             let _ = reply.send(Err(ApiError::Interrupted));
         }
-        for (_, reply) in self.reads.drain() {
+        for (_, _, reply) in self.reads.drain() {
             let _ = reply.send(Err(ApiError::Stopped));
         }
         for (_, reply, _) in self.transfers.drain(..) {

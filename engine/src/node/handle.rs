@@ -2,7 +2,8 @@
 
 use super::metrics::NodeMetrics;
 use crate::api::{
-    ApiError, AuthAnswer, AuthRequest, Changes, Credential, Request, Response, StatusResponse,
+    ApiError, AuthAnswer, AuthRequest, AuthResponse, Changes, Credential, Credentials, Request,
+    Response, StatusResponse,
 };
 use bytes::Bytes;
 use raft::eraftpb::Message;
@@ -24,6 +25,7 @@ pub(crate) enum Command {
     /// A client request, answered through `reply`.
     Client {
         request: Request,
+        credentials: Credentials,
         reply: oneshot::Sender<Result<Response, ApiError>>,
     },
     /// Read a stretch of history for a watch (served from local state).
@@ -134,19 +136,35 @@ impl NodeHandle {
         let _ = self.commands.try_send(Command::ReportUnreachable(to));
     }
 
-    /// Executes a client request on this member and waits for its answer.
-    /// Writes go through raft; linearizable reads through ReadIndex; the
-    /// answer comes within the node's request timeout. Passwords are hashed
-    /// (new ones) or checked (`Authenticate`) here, off the node's task;
-    /// hashes are not accepted from clients and never answered to them.
+    /// Executes a client request on this member and waits for its answer,
+    /// as an anonymous caller (see [`NodeHandle::request_as`]).
     pub async fn request(&self, request: Request) -> Result<Response, ApiError> {
+        self.request_as(request, Credentials::None).await
+    }
+
+    /// Executes a client request made with `credentials` and waits for its
+    /// answer. Writes go through raft and are checked against the caller's
+    /// permissions when they apply; linearizable reads go through
+    /// ReadIndex and are checked when served; the answer comes within the
+    /// node's request timeout. Passwords are hashed (new ones) or checked
+    /// (`Authenticate`) here, off the node's task; hashes and tokens are
+    /// not accepted from clients, and hashes never answered to them.
+    pub async fn request_as(
+        &self,
+        request: Request,
+        credentials: Credentials,
+    ) -> Result<Response, ApiError> {
         match request {
-            Request::Auth(auth) => self.auth_request(auth).await,
-            other => self.send(other).await,
+            Request::Auth(auth) => self.auth_request(auth, credentials).await,
+            other => self.send(other, credentials).await,
         }
     }
 
-    async fn auth_request(&self, auth: AuthRequest) -> Result<Response, ApiError> {
+    async fn auth_request(
+        &self,
+        auth: AuthRequest,
+        credentials: Credentials,
+    ) -> Result<Response, ApiError> {
         let request = match auth {
             AuthRequest::UserAdd { name, credential } => AuthRequest::UserAdd {
                 credential: self.hashed(&name, credential).await?,
@@ -159,28 +177,46 @@ impl NodeHandle {
                 }
             }
             AuthRequest::Authenticate { name, password } => {
-                let read = AuthRequest::Authenticate {
-                    name,
-                    password: String::new(),
-                };
-                let mut response = self.send(Request::Auth(read)).await?;
-                if let Response::Auth(auth) = &mut response {
-                    if let AuthAnswer::PasswordHash { hash, revision } = &auth.answer {
-                        let (hash, revision) = (hash.clone(), *revision);
-                        let matched =
-                            off_task(move || crate::auth::verify_password(&password, &hash))
-                                .await?;
-                        if !matched {
-                            return Err(ApiError::AuthFailed);
-                        }
-                        auth.answer = AuthAnswer::Authenticated { revision };
-                    }
-                }
-                return Ok(response);
+                return self.authenticate(name, password).await;
+            }
+            AuthRequest::IssueToken { .. } => {
+                return Err(ApiError::BadRequest(
+                    "tokens are issued by authenticating".into(),
+                ));
             }
             other => other,
         };
-        self.send(Request::Auth(request)).await
+        self.send(Request::Auth(request), credentials).await
+    }
+
+    /// Checks `password` against the hash the cluster holds for `name`
+    /// (read linearizably), then has a new token issued through raft.
+    async fn authenticate(&self, name: String, password: String) -> Result<Response, ApiError> {
+        let read = AuthRequest::Authenticate {
+            name: name.clone(),
+            password: String::new(),
+        };
+        let response = self.send(Request::Auth(read), Credentials::None).await?;
+        let hash = match response {
+            Response::Auth(AuthResponse {
+                answer: AuthAnswer::PasswordHash { hash, .. },
+                ..
+            }) => hash,
+            other => {
+                return Err(ApiError::Unavailable(format!(
+                    "unexpected answer to a password read: {other:?}"
+                )));
+            }
+        };
+        let matched = off_task(move || crate::auth::verify_password(&password, &hash)).await?;
+        if !matched {
+            return Err(ApiError::AuthFailed);
+        }
+        let issue = AuthRequest::IssueToken {
+            name,
+            token: new_token(),
+        };
+        self.send(Request::Auth(issue), Credentials::None).await
     }
 
     /// A client's credential as it is proposed: a password hashed with a
@@ -206,10 +242,14 @@ impl NodeHandle {
         }
     }
 
-    async fn send(&self, request: Request) -> Result<Response, ApiError> {
+    async fn send(&self, request: Request, credentials: Credentials) -> Result<Response, ApiError> {
         let (reply, answer) = oneshot::channel();
         self.commands
-            .try_send(Command::Client { request, reply })
+            .try_send(Command::Client {
+                request,
+                credentials,
+                reply,
+            })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => ApiError::TooManyRequests,
                 mpsc::error::TrySendError::Closed(_) => ApiError::Stopped,
@@ -297,4 +337,17 @@ async fn off_task<R: Send + 'static>(
     {
         Ok(work())
     }
+}
+
+/// A fresh simple token: 16 random letters, as etcd's simple tokens begin
+/// (etcd appends the raft index; Keel's are random throughout).
+fn new_token() -> String {
+    use rand::Rng;
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut rng = rand::thread_rng();
+    let prefix: String = (0..16)
+        .map(|_| char::from(LETTERS[rng.gen_range(0..LETTERS.len())]))
+        .collect();
+    let suffix: u64 = rng.r#gen();
+    format!("{prefix}.{suffix}")
 }

@@ -19,6 +19,7 @@ pub mod read_queue;
 mod snapshot;
 mod standalone;
 mod start;
+mod tokens;
 pub mod transport;
 
 pub use config::NodeConfig;

@@ -2,6 +2,7 @@
 //! tagged with the member that proposed it and its request id there.
 
 use crate::api::{Member, Request};
+use crate::auth::AuthInfo;
 
 /// The payload of a normal entry, or the context of a conf change entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,6 +11,9 @@ pub struct Proposal {
     pub origin: u64,
     /// The request's id on `origin` (0: nobody waits).
     pub request_id: u64,
+    /// Who made the request, as `origin` resolved it (checked against the
+    /// permissions in force when the entry applies).
+    pub who: Option<AuthInfo>,
     /// What to apply.
     pub body: ProposalBody,
 }
@@ -50,12 +54,14 @@ pub enum ProposalBody {
 use crate::wire::{Decode, Encode, Reader, WireError};
 use bytes::{BufMut, Bytes, BytesMut};
 
-/// Format version of a proposal (entries outlive the code that wrote them).
-const PROPOSAL_VERSION: u8 = 1;
+/// Format version of a proposal (entries outlive the code that wrote them):
+/// version 2 added who made it; version 1 entries decode as anonymous.
+const PROPOSAL_VERSION: u8 = 2;
 
 impl Proposal {
     /// The entry bytes:
-    /// `version u8 | origin u64 | request_id u64 | tag u8 | body`, the body
+    /// `version u8 | origin u64 | request_id u64 | who | tag u8 | body`,
+    /// who being `0`, or `1 | user | auth revision u64`; the body
     /// in the wire codec (tag 0 request, 1 publish, 2 add, 3 remove,
     /// 4 promote, 5 lease expiry `id i64 | decided_index u64`, 6 lease
     /// checkpoint `decided_index u64 | count u32 | (id i64 | remaining i64)*`).
@@ -64,6 +70,14 @@ impl Proposal {
         buf.put_u8(PROPOSAL_VERSION);
         buf.put_u64(self.origin);
         buf.put_u64(self.request_id);
+        match &self.who {
+            None => buf.put_u8(0),
+            Some(who) => {
+                buf.put_u8(1);
+                crate::wire::codec::put_bytes(&mut buf, who.user.as_bytes());
+                buf.put_u64(who.revision);
+            }
+        }
         match &self.body {
             ProposalBody::Client(request) => {
                 buf.put_u8(0);
@@ -110,7 +124,7 @@ impl Proposal {
     pub fn decode(bytes: &[u8]) -> Result<Proposal, WireError> {
         let mut r = Reader::new(Bytes::copy_from_slice(bytes));
         let version = r.u8("proposal")?;
-        if version != PROPOSAL_VERSION {
+        if version != 1 && version != PROPOSAL_VERSION {
             return Err(WireError::Malformed {
                 what: "proposal",
                 detail: format!("unknown version {version}"),
@@ -118,6 +132,23 @@ impl Proposal {
         }
         let origin = r.u64("proposal")?;
         let request_id = r.u64("proposal")?;
+        let who = if version == 1 {
+            None
+        } else {
+            match r.u8("proposal caller")? {
+                0 => None,
+                1 => Some(AuthInfo {
+                    user: r.string("proposal caller")?,
+                    revision: r.u64("proposal caller")?,
+                }),
+                tag => {
+                    return Err(WireError::Malformed {
+                        what: "proposal caller",
+                        detail: format!("unknown tag {tag}"),
+                    });
+                }
+            }
+        };
         let body = match r.u8("proposal body")? {
             0 => ProposalBody::Client(Request::decode(&mut r)?),
             1 => ProposalBody::Publish(Member::decode(&mut r)?),
@@ -145,6 +176,7 @@ impl Proposal {
         Ok(Proposal {
             origin,
             request_id,
+            who,
             body,
         })
     }
@@ -186,10 +218,18 @@ mod tests {
                 remaining: vec![],
             },
         ];
-        for body in bodies {
+        let callers = [
+            None,
+            Some(AuthInfo {
+                user: "alice".into(),
+                revision: 9,
+            }),
+        ];
+        for (body, who) in bodies.into_iter().zip(callers.into_iter().cycle()) {
             let proposal = Proposal {
                 origin: 1,
                 request_id: 77,
+                who,
                 body,
             };
             let bytes = proposal.encode();
@@ -201,6 +241,24 @@ mod tests {
             extra.push(0);
             assert!(Proposal::decode(&extra).is_err());
         }
-        assert!(Proposal::decode(&[2, 0]).is_err(), "unknown version");
+        let mut unknown = vec![3u8];
+        unknown.extend_from_slice(&[0; 17]);
+        unknown.push(3);
+        unknown.extend_from_slice(&9u64.to_be_bytes());
+        assert!(Proposal::decode(&unknown).is_err(), "unknown version");
+    }
+
+    #[test]
+    fn version_one_entries_decode_as_anonymous() {
+        // An entry written before proposals said who made them: version 1,
+        // origin 1, request 2, then a remove-member body.
+        let mut old = vec![1u8];
+        old.extend_from_slice(&1u64.to_be_bytes());
+        old.extend_from_slice(&2u64.to_be_bytes());
+        old.push(3);
+        old.extend_from_slice(&9u64.to_be_bytes());
+        let decoded = Proposal::decode(&old).unwrap();
+        assert_eq!(decoded.who, None);
+        assert_eq!(decoded.body, ProposalBody::RemoveMember(9));
     }
 }

@@ -100,6 +100,7 @@ impl Driver {
         let proposal = Proposal {
             origin: self.config.member_id,
             request_id: 0,
+            who: None,
             body: ProposalBody::Publish(published),
         };
         if let Err(err) = self.raw.propose(vec![], proposal.encode().to_vec()) {

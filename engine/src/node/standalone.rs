@@ -78,6 +78,7 @@ pub(super) fn make_standalone(
             let proposal = Proposal {
                 origin: 0,
                 request_id: 0,
+                who: None,
                 body: ProposalBody::RemoveMember(id),
             };
             let change = ConfChangeSingle {

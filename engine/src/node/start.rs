@@ -224,6 +224,7 @@ pub fn start_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
         transport: options.transport,
         pending: PendingRequests::new(first_request_id),
         reads: ReadQueue::new(retry),
+        tokens: super::tokens::Tokens::new(options.config.auth_token_ttl),
         staged_snapshot: None,
         transfers: Vec::new(),
         status: status_tx,

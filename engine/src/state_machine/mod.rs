@@ -21,7 +21,7 @@ pub use defrag::{DefragCopy, DefragJob, DefragOutcome};
 pub use records::AppliedMeta;
 
 use crate::api::*;
-use crate::auth::AuthStore;
+use crate::auth::{AuthInfo, AuthStore, check_request};
 use crate::mvcc::{Backend, KvError, KvStore, Tree};
 use crate::node::NodeError;
 use crate::node::proposal::ProposalBody;
@@ -330,16 +330,25 @@ impl StateMachine {
             .map_err(api_or_unavailable)
     }
 
-    /// Applies a normal entry's proposal. `Ok(Err(_))` is a refused request
-    /// (the same on every member); `Err(_)` means the state can no longer be
-    /// trusted and the member must stop.
+    /// Applies a normal entry's proposal, made by `who`. `Ok(Err(_))` is a
+    /// refused request (the same on every member); `Err(_)` means the state
+    /// can no longer be trusted and the member must stop. With auth on, a
+    /// client request is first checked against the permissions in force at
+    /// this entry (etcd's apply-time check).
     pub fn apply(
         &mut self,
         index: u64,
         body: &ProposalBody,
+        who: Option<&AuthInfo>,
     ) -> Result<Result<Response, ApiError>, NodeError> {
         let outcome = match body {
-            ProposalBody::Client(request) => self.apply_client(index, request),
+            ProposalBody::Client(request) => {
+                let kv = &self.kv;
+                match check_request(&self.auth, who, request, &|id| kv.lease_keys(id)) {
+                    Ok(()) => self.apply_client(index, request),
+                    Err(refused) => Err(refused.into()),
+                }
+            }
             ProposalBody::Publish(member) => Ok(self.publish(member)),
             ProposalBody::LeaseExpire { id, decided_index } => {
                 match self.kv.lease_expire(*id, *decided_index) {

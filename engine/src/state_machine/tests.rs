@@ -35,7 +35,7 @@ fn put(key: &str, value: &str) -> ProposalBody {
 /// Applies `body` as the next entry (term 2) and returns its outcome.
 fn apply(sm: &mut StateMachine, body: &ProposalBody) -> Result<Response, ApiError> {
     let index = sm.applied_index() + 1;
-    let outcome = sm.apply(index, body).unwrap();
+    let outcome = sm.apply(index, body, None).unwrap();
     sm.set_applied(index, 2);
     outcome
 }

@@ -99,6 +99,11 @@ impl Encode for AuthRequest {
                 put_str(buf, name);
                 encode_permission(buf, perm);
             }
+            AuthRequest::IssueToken { name, token } => {
+                buf.put_u8(16);
+                put_str(buf, name);
+                put_str(buf, token);
+            }
             AuthRequest::RoleRevokePermission {
                 role,
                 key,
@@ -164,6 +169,10 @@ impl Decode for AuthRequest {
                 key: r.bytes("permission key")?,
                 range_end: r.bytes("permission range end")?,
             },
+            16 => AuthRequest::IssueToken {
+                name: r.string("user name")?,
+                token: r.string("token")?,
+            },
             tag => return Err(bad_tag("auth request", tag)),
         })
     }
@@ -174,8 +183,9 @@ impl Encode for AuthResponse {
         self.header.encode(buf);
         match &self.answer {
             AuthAnswer::Done => buf.put_u8(0),
-            AuthAnswer::Authenticated { revision } => {
+            AuthAnswer::Authenticated { token, revision } => {
                 buf.put_u8(1);
+                put_str(buf, token);
                 buf.put_u64(*revision);
             }
             AuthAnswer::Roles(names) => {
@@ -210,6 +220,7 @@ impl Decode for AuthResponse {
         let answer = match r.u8("auth answer")? {
             0 => AuthAnswer::Done,
             1 => AuthAnswer::Authenticated {
+                token: r.string("token")?,
                 revision: r.u64("auth revision")?,
             },
             2 => AuthAnswer::Roles(r.strings("roles")?),

@@ -246,6 +246,7 @@ fn auth_request() -> impl Strategy<Value = AuthRequest> {
         Just(AuthRequest::Enable),
         Just(AuthRequest::Disable),
         (name(), name()).prop_map(|(name, password)| AuthRequest::Authenticate { name, password }),
+        (name(), name()).prop_map(|(name, token)| AuthRequest::IssueToken { name, token }),
         (name(), credential())
             .prop_map(|(name, credential)| AuthRequest::UserAdd { name, credential }),
         name().prop_map(|name| AuthRequest::UserGet { name }),
@@ -274,7 +275,8 @@ fn auth_answer() -> impl Strategy<Value = AuthAnswer> {
     let names = || prop::collection::vec(".{0,6}", 0..3);
     prop_oneof![
         Just(AuthAnswer::Done),
-        any::<u64>().prop_map(|revision| AuthAnswer::Authenticated { revision }),
+        (".{0,8}", any::<u64>())
+            .prop_map(|(token, revision)| AuthAnswer::Authenticated { token, revision }),
         names().prop_map(AuthAnswer::Roles),
         names().prop_map(AuthAnswer::Users),
         prop::collection::vec(permission(), 0..3).prop_map(AuthAnswer::Permissions),

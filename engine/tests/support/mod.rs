@@ -298,9 +298,9 @@ impl Cluster {
         }
     }
 
-    /// Waits until every running member has applied the same index, then
-    /// checks they agree on the state: equal HashKV at the same revision.
-    pub async fn assert_converged(&self) {
+    /// Waits until every running member has applied the same index.
+    #[allow(dead_code)]
+    pub async fn settle(&self) {
         wait_until(|| {
             let applied: Vec<u64> = self
                 .nodes
@@ -310,6 +310,12 @@ impl Cluster {
             applied.windows(2).all(|w| w[0] == w[1])
         })
         .await;
+    }
+
+    /// Waits until every running member has applied the same index, then
+    /// checks they agree on the state: equal HashKV at the same revision.
+    pub async fn assert_converged(&self) {
+        self.settle().await;
         let mut hashes = BTreeMap::new();
         for (&id, handle) in &self.nodes {
             match handle
