@@ -382,20 +382,31 @@ fn users_and_roles_apply_survive_a_reopen_and_travel_in_snapshots() {
     for change in changes {
         apply(&mut sm, &auth(change)).unwrap();
     }
-    // A refused change is an answer, not a fatal error, and changes nothing.
+    // A refused change is an answer, not a fatal error, and changes nothing:
+    // anonymous now that auth is on, then as root.
+    let root = AuthInfo {
+        user: "root".into(),
+        revision: sm.auth().revision(),
+    };
+    let apply_as = |sm: &mut StateMachine, body: &ProposalBody, who: Option<&AuthInfo>| {
+        let index = sm.applied_index() + 1;
+        let outcome = sm.apply(index, body, who).unwrap();
+        sm.set_applied(index, 2);
+        outcome
+    };
+    let again = auth(AuthRequest::RoleAdd { name: "r".into() });
+    assert_eq!(apply_as(&mut sm, &again, None), Err(ApiError::UserEmpty));
     assert_eq!(
-        apply(&mut sm, &auth(AuthRequest::RoleAdd { name: "r".into() })),
+        apply_as(&mut sm, &again, Some(&root)),
         Err(ApiError::RoleAlreadyExist)
     );
     // A plain password is refused at apply: only hashes are proposed.
+    let plain = auth(AuthRequest::UserAdd {
+        name: "u".into(),
+        credential: Credential::Password("p".into()),
+    });
     assert!(matches!(
-        apply(
-            &mut sm,
-            &auth(AuthRequest::UserAdd {
-                name: "u".into(),
-                credential: Credential::Password("p".into()),
-            })
-        ),
+        apply_as(&mut sm, &plain, Some(&root)),
         Err(ApiError::BadRequest(_))
     ));
     let expected = sm.auth().clone();
