@@ -71,6 +71,7 @@ pub async fn run(invocation: Invocation<'_>) -> Output {
             warnings,
         } => (*globals, command, warnings),
         Parsed::Help(text) => return Output::stdout(text),
+        Parsed::Output(output) => return output,
         Parsed::Error(error) => return output::print_error(&error),
         Parsed::UnknownCommand(message) => return output::print_unknown_command(&message),
     };
@@ -210,6 +211,10 @@ impl Session<'_> {
                 })
                 .await
             }
+            // Answered while parsing; they need no cluster.
+            Command::Help(_) | Command::Completion(_) => Err(CtlError::error(
+                "help and completion are answered before any command runs",
+            )),
             Command::Version => Ok(output::print_version(
                 KEEL_VERSION,
                 ETCD_VERSION,
