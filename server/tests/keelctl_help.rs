@@ -10,9 +10,7 @@
 //! `--user`, `--password`), which also narrow the GLOBAL OPTIONS column;
 //! `--endpoints` and `--write-out`, whose help says what keelctl accepts;
 //! `get --count-only` and `watch --progress-notify`, which keelctl adds;
-//! `endpoint`'s `--cluster`, a flag of each `endpoint` subcommand in keelctl
-//! (a persistent flag of `endpoint` in etcdctl, so listed under `endpoint`'s
-//! OPTIONS and its subcommands' GLOBAL OPTIONS there); `snapshot restore`'s
+//! `snapshot restore`'s
 //! `--data-dir` and `--initial-cluster-token`, whose defaults are Keel's;
 //! and `completion bash`, whose script (clap_complete's, not cobra's) needs
 //! no `bash-completion` package, and whose usage line keeps `[flags]`.
@@ -30,7 +28,7 @@ const INDEX: &str = "index-help.txt";
 /// Commands whose help, down to the end of OPTIONS, is etcdctl's with
 /// `etcdctl` read as `keelctl` (in the sections above OPTIONS only: flag
 /// defaults are compared as they are).
-const SAME_AS_ETCDCTL: [&str; 36] = [
+const SAME_AS_ETCDCTL: [&str; 40] = [
     "help_put",
     "help_del",
     "help_txn",
@@ -41,6 +39,10 @@ const SAME_AS_ETCDCTL: [&str; 36] = [
     "help_member_remove",
     "help_member_update",
     "help_member_promote",
+    "help_endpoint",
+    "help_endpoint_status",
+    "help_endpoint_health",
+    "help_endpoint_hashkv",
     "help_move_leader",
     "help_defrag",
     "help_alarm",

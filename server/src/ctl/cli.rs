@@ -99,8 +99,7 @@ pub enum Command {
     #[command(subcommand)]
     Member(MemberCommand),
     /// Endpoint related commands
-    #[command(subcommand)]
-    Endpoint(EndpointCommand),
+    Endpoint(EndpointGroup),
     /// Transfers leadership to another etcd cluster member.
     #[command(
         about = "Transfers leadership to another etcd cluster member.",
@@ -373,27 +372,45 @@ pub struct MemberUpdateArgs {
     pub args: Vec<String>,
 }
 
+/// `endpoint [--cluster] ...`: `--cluster` is `endpoint`'s persistent
+/// flag, as in etcdctl, so it may come before or after the subcommand.
+#[derive(clap::Args, Debug)]
+pub struct EndpointGroup {
+    /// use all endpoints from the cluster member list
+    #[arg(long, global = true)]
+    pub cluster: bool,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: EndpointCommand,
+}
+
+impl EndpointGroup {
+    /// Which endpoints the subcommand asks.
+    pub fn targets(&self) -> EndpointArgs {
+        EndpointArgs {
+            cluster: self.cluster,
+        }
+    }
+}
+
 /// `endpoint ...`.
 #[derive(Subcommand, Debug)]
 pub enum EndpointCommand {
     /// Prints out the status of endpoints specified in `--endpoints` flag
     #[command(long_about = ENDPOINT_STATUS_DESCRIPTION)]
-    Status(EndpointArgs),
+    Status,
     /// Checks the healthiness of endpoints specified in `--endpoints` flag
-    Health(EndpointArgs),
+    Health,
     /// Prints the KV history hash for each endpoint in --endpoints
     Hashkv(EndpointHashKvArgs),
 }
 
-/// `endpoint hashkv [--rev N] [--cluster]`.
+/// `endpoint hashkv [--rev N]`.
 #[derive(clap::Args, Debug)]
 pub struct EndpointHashKvArgs {
     /// maximum revision to hash (default: all revisions)
     #[arg(long, default_value = "0", allow_negative_numbers = true)]
     pub rev: String,
-    /// The endpoints (and `--cluster`).
-    #[command(flatten)]
-    pub endpoints: EndpointArgs,
 }
 
 /// `defrag [--cluster] [--data-dir DIR]`.
@@ -407,7 +424,8 @@ pub struct DefragArgs {
     pub endpoints: EndpointArgs,
 }
 
-/// `endpoint status|health [--cluster]`.
+/// Whether to ask every member (`--cluster`) or the `--endpoints`
+/// (`endpoint ...` and `defrag`).
 #[derive(clap::Args, Debug)]
 pub struct EndpointArgs {
     /// use all endpoints from the cluster member list
@@ -1003,10 +1021,29 @@ mod tests {
         assert!(matches!(
             parse(args(&["endp", "has", "--rev=3"]), &BTreeMap::new()),
             Parsed::Run {
-                command: Command::Endpoint(EndpointCommand::Hashkv(_)),
+                command: Command::Endpoint(EndpointGroup {
+                    command: EndpointCommand::Hashkv(_),
+                    ..
+                }),
                 ..
             }
         ));
+        // `--cluster` is `endpoint`'s: before or after the subcommand.
+        for words in [
+            ["endpoint", "--cluster", "health"],
+            ["endpoint", "health", "--cluster"],
+        ] {
+            assert!(matches!(
+                parse(args(&words), &BTreeMap::new()),
+                Parsed::Run {
+                    command: Command::Endpoint(EndpointGroup {
+                        cluster: true,
+                        command: EndpointCommand::Health,
+                    }),
+                    ..
+                }
+            ));
+        }
         assert!(matches!(
             parse(args(&["member", "bogus"]), &BTreeMap::new()),
             Parsed::Help(text) if text.contains("promote")

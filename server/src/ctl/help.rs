@@ -97,20 +97,28 @@ fn layout(root: &Command, path: &[String], help_flag: bool) -> String {
             text.push_str(&format!("\t{line}\n"));
         }
     }
+    // cobra's persistent flags are clap's global ones: those of the
+    // commands above are this one's GLOBAL OPTIONS (clap has copied them
+    // into it), the rest its own.
+    let mut inherited: Vec<&Arg> = Vec::new();
+    for ancestor in commands.iter().take(commands.len().saturating_sub(1)) {
+        for arg in ancestor.get_arguments() {
+            let known = inherited.iter().any(|seen| seen.get_id() == arg.get_id());
+            if arg.is_global_set() && !is_help_flag(arg) && !known {
+                inherited.push(arg);
+            }
+        }
+    }
     let local: Vec<&Arg> = command
         .get_arguments()
-        .filter(|arg| is_root || !arg.is_global_set())
+        .filter(|arg| !inherited.iter().any(|seen| seen.get_id() == arg.get_id()))
         .filter(|arg| help_flag || !is_help_flag(arg))
         .collect();
     text.push_str("\nOPTIONS:\n");
     text.push_str(&flag_lines(&local, command.get_name()));
-    if !is_root {
-        let global: Vec<&Arg> = root
-            .get_arguments()
-            .filter(|arg| arg.is_global_set())
-            .collect();
+    if !inherited.is_empty() {
         text.push_str("\nGLOBAL OPTIONS:\n");
-        text.push_str(&flag_lines(&global, command.get_name()));
+        text.push_str(&flag_lines(&inherited, command.get_name()));
     }
     text.push('\n');
     text
