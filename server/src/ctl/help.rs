@@ -377,6 +377,107 @@ mod tests {
         );
     }
 
+    /// A small tree with one flag of each Go kind.
+    fn sample() -> Command {
+        let go_bool = |text: &str| -> Result<bool, String> { Ok(text == "true") };
+        let mut root = Command::new("keelctl")
+            .about("A client.")
+            .disable_help_subcommand(true)
+            .arg(
+                Arg::new("dial-timeout")
+                    .long("dial-timeout")
+                    .global(true)
+                    .help("dial timeout [default: 2s]"),
+            )
+            .arg(
+                Arg::new("endpoints")
+                    .long("endpoints")
+                    .global(true)
+                    .value_delimiter(',')
+                    .help("endpoints [default: a:1,b:2]"),
+            )
+            .subcommand(
+                Command::new("group")
+                    .about("Group commands")
+                    .arg(
+                        Arg::new("cluster")
+                            .long("cluster")
+                            .global(true)
+                            .action(ArgAction::SetTrue)
+                            .help("every member"),
+                    )
+                    .subcommand(
+                        Command::new("leaf")
+                            .about("A leaf")
+                            .long_about("\nFirst line.\n\nSecond line.\n")
+                            .override_usage("leaf <key> [options]")
+                            .arg(
+                                Arg::new("lease")
+                                    .long("lease")
+                                    .default_value("0")
+                                    .help("a string"),
+                            )
+                            .arg(
+                                Arg::new("rev")
+                                    .long("rev")
+                                    .default_value("0")
+                                    .help("a number"),
+                            )
+                            .arg(
+                                Arg::new("learner")
+                                    .short('l')
+                                    .long("learner")
+                                    .num_args(0..=1)
+                                    .default_missing_value("true")
+                                    .default_value("true")
+                                    .value_parser(go_bool)
+                                    .help("a bool"),
+                            )
+                            .arg(Arg::new("key").help("positional")),
+                    ),
+            );
+        root.build();
+        root
+    }
+
+    #[test]
+    fn a_leaf_has_etcdctls_sections_and_go_defaults() {
+        let root = sample();
+        let help = render(&root, &["group".into(), "leaf".into()]);
+        assert_eq!(
+            help,
+            "NAME:\n\tgroup leaf - A leaf\n\n\
+             USAGE:\n\tkeelctl group leaf <key> [options] [flags]\n\n\
+             DESCRIPTION:\n\tFirst line.\n\t\n\tSecond line.\n\n\
+             OPTIONS:\n  -h, --help[=false]\thelp for leaf\n\
+             \x20 -l, --learner[=true]\ta bool\n\
+             \x20     --lease=\"0\"\ta string\n\
+             \x20     --rev=0\t\ta number\n\n\
+             GLOBAL OPTIONS:\n      --cluster[=false]\t\tevery member\n\
+             \x20     --dial-timeout=2s\t\tdial timeout\n\
+             \x20     --endpoints=[a:1,b:2]\tendpoints\n\n"
+        );
+    }
+
+    #[test]
+    fn the_top_level_lists_every_leaf_and_has_no_global_options() {
+        let root = sample();
+        let help = render(&root, &[]);
+        assert!(help.starts_with("NAME:\n\tkeelctl - A client.\n\nUSAGE:\n\tkeelctl [flags]\n\n"));
+        assert!(help.contains(&format!("\nVERSION:\n\t{KEEL_VERSION}\n")));
+        assert!(help.contains("\n\nCOMMANDS:\n\tgroup leaf\tA leaf\n\nOPTIONS:\n"));
+        assert!(help.contains("  -h, --help[=false]"));
+        assert!(!help.contains("GLOBAL OPTIONS"));
+        assert!(!render_unknown_topic(&root).contains("--help"));
+        // A command with subcommands: `<subcommand>` usage, relative names,
+        // its persistent flag among its own.
+        let group = render(&root, &["group".into()]);
+        assert!(group.contains("USAGE:\n\tkeelctl group <subcommand> [flags]\n"));
+        assert!(group.contains("\nAPI VERSION:\n"));
+        assert!(group.contains("COMMANDS:\n\tleaf\tA leaf\n"));
+        assert!(group.contains("OPTIONS:\n      --cluster[=false]\tevery member\n"));
+    }
+
     #[test]
     fn go_quotes_words_as_percent_hash_q() {
         assert_eq!(go_quote_words(&["nosuch".into()]), "[`nosuch`]");
