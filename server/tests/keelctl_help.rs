@@ -298,6 +298,27 @@ fn completion_without_a_known_shell_prints_its_help() {
     }
 }
 
+#[test]
+fn a_word_after_the_shell_is_cobras_unknown_command() {
+    let name = "completion_bash_extra";
+    let args = captured_args(name);
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = keelctl(&words);
+    assert_eq!(output.exit_code, expected_exit_in(INDEX, name));
+    assert_eq!(
+        text(&output.stderr),
+        fixture_text(name, "err").replace("etcdctl", "keelctl")
+    );
+    assert_eq!(
+        output.stdout,
+        keelctl(&["help", "completion", "bash"]).stdout
+    );
+    assert_eq!(
+        fixture_text(name, "out"),
+        fixture_text("help_completion_bash", "out")
+    );
+}
+
 /// What bash offers for the words of `line` (the last word is the one
 /// being completed), from keelctl's bash completion script.
 fn bash_completions(script: &std::path::Path, words: &[&str]) -> Vec<String> {

@@ -213,6 +213,9 @@ pub struct CompletionArgs {
     #[arg(long = "no-descriptions", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", default_value = "false", value_parser = parse_go_bool)]
     pub no_descriptions: bool,
+    /// Words after the shell: cobra's `unknown command`.
+    #[arg(hide = true)]
+    pub args: Vec<String>,
 }
 
 /// `check ...`.
@@ -550,7 +553,7 @@ pub fn parse(args: Vec<OsString>, env: &BTreeMap<String, String>) -> Parsed {
     };
     match &cli.command {
         Command::Help(topic) => return help_command(&root, &topic.topic),
-        Command::Completion(shell) => return Parsed::Help(completion::script(shell)),
+        Command::Completion(shell) => return completion_command(&root, shell),
         _ => {}
     }
     if let Command::Watch(watch) = &mut cli.command {
@@ -622,6 +625,29 @@ fn help_command(root: &clap::Command, topic: &[String]) -> Parsed {
         });
     }
     Parsed::Help(help::render(root, &path))
+}
+
+/// `completion <shell>`: the script; a word after the shell is cobra's
+/// `unknown command` for the shell's command, which etcdctl shows as its
+/// help on stdout and the error twice on stderr, around the empty line
+/// cobra prints for the usage it sent to stdout (exit 1).
+fn completion_command(root: &clap::Command, shell: &CompletionCommand) -> Parsed {
+    let (name, args) = match shell {
+        CompletionCommand::Bash(args) => ("bash", args),
+        CompletionCommand::Fish(args) => ("fish", args),
+        CompletionCommand::Powershell(args) => ("powershell", args),
+        CompletionCommand::Zsh(args) => ("zsh", args),
+    };
+    let Some(extra) = args.args.first() else {
+        return Parsed::Help(completion::script(shell));
+    };
+    let error = format!("Error: unknown command \"{extra}\" for \"keelctl completion {name}\"\n");
+    let path = ["completion".to_string(), name.to_string()];
+    Parsed::Output(Output {
+        stdout: help::render(root, &path).into_bytes(),
+        stderr: format!("{error}\n{error}").into_bytes(),
+        exit_code: ExitCode::Error.code(),
+    })
 }
 
 /// pflag's `Bool` value: Go's `strconv.ParseBool`.

@@ -116,16 +116,19 @@ mod tests {
     fn scripts_know_the_command_tree() {
         let bash = script(&CompletionCommand::Bash(CompletionArgs {
             no_descriptions: false,
+            args: Vec::new(),
         }));
         assert!(bash.contains("_keelctl()"));
         assert!(bash.contains("keelctl__subcmd__member,list)"));
         assert!(bash.contains("--prev-kv"));
         let fish = script(&CompletionCommand::Fish(CompletionArgs {
             no_descriptions: false,
+            args: Vec::new(),
         }));
         assert!(fish.contains("Lists all members in the cluster"));
         let bare = script(&CompletionCommand::Fish(CompletionArgs {
             no_descriptions: true,
+            args: Vec::new(),
         }));
         assert!(!bare.contains("Lists all members in the cluster"));
         assert!(bare.contains("prev-kv"));
