@@ -6,7 +6,8 @@
 //! word that names no command, or starts the names of several, is cobra's
 //! `unknown command` error with its suggestions; the candidates are all of
 //! etcdctl's commands, so a prefix keelctl would find unique but etcdctl
-//! finds ambiguous (`comp`: `compaction`, `completion`) fails as in etcdctl.
+//! finds ambiguous (`a`: `alarm`, `auth`) fails as in etcdctl. `help`
+//! resolves its topic's words by the same rules (see `cli.rs`).
 //! Below the top level cobra runs the parent command, which has no action of
 //! its own and prints its help: so does keelctl.
 
