@@ -2,15 +2,16 @@
 //! `KEELCTL_*` and `ETCDCTL_*` environment variables that stand in for its
 //! flags.
 
-use super::command_names::{Resolved, resolve};
+use super::command_names::{Resolved, command_path, resolve};
 use super::error::{CtlError, ExitCode};
 use super::go_parse::parse_duration;
 use super::kv_args::{DelArgs, GetArgs, PutArgs};
 use super::lease::LeaseCommand;
 use super::lock::{ElectArgs, LockArgs};
 use super::make_mirror::MakeMirrorArgs;
-use super::output::{OutputFormat, PrintOptions};
+use super::output::{Output, OutputFormat, PrintOptions};
 use super::watch_args::{EnvKey, WatchArgs, exec_after_separator};
+use super::{completion, help};
 use crate::tls::ClientTlsFiles;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -23,6 +24,7 @@ use std::time::Duration;
 #[derive(Parser, Debug)]
 #[command(
     name = "keelctl",
+    about = "A simple command line client for Keel.",
     disable_version_flag = true,
     disable_help_subcommand = true
 )]
@@ -65,28 +67,44 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// keelctl's commands.
+/// keelctl's commands. `override_usage` is cobra's `Use` (the command's
+/// name and arguments) and `long_about` its `Long`, as the help shows them
+/// (see [`super::help`]).
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Puts the given key into the store
+    #[command(
+        override_usage = "put [options] <key> <value> (<value> can also be given from stdin)",
+        long_about = PUT_DESCRIPTION
+    )]
     Put(PutArgs),
     /// Gets the key or a range of keys
+    #[command(override_usage = "get [options] <key> [range_end]")]
     Get(GetArgs),
     /// Removes the specified key or range of keys [key, range_end)
+    #[command(override_usage = "del [options] <key> [range_end]")]
     Del(DelArgs),
     /// Txn processes all the requests in one transaction
+    #[command(override_usage = "txn [options]")]
     Txn(TxnArgs),
     /// Watches events stream on keys or prefixes
+    #[command(
+        override_usage = "watch [options] [key or prefix] [range_end] [--] [exec-command arg1 arg2 ...]"
+    )]
     Watch(WatchArgs),
     /// Compacts the event history in etcd
+    #[command(override_usage = "compaction [options] <revision>")]
     Compaction(CompactionArgs),
     /// Membership related commands
     #[command(subcommand)]
     Member(MemberCommand),
     /// Endpoint related commands
-    #[command(subcommand)]
-    Endpoint(EndpointCommand),
+    Endpoint(EndpointGroup),
     /// Transfers leadership to another etcd cluster member.
+    #[command(
+        about = "Transfers leadership to another etcd cluster member.",
+        override_usage = "move-leader <transferee-member-id>"
+    )]
     MoveLeader(ArgsOnly),
     /// Defragments the storage of the etcd members with given endpoints
     Defrag(DefragArgs),
@@ -97,25 +115,114 @@ pub enum Command {
     #[command(subcommand)]
     Lease(LeaseCommand),
     /// Acquires a named lock
+    #[command(override_usage = "lock <lockname> [exec-command arg1 arg2 ...]")]
     Lock(LockArgs),
     /// Observes and participates in leader election
+    #[command(override_usage = "elect <election-name> [proposal]")]
     Elect(ElectArgs),
     /// Manages etcd node snapshots
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
     /// Makes a mirror at the destination etcd cluster
+    #[command(override_usage = "make-mirror [options] <destination>")]
     MakeMirror(MakeMirrorArgs),
     /// Prints the version of keelctl
     Version,
     /// commands for checking properties of the etcd cluster
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Help about any command
+    #[command(override_usage = "help [command]", long_about = HELP_DESCRIPTION)]
+    Help(HelpArgs),
+    /// Generate the autocompletion script for the specified shell
+    #[command(
+        subcommand,
+        override_usage = "completion",
+        long_about = super::completion::COMPLETION_DESCRIPTION
+    )]
+    Completion(CompletionCommand),
+}
+
+/// etcdctl's description of `put`.
+const PUT_DESCRIPTION: &str = "
+Puts the given key into the store.
+
+When <value> begins with '-', <value> is interpreted as a flag.
+Insert '--' for workaround:
+
+$ put <key> -- <value>
+$ put -- <key> <value>
+
+If <value> isn't given as a command line argument and '--ignore-value' is not specified,
+this command tries to read the value from standard input.
+
+If <lease> isn't given as a command line argument and '--ignore-lease' is not specified,
+this command tries to read the value from standard input.
+
+For example,
+$ cat file | put <key>
+will store the content of the file to <key>.
+";
+
+/// cobra's description of its help command, with keelctl's name.
+const HELP_DESCRIPTION: &str = "Help provides help for any command in the application.
+Simply type keelctl help [path to command] for full details.";
+
+/// etcdctl's description of `member list`.
+const MEMBER_LIST_DESCRIPTION: &str = "When --write-out is set to simple, this command prints out comma-separated member lists for each endpoint.
+The items in the lists are ID, Status, Name, Peer Addrs, Client Addrs, Is Learner.";
+
+/// etcdctl's description of `endpoint status`.
+const ENDPOINT_STATUS_DESCRIPTION: &str = "When --write-out is set to simple, this command prints out comma-separated status lists for each endpoint.
+The items in the lists are endpoint, ID, version, db size, is leader, is learner, raft term, raft index, raft applied index, errors.";
+
+/// etcdctl's description of `snapshot status`.
+const SNAPSHOT_STATUS_DESCRIPTION: &str = "When --write-out is set to simple, this command prints out comma-separated status lists for each endpoint.
+The items in the lists are hash, revision, total keys, total size.";
+
+/// `help [command...]`: the words of the command whose help to print
+/// (unique prefixes allowed, as on the command line).
+#[derive(clap::Args, Debug)]
+pub struct HelpArgs {
+    /// The command's words.
+    #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+    pub topic: Vec<String>,
+}
+
+/// `completion bash|zsh|fish|powershell`.
+#[derive(Subcommand, Debug)]
+pub enum CompletionCommand {
+    /// Generate the autocompletion script for bash
+    #[command(long_about = super::completion::BASH_DESCRIPTION)]
+    Bash(CompletionArgs),
+    /// Generate the autocompletion script for fish
+    #[command(long_about = super::completion::FISH_DESCRIPTION)]
+    Fish(CompletionArgs),
+    /// Generate the autocompletion script for powershell
+    #[command(long_about = super::completion::POWERSHELL_DESCRIPTION)]
+    Powershell(CompletionArgs),
+    /// Generate the autocompletion script for zsh
+    #[command(long_about = super::completion::ZSH_DESCRIPTION)]
+    Zsh(CompletionArgs),
+}
+
+/// `completion <shell> [--no-descriptions]`.
+#[derive(clap::Args, Debug)]
+pub struct CompletionArgs {
+    /// disable completion descriptions
+    #[arg(long = "no-descriptions", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "false", value_parser = parse_go_bool)]
+    pub no_descriptions: bool,
+    /// Words after the shell: cobra's `unknown command`.
+    #[arg(hide = true)]
+    pub args: Vec<String>,
 }
 
 /// `check ...`.
 #[derive(Subcommand, Debug)]
 pub enum CheckCommand {
     /// Check the performance of the etcd cluster
+    #[command(override_usage = "perf [options]")]
     Perf(CheckPerfArgs),
 }
 
@@ -124,17 +231,17 @@ pub enum CheckCommand {
 #[derive(clap::Args, Debug)]
 pub struct CheckPerfArgs {
     /// The performance check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)
-    #[arg(long, default_value = "s")]
+    #[arg(verbatim_doc_comment, long, default_value = "s")]
     pub load: String,
     /// The prefix for writing the performance check's keys.
-    #[arg(long, default_value = "/etcdctl-check-perf/")]
+    #[arg(verbatim_doc_comment, long, default_value = "/etcdctl-check-perf/")]
     pub prefix: String,
     /// Compact storage with last revision after test is finished.
-    #[arg(long = "auto-compact", num_args = 0..=1, require_equals = true,
+    #[arg(verbatim_doc_comment, long = "auto-compact", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", default_value = "false", value_parser = parse_go_bool)]
     pub auto_compact: bool,
     /// Defragment storage after test is finished.
-    #[arg(long = "auto-defrag", num_args = 0..=1, require_equals = true,
+    #[arg(verbatim_doc_comment, long = "auto-defrag", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", default_value = "false", value_parser = parse_go_bool)]
     pub auto_defrag: bool,
     /// Ignored.
@@ -159,7 +266,7 @@ pub struct TxnArgs {
 /// `compaction [options] <revision>`.
 #[derive(clap::Args, Debug)]
 pub struct CompactionArgs {
-    /// Wait for the compaction to physically remove all old revisions
+    /// 'true' to wait for compaction to physically remove all old revisions
     #[arg(long)]
     pub physical: bool,
     /// The revision.
@@ -170,10 +277,13 @@ pub struct CompactionArgs {
 #[derive(Subcommand, Debug)]
 pub enum SnapshotCommand {
     /// Stores an etcd node backend snapshot to a given file
+    #[command(override_usage = "save <filename>")]
     Save(ArgsOnly),
     /// Restores an etcd member snapshot to an etcd directory
+    #[command(override_usage = "restore <filename> [options]")]
     Restore(SnapshotRestoreArgs),
     /// Gets backend snapshot status of a given file
+    #[command(override_usage = "status <filename>", long_about = SNAPSHOT_STATUS_DESCRIPTION)]
     Status(ArgsOnly),
 }
 
@@ -223,14 +333,22 @@ pub struct ArgsOnly {
 #[derive(Subcommand, Debug)]
 pub enum MemberCommand {
     /// Lists all members in the cluster
+    #[command(long_about = MEMBER_LIST_DESCRIPTION)]
     List,
     /// Adds a member into the cluster
+    #[command(override_usage = "add <memberName> [options]")]
     Add(MemberAddArgs),
     /// Removes a member from the cluster
+    #[command(override_usage = "remove <memberID>")]
     Remove(ArgsOnly),
     /// Updates a member in the cluster
+    #[command(override_usage = "update <memberID> [options]")]
     Update(MemberUpdateArgs),
     /// Promotes a non-voting member in the cluster
+    #[command(
+        override_usage = "promote <memberID>",
+        long_about = "Promotes a non-voting learner member to a voting one in the cluster."
+    )]
     Promote(ArgsOnly),
 }
 
@@ -238,7 +356,7 @@ pub enum MemberCommand {
 #[derive(clap::Args, Debug)]
 pub struct MemberAddArgs {
     /// comma separated peer URLs for the new member.
-    #[arg(long, default_value = "")]
+    #[arg(verbatim_doc_comment, long, default_value = "")]
     pub peer_urls: String,
     /// indicates if the new member is raft learner
     #[arg(long)]
@@ -251,46 +369,66 @@ pub struct MemberAddArgs {
 #[derive(clap::Args, Debug)]
 pub struct MemberUpdateArgs {
     /// comma separated peer URLs for the updated member.
-    #[arg(long, default_value = "")]
+    #[arg(verbatim_doc_comment, long, default_value = "")]
     pub peer_urls: String,
     /// The member id.
     pub args: Vec<String>,
+}
+
+/// `endpoint [--cluster] ...`: `--cluster` is `endpoint`'s persistent
+/// flag, as in etcdctl, so it may come before or after the subcommand.
+#[derive(clap::Args, Debug)]
+pub struct EndpointGroup {
+    /// use all endpoints from the cluster member list
+    #[arg(long, global = true)]
+    pub cluster: bool,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: EndpointCommand,
+}
+
+impl EndpointGroup {
+    /// Which endpoints the subcommand asks.
+    pub fn targets(&self) -> EndpointArgs {
+        EndpointArgs {
+            cluster: self.cluster,
+        }
+    }
 }
 
 /// `endpoint ...`.
 #[derive(Subcommand, Debug)]
 pub enum EndpointCommand {
     /// Prints out the status of endpoints specified in `--endpoints` flag
-    Status(EndpointArgs),
+    #[command(long_about = ENDPOINT_STATUS_DESCRIPTION)]
+    Status,
     /// Checks the healthiness of endpoints specified in `--endpoints` flag
-    Health(EndpointArgs),
+    Health,
     /// Prints the KV history hash for each endpoint in --endpoints
     Hashkv(EndpointHashKvArgs),
 }
 
-/// `endpoint hashkv [--rev N] [--cluster]`.
+/// `endpoint hashkv [--rev N]`.
 #[derive(clap::Args, Debug)]
 pub struct EndpointHashKvArgs {
     /// maximum revision to hash (default: all revisions)
     #[arg(long, default_value = "0", allow_negative_numbers = true)]
     pub rev: String,
-    /// The endpoints (and `--cluster`).
-    #[command(flatten)]
-    pub endpoints: EndpointArgs,
 }
 
 /// `defrag [--cluster] [--data-dir DIR]`.
 #[derive(clap::Args, Debug)]
 pub struct DefragArgs {
     /// Optional. If present, defragments a data directory not in use by etcd.
-    #[arg(long = "data-dir", default_value = "")]
+    #[arg(verbatim_doc_comment, long = "data-dir", default_value = "")]
     pub data_dir: String,
     /// The endpoints (and `--cluster`).
     #[command(flatten)]
     pub endpoints: EndpointArgs,
 }
 
-/// `endpoint status|health [--cluster]`.
+/// Whether to ask every member (`--cluster`) or the `--endpoints`
+/// (`endpoint ...` and `defrag`).
 #[derive(clap::Args, Debug)]
 pub struct EndpointArgs {
     /// use all endpoints from the cluster member list
@@ -340,8 +478,10 @@ pub enum Parsed {
         /// Lines for stderr (unrecognized `KEELCTL_*` variables).
         warnings: Vec<String>,
     },
-    /// Help text for stdout.
+    /// Help text (or a completion script) for stdout, exit 0.
     Help(String),
+    /// Output to print as it is (`help` on an unknown topic).
+    Output(Output),
     /// A usage error.
     Error(CtlError),
     /// A top-level word that names no command: cobra's message, which it
@@ -396,15 +536,26 @@ pub fn parse(args: Vec<OsString>, env: &BTreeMap<String, String>) -> Parsed {
         Resolved::Args(args) => args,
         Resolved::UnknownCommand(message) => return Parsed::UnknownCommand(message),
     };
-    let matches =
-        match root.try_get_matches_from(std::iter::once(OsString::from("keelctl")).chain(args)) {
-            Ok(matches) => matches,
-            Err(error) => return clap_error(error),
-        };
+    let matches = match root
+        .try_get_matches_from_mut(std::iter::once(OsString::from("keelctl")).chain(args.clone()))
+    {
+        Ok(matches) => matches,
+        // `--help`, `-h`, or a command that needs a subcommand: the help
+        // of the command the words select (cobra's help flag).
+        Err(error) if is_help_request(&error) => {
+            return Parsed::Help(help::render(&root, &command_path(&root, &args)));
+        }
+        Err(error) => return clap_error(error),
+    };
     let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(error) => return clap_error(error),
     };
+    match &cli.command {
+        Command::Help(topic) => return help_command(&root, &topic.topic),
+        Command::Completion(shell) => return completion_command(&root, shell),
+        _ => {}
+    }
     if let Command::Watch(watch) = &mut cli.command {
         watch.exec = exec;
         let key = variable(env, "WATCH_KEY");
@@ -446,6 +597,57 @@ pub fn parse(args: Vec<OsString>, env: &BTreeMap<String, String>) -> Parsed {
         },
         Err(error) => Parsed::Error(error),
     }
+}
+
+/// Whether clap stopped to show help rather than for an error.
+fn is_help_request(error: &clap::Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    )
+}
+
+/// cobra's `help [command...]`: the help of the command the words select
+/// (unique prefixes allowed; words after the last command are ignored), or,
+/// when the first selects none, `Unknown help topic` on stderr and the
+/// top-level help on stdout, exit 0.
+fn help_command(root: &clap::Command, topic: &[String]) -> Parsed {
+    let words: Vec<OsString> = topic.iter().map(OsString::from).collect();
+    let path = match resolve(root, words) {
+        Resolved::Args(resolved) => command_path(root, &resolved),
+        Resolved::UnknownCommand(_) => Vec::new(),
+    };
+    if path.is_empty() && topic.iter().any(|word| !word.starts_with('-')) {
+        return Parsed::Output(Output {
+            stdout: help::render_unknown_topic(root).into_bytes(),
+            stderr: format!("Unknown help topic {}\n", help::go_quote_words(topic)).into_bytes(),
+            exit_code: 0,
+        });
+    }
+    Parsed::Help(help::render(root, &path))
+}
+
+/// `completion <shell>`: the script; a word after the shell is cobra's
+/// `unknown command` for the shell's command, which etcdctl shows as its
+/// help on stdout and the error twice on stderr, around the empty line
+/// cobra prints for the usage it sent to stdout (exit 1).
+fn completion_command(root: &clap::Command, shell: &CompletionCommand) -> Parsed {
+    let (name, args) = match shell {
+        CompletionCommand::Bash(args) => ("bash", args),
+        CompletionCommand::Fish(args) => ("fish", args),
+        CompletionCommand::Powershell(args) => ("powershell", args),
+        CompletionCommand::Zsh(args) => ("zsh", args),
+    };
+    let Some(extra) = args.args.first() else {
+        return Parsed::Help(completion::script(shell));
+    };
+    let error = format!("Error: unknown command \"{extra}\" for \"keelctl completion {name}\"\n");
+    let path = ["completion".to_string(), name.to_string()];
+    Parsed::Output(Output {
+        stdout: help::render(root, &path).into_bytes(),
+        stderr: format!("{error}\n{error}").into_bytes(),
+        exit_code: ExitCode::Error.code(),
+    })
 }
 
 /// pflag's `Bool` value: Go's `strconv.ParseBool`.
@@ -553,9 +755,6 @@ fn clap_error(error: clap::Error) -> Parsed {
         _ => None,
     };
     let message = match error.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            return Parsed::Help(error.render().to_string());
-        }
         ErrorKind::UnknownArgument => match context(ContextKind::InvalidArg) {
             // pflag names the first unknown letter of a shorthand group.
             Some(flag) if !flag.starts_with("--") && flag.len() > 1 => {
@@ -621,7 +820,7 @@ mod tests {
         match parse(args(words), &env) {
             Parsed::Run { globals, .. } => Ok(*globals),
             Parsed::Error(error) => Err(error),
-            Parsed::Help(_) => panic!("help"),
+            Parsed::Help(_) | Parsed::Output(_) => panic!("help"),
             Parsed::UnknownCommand(message) => panic!("{message}"),
         }
     }
@@ -848,10 +1047,29 @@ mod tests {
         assert!(matches!(
             parse(args(&["endp", "has", "--rev=3"]), &BTreeMap::new()),
             Parsed::Run {
-                command: Command::Endpoint(EndpointCommand::Hashkv(_)),
+                command: Command::Endpoint(EndpointGroup {
+                    command: EndpointCommand::Hashkv(_),
+                    ..
+                }),
                 ..
             }
         ));
+        // `--cluster` is `endpoint`'s: before or after the subcommand.
+        for words in [
+            ["endpoint", "--cluster", "health"],
+            ["endpoint", "health", "--cluster"],
+        ] {
+            assert!(matches!(
+                parse(args(&words), &BTreeMap::new()),
+                Parsed::Run {
+                    command: Command::Endpoint(EndpointGroup {
+                        cluster: true,
+                        command: EndpointCommand::Health,
+                    }),
+                    ..
+                }
+            ));
+        }
         assert!(matches!(
             parse(args(&["member", "bogus"]), &BTreeMap::new()),
             Parsed::Help(text) if text.contains("promote")

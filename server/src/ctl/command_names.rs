@@ -6,7 +6,8 @@
 //! word that names no command, or starts the names of several, is cobra's
 //! `unknown command` error with its suggestions; the candidates are all of
 //! etcdctl's commands, so a prefix keelctl would find unique but etcdctl
-//! finds ambiguous (`comp`: `compaction`, `completion`) fails as in etcdctl.
+//! finds ambiguous (`a`: `alarm`, `auth`) fails as in etcdctl. `help`
+//! resolves its topic's words by the same rules (see `cli.rs`).
 //! Below the top level cobra runs the parent command, which has no action of
 //! its own and prints its help: so does keelctl.
 
@@ -134,6 +135,42 @@ fn select<'a>(parent: &'a Command, word: &str, top_level: bool) -> Option<&'a Co
         }
     };
     parent.get_subcommands().find(|c| c.get_name() == name)
+}
+
+/// The names of the commands that the words of `args` select below
+/// `root` (`["member", "list"]`), once [`resolve`] has spelled them out:
+/// flags (with their values) are stepped over, and the walk stops at the
+/// first word that names no subcommand, or at `--`.
+pub fn command_path(root: &Command, args: &[OsString]) -> Vec<String> {
+    let mut path: Vec<&Command> = vec![root];
+    let mut words = args.iter();
+    while let Some(word) = words.next() {
+        let Some(current) = path.last().copied() else {
+            break;
+        };
+        let text = word.to_string_lossy();
+        if text == "--" || !current.has_subcommands() {
+            break;
+        }
+        // cobra looks the command up before it knows the help flag, so
+        // `--help` or `-h` takes the next word as its value (`--help put`
+        // is the top level's help).
+        let is_help = text == "--help" || text == "-h";
+        if text.starts_with('-') && text.len() > 1 {
+            if is_help || flag_takes_next(&path, &text) {
+                words.next();
+            }
+            continue;
+        }
+        match current.get_subcommands().find(|c| c.get_name() == text) {
+            Some(command) => path.push(command),
+            None => break,
+        }
+    }
+    path.iter()
+        .skip(1)
+        .map(|command| command.get_name().to_string())
+        .collect()
 }
 
 /// Whether `word` selects one of etcdctl's commands (by name or prefix).
@@ -291,7 +328,7 @@ mod tests {
                     .into()
             )
         );
-        // keelctl has no `completion`, but etcdctl does: `comp` is ambiguous.
+        // `comp` starts both `compaction` and `completion`: ambiguous.
         assert!(
             matches!(resolved(&["comp", "1"]), Resolved::UnknownCommand(m)
             if m.ends_with("\tcompaction\n\tcompletion\n"))
@@ -312,6 +349,22 @@ mod tests {
             resolved(&["snap", "sta", "f"]),
             args(&["snapshot", "status", "f"])
         );
+    }
+
+    #[test]
+    fn command_path_names_the_selected_commands() {
+        let mut root = Cli::command();
+        root.build();
+        let path = |words: &[&str]| {
+            command_path(&root, &words.iter().map(OsString::from).collect::<Vec<_>>())
+        };
+        assert_eq!(path(&["member", "list", "--help"]), ["member", "list"]);
+        assert_eq!(path(&["-w", "json", "put", "k", "--help"]), ["put"]);
+        // cobra's quirk: the help flag takes the next word as its value.
+        assert_eq!(path(&["--help", "put"]), Vec::<String>::new());
+        assert_eq!(path(&["member", "nosuch"]), ["member"]);
+        assert_eq!(path(&["--", "put"]), Vec::<String>::new());
+        assert_eq!(path(&["completion", "bash"]), ["completion", "bash"]);
     }
 
     #[test]

@@ -16,14 +16,18 @@ use std::time::Duration;
 #[derive(clap::Subcommand, Debug)]
 pub enum LeaseCommand {
     /// Creates leases
+    #[command(override_usage = "grant <ttl>")]
     Grant(LeaseArgs),
     /// Revokes leases
+    #[command(override_usage = "revoke <leaseID>")]
     Revoke(LeaseArgs),
     /// Get lease information
+    #[command(override_usage = "timetolive <leaseID> [options]")]
     Timetolive(TimeToLiveArgs),
     /// List all active leases
     List(LeaseArgs),
     /// Keeps leases alive (renew)
+    #[command(override_usage = "keep-alive [options] <leaseID>")]
     KeepAlive(KeepAliveArgs),
 }
 

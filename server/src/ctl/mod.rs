@@ -7,9 +7,11 @@
 pub mod check;
 pub mod cli;
 pub mod command_names;
+pub mod completion;
 pub mod concurrency;
 pub mod error;
 pub mod go_parse;
+pub mod help;
 pub mod kv_args;
 pub mod lease;
 pub mod lock;

@@ -71,6 +71,7 @@ pub async fn run(invocation: Invocation<'_>) -> Output {
             warnings,
         } => (*globals, command, warnings),
         Parsed::Help(text) => return Output::stdout(text),
+        Parsed::Output(output) => return output,
         Parsed::Error(error) => return output::print_error(&error),
         Parsed::UnknownCommand(message) => return output::print_unknown_command(&message),
     };
@@ -189,9 +190,14 @@ impl Session<'_> {
             Command::Watch(watch) => self.watch(watch).await,
             Command::Compaction(compaction) => self.compaction(compaction).await,
             Command::Member(member) => self.member(member).await,
-            Command::Endpoint(EndpointCommand::Status(args)) => self.endpoint_status(args).await,
-            Command::Endpoint(EndpointCommand::Health(args)) => self.endpoint_health(args).await,
-            Command::Endpoint(EndpointCommand::Hashkv(args)) => self.endpoint_hashkv(args).await,
+            Command::Endpoint(endpoint) => {
+                let targets = endpoint.targets();
+                match endpoint.command {
+                    EndpointCommand::Status => self.endpoint_status(targets).await,
+                    EndpointCommand::Health => self.endpoint_health(targets).await,
+                    EndpointCommand::Hashkv(args) => self.endpoint_hashkv(targets, args).await,
+                }
+            }
             Command::MoveLeader(args) => self.move_leader(args).await,
             Command::Defrag(args) => self.defrag(args).await,
             Command::Alarm(alarm) => self.alarm(alarm).await,
@@ -210,6 +216,10 @@ impl Session<'_> {
                 })
                 .await
             }
+            // Answered while parsing; they need no cluster.
+            Command::Help(_) | Command::Completion(_) => Err(CtlError::error(
+                "help and completion are answered before any command runs",
+            )),
             Command::Version => Ok(output::print_version(
                 KEEL_VERSION,
                 ETCD_VERSION,
@@ -353,7 +363,11 @@ impl Session<'_> {
         Ok(output::print_endpoint_status(self.print(), &statuses))
     }
 
-    async fn endpoint_hashkv(self, args: EndpointHashKvArgs) -> Result<Output, CtlError> {
+    async fn endpoint_hashkv(
+        self,
+        targets: EndpointArgs,
+        args: EndpointHashKvArgs,
+    ) -> Result<Output, CtlError> {
         // pflag's Int64: any base prefix; a bad value is a flag error.
         let revision = parse_int_any_base(&args.rev).map_err(|error| {
             CtlError::error(format!(
@@ -362,7 +376,7 @@ impl Session<'_> {
             ))
         })?;
         let mut hashes = Vec::new();
-        for endpoint in self.endpoint_targets(&args.endpoints).await? {
+        for endpoint in self.endpoint_targets(&targets).await? {
             let result = match self.client_for(vec![endpoint.clone()]) {
                 Ok(client) => match client
                     .request(Request::HashKv(HashKvRequest { revision }))
