@@ -23,6 +23,7 @@ fn entries(start: u64) -> Vec<Bytes> {
             let proposal = Proposal {
                 origin: 1,
                 request_id: i,
+                who: None,
                 body: ProposalBody::Client(Request::Put(PutRequest {
                     key: Bytes::from(format!("{:08}", i % 10_000)),
                     value: Bytes::from(vec![b'v'; 256]),
@@ -63,7 +64,7 @@ fn apply(c: &mut Criterion) {
                 for data in batch {
                     let index = state.applied_index() + 1;
                     let proposal = Proposal::decode(&data).expect("decode");
-                    let outcome = state.apply(index, &proposal.body).expect("apply");
+                    let outcome = state.apply(index, &proposal.body, proposal.who.as_ref()).expect("apply");
                     assert!(outcome.is_ok());
                     state.set_applied(index, 2);
                 }

@@ -474,7 +474,7 @@ async fn the_initial_corrupt_check_refuses_a_member_whose_data_differs() {
         let mut state = keel_engine::state_machine::StateMachine::open(disk, &db).unwrap();
         let index = state.applied_index();
         let body = keel_engine::node::proposal::ProposalBody::Client(put("planted", "x"));
-        state.apply(index, &body).unwrap().unwrap();
+        state.apply(index, &body, None).unwrap().unwrap();
         state.checkpoint().unwrap();
     }
     // m0 may have led: writes wait out the election.
@@ -564,7 +564,7 @@ async fn the_periodic_corrupt_check_raises_corrupt_and_the_cluster_refuses_write
         let mut state = keel_engine::state_machine::StateMachine::open(disk, &db).unwrap();
         let index = state.applied_index();
         let body = keel_engine::node::proposal::ProposalBody::Client(put("planted", "x"));
-        state.apply(index, &body).unwrap().unwrap();
+        state.apply(index, &body, None).unwrap().unwrap();
         state.checkpoint().unwrap();
     }
     daemons[0] = Some(

@@ -129,7 +129,7 @@ mod tests {
                 value: Bytes::from(value),
                 ..PutRequest::default()
             }));
-            sm.apply(index, &put).unwrap().unwrap();
+            sm.apply(index, &put, None).unwrap().unwrap();
             sm.set_applied(index, 2);
         }
         sm.checkpoint().unwrap();
