@@ -196,6 +196,30 @@ impl Driver {
         let _ = reply.send(result.map(|r| self.finish_header(r)));
     }
 
+    /// Whether `credentials` allow `need` (see [`super::handle::Need`]).
+    pub(crate) fn authorize(
+        &mut self,
+        credentials: &Credentials,
+        need: &super::handle::Need,
+    ) -> Result<(), ApiError> {
+        if self.stopped.is_some() {
+            return Err(ApiError::Stopped);
+        }
+        let who = self
+            .tokens
+            .resolve(credentials, self.state.auth(), Instant::now())?;
+        let auth = self.state.auth();
+        if !auth.enabled() {
+            return Ok(());
+        }
+        match need {
+            super::handle::Need::Read { key, range_end } => {
+                auth.check(who.as_ref(), key, range_end, crate::auth::Access::Read)
+            }
+            super::handle::Need::Admin => auth.check_admin(who.as_ref()),
+        }
+    }
+
     /// Whether `who` may make `request` under the auth store as applied
     /// here (etcd 3.4's checks, [`check_request`]).
     pub(crate) fn permitted(

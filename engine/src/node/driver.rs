@@ -158,6 +158,13 @@ impl Driver {
                 credentials,
                 reply,
             } => self.on_client(request, credentials, reply),
+            Command::Authorize {
+                credentials,
+                need,
+                reply,
+            } => {
+                let _ = reply.send(self.authorize(&credentials, &need));
+            }
             Command::Changes { query, reply } => {
                 let result = if self.stopped.is_some() {
                     Err(ApiError::Stopped)

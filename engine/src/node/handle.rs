@@ -28,6 +28,13 @@ pub(crate) enum Command {
         credentials: Credentials,
         reply: oneshot::Sender<Result<Response, ApiError>>,
     },
+    /// Check that the caller may do something that is not a request (a
+    /// watch, a backup).
+    Authorize {
+        credentials: Credentials,
+        need: Need,
+        reply: oneshot::Sender<Result<(), ApiError>>,
+    },
     /// Read a stretch of history for a watch (served from local state).
     Changes {
         query: ChangesQuery,
@@ -37,6 +44,20 @@ pub(crate) enum Command {
     Backup(oneshot::Sender<Result<crate::storage::btree::ReadView, ApiError>>),
     /// Stop the node (drain: answer pending requests with `Stopped`).
     Stop,
+}
+
+/// What a caller needs permission for, besides requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Need {
+    /// Reading a range (a watch on it): etcd's range rules.
+    Read {
+        /// First key.
+        key: Bytes,
+        /// End of the range (etcd's `range_end` rules).
+        range_end: Bytes,
+    },
+    /// Administration (a backup): the root role.
+    Admin,
 }
 
 /// What a watch asks the node's history for.
@@ -256,6 +277,24 @@ impl NodeHandle {
             })?;
         // Dropped unanswered: the node died after taking the request.
         answer.await.map_err(|_| ApiError::Interrupted)?
+    }
+
+    /// Whether `credentials` allow `need` under the auth store as this
+    /// member has applied it (etcd checks watches and backups this way,
+    /// once, when they start).
+    pub async fn authorize(&self, credentials: Credentials, need: Need) -> Result<(), ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .try_send(Command::Authorize {
+                credentials,
+                need,
+                reply,
+            })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => ApiError::TooManyRequests,
+                mpsc::error::TrySendError::Closed(_) => ApiError::Stopped,
+            })?;
+        answer.await.map_err(|_| ApiError::Stopped)?
     }
 
     /// A stretch of this member's applied history (no raft round: a watch

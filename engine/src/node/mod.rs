@@ -23,7 +23,7 @@ mod tokens;
 pub mod transport;
 
 pub use config::NodeConfig;
-pub use handle::{ChangesQuery, NodeHandle, NodeStatus};
+pub use handle::{ChangesQuery, Need, NodeHandle, NodeStatus};
 pub use metrics::NodeMetrics;
 pub use start::{Bootstrap, NodeOptions, check_wal_dir, db_path, start_node, wal_dir};
 pub use transport::Transport;

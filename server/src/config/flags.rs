@@ -236,7 +236,17 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "auth-token",
         default: "simple",
-        help: "Specify auth token specific options (accepted for etcd compatibility; Keel has no authentication).",
+        help: "Specify auth token specific options ('simple'; 'jwt,...' is accepted and served with simple tokens).",
+    },
+    Flag {
+        name: "auth-token-ttl",
+        default: "300",
+        help: "The lifetime in seconds of the auth token.",
+    },
+    Flag {
+        name: "bcrypt-cost",
+        default: "10",
+        help: "Specify bcrypt algorithm cost factor for auth password hashing.",
     },
     Flag {
         name: "max-concurrent-streams",

@@ -123,6 +123,22 @@ fn get<'a>(settings: &'a BTreeMap<String, String>, flag: &str, default: &'a str)
     settings.get(flag).map(String::as_str).unwrap_or(default)
 }
 
+/// `--bcrypt-cost`: etcd uses its default (10) for a cost bcrypt does not
+/// take (outside 4..=31), with a warning.
+fn bcrypt_cost(
+    settings: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<u32, ConfigError> {
+    let cost: u32 = number(settings, "bcrypt-cost", "10")?;
+    if (4..=31).contains(&cost) {
+        return Ok(cost);
+    }
+    warnings.push(format!(
+        "--bcrypt-cost={cost}: outside 4..31; using the default, 10"
+    ));
+    Ok(keel_engine::auth::DEFAULT_BCRYPT_COST)
+}
+
 fn number<T: std::str::FromStr>(
     settings: &BTreeMap<String, String>,
     flag: &str,
@@ -568,6 +584,9 @@ fn build(
     node.snapshot_count = snapshot_count.max(1);
     node.max_request_bytes = max_request_bytes;
     node.max_txn_ops = max_txn_ops;
+    compat::auth_tokens(settings, warnings)?;
+    node.auth_token_ttl = Duration::from_secs(number(settings, "auth-token-ttl", "300")?);
+    node.bcrypt_cost = bcrypt_cost(settings, warnings)?;
     node.quota_backend_bytes = if quota == 0 { 2 << 30 } else { quota };
     node.strict_reconfig_check = boolean(settings, "strict-reconfig-check", true)?;
     node.force_new_cluster = boolean(settings, "force-new-cluster", false)?;

@@ -184,6 +184,8 @@ fn bad_values_are_refused_with_etcds_messages() {
         ),
         (&["--log-level", "loud"], "valid values are debug"),
         (&["--max-txn-ops", "0"], "must be positive"),
+        (&["--auth-token", "oauth"], "auth: invalid auth options"),
+        (&["--auth-token-ttl", "soon"], "--auth-token-ttl"),
     ];
     for (a, expected) in cases {
         let err = parse(a, &[]).unwrap_err().to_string();
@@ -403,7 +405,10 @@ fn etcds_e2e_harness_command_lines_are_accepted() {
     ]);
     assert_eq!(d.client_tls.cipher_suites, suites);
     assert_eq!(d.peer_tls.cipher_suites, suites);
-    for expected in ["--enable-v2: the v2 API is not served", "--auth-token=jwt,"] {
+    for expected in [
+        "--enable-v2: the v2 API is not served",
+        "--auth-token=jwt,pub-key=server.crt,priv-key=server.key.insecure,sign-method=RS256,ttl=1s: JWT tokens are not implemented",
+    ] {
         assert!(
             warnings.iter().any(|w| w.contains(expected)),
             "{expected:?} in {warnings:?}"
@@ -981,5 +986,21 @@ fn allowed_cn_and_hostname_together_are_refused_as_etcd_does() {
         error,
         "--peer-cert-allowed-cn and --peer-cert-allowed-hostname are mutually exclusive \
          (cn=\"etcd-peer\", hostname=\"peer.example.com\")"
+    );
+}
+
+#[test]
+fn auth_settings_reach_the_node() {
+    let (c, warnings) = parse(&["--bcrypt-cost", "4", "--auth-token-ttl", "7"], &[]).unwrap();
+    assert_eq!(c.daemon.node.bcrypt_cost, 4);
+    assert_eq!(c.daemon.node.auth_token_ttl, Duration::from_secs(7));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let (c, warnings) = parse(&["--bcrypt-cost", "40"], &[]).unwrap();
+    assert_eq!(c.daemon.node.bcrypt_cost, 10, "etcd falls back to its default");
+    assert!(warnings.iter().any(|w| w.contains("--bcrypt-cost=40")));
+    let (c, _) = parse(&[], &[]).unwrap();
+    assert_eq!(
+        (c.daemon.node.bcrypt_cost, c.daemon.node.auth_token_ttl),
+        (10, Duration::from_secs(300))
     );
 }

@@ -446,6 +446,7 @@ impl Daemon {
                 gateway_calls: Some(Arc::new(tokio::sync::Semaphore::new(
                     options.client_port.grpc.max_concurrent_streams as usize,
                 ))),
+                credentials: Default::default(),
             };
             tasks.push(tokio::spawn(serve_clients(
                 listener,
@@ -464,6 +465,7 @@ impl Daemon {
                 gateway_calls: None,
                 metrics: Some(Arc::clone(&metrics)),
                 metrics_only: true,
+                credentials: Default::default(),
             };
             tasks.push(tokio::spawn(serve_clients(
                 listener,

@@ -70,13 +70,6 @@ pub mod auth {
     pub fn invalid_token() -> Status {
         Status::new(Code::Unauthenticated, "etcdserver: invalid auth token")
     }
-    /// `AuthEnable`: users and roles exist, but requests are not checked
-    /// against them yet, so auth cannot be turned on.
-    pub fn enable_unsupported() -> Status {
-        Status::unimplemented(
-            "keel: auth enable is not supported yet: requests are not checked against users and roles",
-        )
-    }
 }
 
 /// etcd's "no leader" answer to a call that required a leader (clientv3's

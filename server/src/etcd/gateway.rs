@@ -379,10 +379,14 @@ pub async fn handle(ctx: Context, options: &EtcdOptions, request: GatewayRequest
         };
         return gateway_error_answer(&Status::new(code, error));
     }
-    let token = request.authorization.is_some();
+    let token = request.authorization.clone();
+    let caller = match &token {
+        Some(token) => keel_engine::api::Credentials::Token(token.to_string()),
+        None => keel_engine::api::Credentials::None,
+    };
     let answer = match route {
         Route::Unary(unary) => {
-            let call = unary.call_json(&ctx, body, token);
+            let call = unary.call_json(&ctx, body, token.as_deref());
             let result = match deadline {
                 Some(deadline) => tokio::time::timeout(deadline, call)
                     .await
@@ -398,10 +402,9 @@ pub async fn handle(ctx: Context, options: &EtcdOptions, request: GatewayRequest
                 Err(GatewayError::Call(status)) => call_error_answer(&status),
             }
         }
-        Route::Watch if token => refused_watch_stream(ctx, body),
-        Route::Watch => watch_stream(ctx, options, body),
+        Route::Watch => watch_stream(ctx.for_caller(caller), options, body),
         Route::KeepAlive => keep_alive_stream(ctx, body),
-        Route::Snapshot => snapshot_stream(ctx, body, token),
+        Route::Snapshot => snapshot_stream(ctx.for_caller(caller), body),
     };
     match deadline {
         Some(deadline) => with_deadline(answer, deadline),
@@ -487,70 +490,6 @@ fn watch_stream(ctx: Context, options: &EtcdOptions, body: &[u8]) -> Answer {
     }
 }
 
-/// etcd's reason for refusing a watch to a token it does not know.
-const INVALID_TOKEN_REASON: &str =
-    "rpc error: code = Unauthenticated desc = etcdserver: invalid auth token";
-
-/// The response etcd's watch server gives `request` on a stream whose
-/// token it refuses (Keel has no auth, so every token): each create is
-/// answered created and canceled with watch id -1, a progress request as
-/// usual (no watch exists to report on), anything else not at all.
-fn refused_watch_response(
-    request: &pb::WatchRequest,
-    header: Option<pb::ResponseHeader>,
-) -> Option<pb::WatchResponse> {
-    match request.request_union {
-        Some(pb::RequestUnion::CreateRequest(_)) => Some(pb::WatchResponse {
-            header,
-            watch_id: -1,
-            created: true,
-            canceled: true,
-            cancel_reason: INVALID_TOKEN_REASON.into(),
-            ..Default::default()
-        }),
-        Some(pb::RequestUnion::ProgressRequest(_)) => Some(pb::WatchResponse {
-            header,
-            watch_id: -1,
-            ..Default::default()
-        }),
-        _ => None,
-    }
-}
-
-/// `/v3/watch` with an `Authorization` header: no watch is created (see
-/// [`refused_watch_response`]); the stream stays open until the client
-/// leaves, as a watch stream does.
-fn refused_watch_stream(ctx: Context, body: &[u8]) -> Answer {
-    let requests = match stream_requests::<pb::WatchRequest>(body) {
-        Ok(requests) => requests,
-        Err(error) => return first_message_error(error),
-    };
-    let (items, answer) = mpsc::channel(4);
-    tokio::spawn(async move {
-        for request in requests {
-            let header = match ctx.header().await {
-                Ok(header) => header,
-                Err(status) => {
-                    let _ = items.send(StreamItem::Error(status)).await;
-                    return;
-                }
-            };
-            if let Some(response) = refused_watch_response(&request, header) {
-                let item = StreamItem::Message(result_text(&response));
-                if items.send(item).await.is_err() {
-                    return;
-                }
-            }
-        }
-        items.closed().await;
-    });
-    Answer {
-        status: 200,
-        headers: Vec::new(),
-        body: Body::Stream(answer),
-    }
-}
-
 /// `/v3/lease/keepalive`: one answer per keep-alive in the body, then the
 /// stream ends (the body is the whole request stream).
 fn keep_alive_stream(ctx: Context, body: &[u8]) -> Answer {
@@ -584,20 +523,14 @@ fn keep_alive_stream(ctx: Context, body: &[u8]) -> Answer {
 /// `SnapshotResponse` messages (`blob` base64, `remaining_bytes` counting
 /// down), the bytes `Maintenance.Snapshot` streams over gRPC. The body is
 /// one request, decoded as a unary call's is (an empty body is the empty
-/// request); a token fails the stream, as etcd without auth fails it.
-fn snapshot_stream(ctx: Context, body: &[u8], token: bool) -> Answer {
+/// request); only root may take one once auth is on.
+fn snapshot_stream(ctx: Context, body: &[u8]) -> Answer {
     if let Err(error) = json::from_json::<pb::SnapshotRequest>(body) {
         return gateway_error_answer(&Status::new(Code::InvalidArgument, error.0));
     }
     let (items, answer) = mpsc::channel(2);
     tokio::spawn(async move {
-        if token {
-            let _ = items
-                .send(StreamItem::Error(super::errors::auth::invalid_token()))
-                .await;
-            return;
-        }
-        let mut stream = match ctx.node.backup().await {
+        let mut stream = match super::snapshot::backup_as(&ctx).await {
             Ok(stream) => stream,
             Err(error) => {
                 let status = super::errors::status_of(&error);
@@ -777,35 +710,6 @@ mod tests {
             stream_head(None),
             (200, vec![("Content-Type", "application/json".into())])
         );
-    }
-
-    #[test]
-    fn a_watch_with_a_token_is_refused_watch_by_watch() {
-        let header = Some(pb::ResponseHeader {
-            revision: 4,
-            ..Default::default()
-        });
-        let create = pb::WatchRequest {
-            request_union: Some(pb::RequestUnion::CreateRequest(Default::default())),
-        };
-        let refused = refused_watch_response(&create, header.clone()).map(|r| result_text(&r));
-        assert_eq!(
-            refused.as_deref(),
-            Some(
-                r#"{"result":{"header":{"revision":"4"},"watch_id":"-1","created":true,"canceled":true,"cancel_reason":"rpc error: code = Unauthenticated desc = etcdserver: invalid auth token"}}"#
-            )
-        );
-        let progress = pb::WatchRequest {
-            request_union: Some(pb::RequestUnion::ProgressRequest(Default::default())),
-        };
-        assert_eq!(
-            refused_watch_response(&progress, header.clone()).map(|r| r.watch_id),
-            Some(-1)
-        );
-        let cancel = pb::WatchRequest {
-            request_union: Some(pb::RequestUnion::CancelRequest(Default::default())),
-        };
-        assert_eq!(refused_watch_response(&cancel, header), None);
     }
 
     #[test]

@@ -35,12 +35,19 @@ pub async fn serve_call(ctx: Context, options: &EtcdOptions, mut call: Call) {
     if require_leader && ctx.node.status().leader_id == 0 {
         return call.sink.finish(&errors::no_leader());
     }
+    let caller = match call_token(&call) {
+        Some(token) => keel_engine::api::Credentials::Token(token),
+        None => keel_engine::api::Credentials::None,
+    };
     match call.method.as_str() {
         "/etcdserverpb.Watch/Watch" => {
+            let ctx = ctx.for_caller(caller);
             super::watch::serve(ctx, options.watch_streams.clone(), call, require_leader).await
         }
         "/etcdserverpb.Lease/LeaseKeepAlive" => super::keepalive::serve(ctx, call).await,
-        "/etcdserverpb.Maintenance/Snapshot" => super::snapshot::serve(ctx, call).await,
+        "/etcdserverpb.Maintenance/Snapshot" => {
+            super::snapshot::serve(ctx.for_caller(caller), call).await
+        }
         "/grpc.health.v1.Health/Check" => serve_health(ctx, call).await,
         path => match Unary::from_grpc_path(path) {
             Some(method) => serve_unary(ctx, method, call).await,
@@ -55,6 +62,7 @@ pub async fn serve_call(ctx: Context, options: &EtcdOptions, mut call: Call) {
 /// A unary call: one request message, one response message, within the
 /// client's `grpc-timeout` if it gave one.
 async fn serve_unary(ctx: Context, method: Unary, call: Call) {
+    let token = call_token(&call);
     let Call {
         mut reader,
         mut sink,
@@ -66,6 +74,7 @@ async fn serve_unary(ctx: Context, method: Unary, call: Call) {
             .next_raw()
             .await?
             .ok_or_else(|| Status::internal("grpc: no request message before end of stream"))?;
+        let ctx = ctx.for_caller(method.caller(token.as_deref()));
         method.call_grpc(&ctx, &body).await
     };
     let answer = match timeout {
@@ -82,6 +91,14 @@ async fn serve_unary(ctx: Context, method: Unary, call: Call) {
         }
         Err(status) => sink.finish(&status),
     }
+}
+
+/// The auth token a call carries: etcd's `token` metadata, or the
+/// `authorization` metadata its gateway forwards.
+pub fn call_token(call: &Call) -> Option<String> {
+    call.metadata_str("token")
+        .or_else(|| call.metadata_str("authorization"))
+        .map(str::to_string)
 }
 
 /// The member serves whenever it is up and knows a leader.

@@ -10,6 +10,16 @@ use crate::grpc::{Call, Code, Status};
 /// Bytes of the backup per message (etcd sends 32 KiB).
 pub(crate) const PIECE_BYTES: usize = 64 * 1024;
 
+/// A backup for the call's caller: only root may take one once auth is on.
+pub(crate) async fn backup_as(
+    ctx: &Context,
+) -> Result<keel_engine::backup::BackupStream, keel_engine::api::ApiError> {
+    ctx.node
+        .authorize(ctx.credentials.clone(), keel_engine::node::Need::Admin)
+        .await?;
+    ctx.node.backup().await
+}
+
 /// Serves one snapshot call.
 pub async fn serve(ctx: Context, call: Call) {
     let Call {
@@ -26,7 +36,7 @@ pub async fn serve(ctx: Context, call: Call) {
         }
         Err(status) => return sink.finish(&status),
     }
-    let mut stream = match ctx.node.backup().await {
+    let mut stream = match backup_as(&ctx).await {
         Ok(stream) => stream,
         Err(error) => return sink.finish(&status_of(&error)),
     };

@@ -4,7 +4,7 @@
 //! exactly the same methods the same way.
 
 use super::convert;
-use super::errors::{self, status_of};
+use super::errors::status_of;
 use super::proto::etcdserverpb as pb;
 use super::proto::json;
 use crate::grpc::{Status, codec};
@@ -34,18 +34,38 @@ pub struct Context {
     /// A `--listen-metrics-urls` listener: only `/metrics` and `/health`
     /// are served, over HTTP/1.1 or (under TLS) HTTP/2.
     pub metrics_only: bool,
+    /// Who the current call is from (set per call; `None` on the
+    /// listener's own context).
+    pub credentials: api::Credentials,
 }
 
 impl Context {
-    /// Runs a request on the node; an engine error becomes etcd's status.
+    /// The context of one call made with `credentials`.
+    pub fn for_caller(&self, credentials: api::Credentials) -> Context {
+        Context {
+            credentials,
+            ..self.clone()
+        }
+    }
+
+    /// Runs a request on the node as the call's caller; an engine error
+    /// becomes etcd's status.
     pub async fn request(&self, request: Request) -> Result<Response, Status> {
-        self.node.request(request).await.map_err(|e| status_of(&e))
+        self.node
+            .request_as(request, self.credentials.clone())
+            .await
+            .map_err(|e| status_of(&e))
     }
 
     /// A response header for answers the engine does not make (the
     /// member's current identity, revision and term).
     pub async fn header(&self) -> Result<Option<pb::ResponseHeader>, Status> {
-        match self.request(Request::Status).await? {
+        let status = self
+            .node
+            .request(Request::Status)
+            .await
+            .map_err(|e| status_of(&e))?;
+        match status {
             Response::Status(status) => Ok(convert::header(&status.header)),
             other => Err(unexpected(&other)),
         }
@@ -116,25 +136,22 @@ macro_rules! unary_methods {
                 }
             }
 
-            /// Serves a gateway JSON body; answers the JSON response. With a
-            /// `token` (an `Authorization` header), the methods that check
-            /// one refuse it: Keel has no auth, and etcd without auth
-            /// knows no token.
+            /// Serves a gateway JSON body; answers the JSON response. The
+            /// `token` (an `Authorization` header) is the caller's, on the
+            /// methods that read one (see [`Unary::caller`]).
             pub async fn call_json(
                 self,
                 ctx: &Context,
                 body: &[u8],
-                token: bool,
+                token: Option<&str>,
             ) -> Result<String, GatewayError> {
                 match self {
                     $(Unary::$method => {
                         let request: $request =
                             json::from_json(body).map_err(GatewayError::Decode)?;
-                        if token && self.checks_token() {
-                            return Err(GatewayError::Call(errors::auth::invalid_token()));
-                        }
+                        let ctx = ctx.for_caller(self.caller(token));
                         let response: $response =
-                            $handler(ctx, request).await.map_err(GatewayError::Call)?;
+                            $handler(&ctx, request).await.map_err(GatewayError::Call)?;
                         Ok(json::to_json(&response))
                     })*
                 }
@@ -179,6 +196,16 @@ impl Unary {
                 | Unary::Status
                 | Unary::MoveLeader
         )
+    }
+
+    /// Who a call made with `token` is from: the token's user on the
+    /// methods that read one, anonymous on the rest (etcd ignores a token,
+    /// even a bad one, where it does not look).
+    pub fn caller(self, token: Option<&str>) -> api::Credentials {
+        match token {
+            Some(token) if self.checks_token() => api::Credentials::Token(token.to_string()),
+            _ => api::Credentials::None,
+        }
     }
 }
 
@@ -557,13 +584,12 @@ fn unexpected_auth(answer: &api::AuthAnswer) -> Status {
 }
 
 async fn auth_enable(
-    _: &Context,
+    ctx: &Context,
     _: pb::AuthEnableRequest,
 ) -> Result<pb::AuthEnableResponse, Status> {
-    // Users and roles can be set up, but nothing checks requests against
-    // them yet: turning auth on would promise a protection Keel does not
-    // give. Refused until every request is checked.
-    Err(errors::auth::enable_unsupported())
+    Ok(pb::AuthEnableResponse {
+        header: auth_change(ctx, api::AuthRequest::Enable).await?,
+    })
 }
 
 async fn auth_disable(
@@ -584,9 +610,10 @@ async fn authenticate(
         password: a.password,
     };
     match ask_auth(ctx, request).await? {
-        // Auth cannot be enabled yet (see `auth_enable`), so no token is
-        // ever handed out.
-        (_, answer) => Err(unexpected_auth(&answer)),
+        (header, api::AuthAnswer::Authenticated { token, .. }) => {
+            Ok(pb::AuthenticateResponse { header, token })
+        }
+        (_, other) => Err(unexpected_auth(&other)),
     }
 }
 

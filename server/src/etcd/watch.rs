@@ -17,6 +17,7 @@ use crate::client_port::{WatchOptions, WatchSink, created_header, run_watch};
 use crate::grpc::codec::MessageReader;
 use crate::grpc::{Call, Code, ResponseSink, Status};
 use keel_engine::api::{ResponseHeader, WatchResponse};
+use keel_engine::node::Need;
 use prost::Message as _;
 use std::collections::BTreeMap;
 use std::future::{Future, poll_fn};
@@ -154,6 +155,14 @@ pub async fn serve(ctx: Context, options: WatchStreamOptions, call: Call, requir
     run_stream(ctx, options, reader, out, writer, require_leader).await;
 }
 
+/// The cancel reason of a create refused for `err`: the text of etcd's
+/// gRPC error, as its watch server puts it (`rpc error: code = ... desc =
+/// ...`).
+pub fn refusal_reason(err: &keel_engine::api::ApiError) -> String {
+    let status = super::errors::status_of(err);
+    format!("rpc error: code = {:?} desc = {}", status.code, status.message)
+}
+
 /// Runs a watch stream: reads `requests`, queues what goes out on `out`,
 /// which `writer` sends; ends when the requests fail, the writer ends (the
 /// client went away), or, with `require_leader`, the member has no leader
@@ -270,6 +279,14 @@ impl Stream {
 
     async fn create(&mut self, create: pb::WatchCreateRequest) {
         let request = convert::watch_create(&create);
+        // etcd checks the caller may read the whole range, once, first.
+        let need = Need::Read {
+            key: request.key.clone(),
+            range_end: request.range_end.clone(),
+        };
+        if let Err(err) = self.ctx.node.authorize(self.ctx.credentials.clone(), need).await {
+            return self.refuse(&refusal_reason(&err)).await;
+        }
         let empty_range = !request.range_end.is_empty()
             && request.range_end.as_ref() != b"\0"
             && request.key >= request.range_end;
@@ -409,6 +426,27 @@ mod tests {
             }),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn refused_creates_give_etcds_reasons() {
+        use keel_engine::api::ApiError;
+        assert_eq!(
+            refusal_reason(&ApiError::Unauthenticated),
+            "rpc error: code = Unauthenticated desc = etcdserver: invalid auth token"
+        );
+        assert_eq!(
+            refusal_reason(&ApiError::PermissionDenied),
+            "rpc error: code = PermissionDenied desc = etcdserver: permission denied"
+        );
+        assert_eq!(
+            refusal_reason(&ApiError::UserEmpty),
+            "rpc error: code = InvalidArgument desc = etcdserver: user name is empty"
+        );
+        assert_eq!(
+            refusal_reason(&ApiError::AuthOldRevision),
+            "rpc error: code = InvalidArgument desc = etcdserver: revision of auth store is old"
+        );
     }
 
     #[test]
