@@ -22,7 +22,7 @@ pub async fn accept_loop<S, F>(
     tls: Option<Arc<ServerConfig>>,
     serve: S,
 ) where
-    S: Fn(ReadHalf<Stream>, WriteHalf<Stream>) -> F + Send + Sync + 'static,
+    S: Fn(ReadHalf<Stream>, WriteHalf<Stream>, Option<String>) -> F + Send + Sync + 'static,
     F: Future<Output = Result<(), WireError>> + Send + 'static,
 {
     let serve = Arc::new(serve);
@@ -51,8 +51,9 @@ pub async fn accept_loop<S, F>(
                     }
                 }
             };
+            let common_name = stream.peer_common_name();
             let (reader, writer) = tokio::io::split(stream);
-            if let Err(err) = serve(reader, writer).await {
+            if let Err(err) = serve(reader, writer, common_name).await {
                 tracing::debug!(%from, "{what} connection closed: {err}");
             }
         });

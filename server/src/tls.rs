@@ -410,6 +410,17 @@ impl Stream {
     pub fn is_tls(&self) -> bool {
         matches!(self, Stream::Tls(_))
     }
+
+    /// The CommonName of the certificate the other side presented (and
+    /// the handshake verified), if any.
+    pub fn peer_common_name(&self) -> Option<String> {
+        let Stream::Tls(tls) = self else {
+            return None;
+        };
+        let certificates = tls.get_ref().1.peer_certificates()?;
+        let leaf = certificates.first()?;
+        identity::CertNames::parse(leaf.as_ref())?.common_name
+    }
 }
 
 /// A handshake error's text: for an alert the other side sent, Go's words

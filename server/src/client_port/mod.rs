@@ -113,8 +113,14 @@ pub async fn serve_clients(
 ) {
     let secure = tls.is_some();
     let tls = tls.map(with_alpn);
-    crate::accept::accept_loop(listener, "client", tls, move |reader, writer| {
-        serve_client(reader, writer, ctx.clone(), options.clone(), secure)
+    crate::accept::accept_loop(listener, "client", tls, move |reader, writer, common_name| {
+        // A verified client certificate names the connection's user (etcd's
+        // --client-cert-auth), for calls that carry no token.
+        let ctx = Context {
+            client_common_name: common_name,
+            ..ctx.clone()
+        };
+        serve_client(reader, writer, ctx, options.clone(), secure)
     })
     .await
 }
@@ -153,6 +159,11 @@ where
             return serve_grpc(io, ctx, &options, secure).await;
         }
         Protocol::Http1 => {
+            // etcd's gateway never takes a certificate's name as the user.
+            let ctx = Context {
+                client_common_name: None,
+                ..ctx
+            };
             return http::serve(Prefixed::new(&hello, reader), writer, &ctx, &options).await;
         }
         Protocol::Keel => {}
@@ -316,7 +327,15 @@ where
                     ))
                 }
                 Incoming::Call(call) => crate::etcd::serve_call(ctx, &options.etcd, call).await,
-                Incoming::Plain(plain) if secure => http_over_h2::serve(plain, ctx, &options).await,
+                Incoming::Plain(plain) if secure => {
+                    // The gateway over HTTP/2: as over HTTP/1.1, a
+                    // certificate's name is never the user.
+                    let ctx = Context {
+                        client_common_name: None,
+                        ..ctx
+                    };
+                    http_over_h2::serve(plain, ctx, &options).await
+                }
                 Incoming::Plain(plain) => plain.refuse(),
             }
         })

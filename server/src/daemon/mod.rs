@@ -447,6 +447,7 @@ impl Daemon {
                     options.client_port.grpc.max_concurrent_streams as usize,
                 ))),
                 credentials: Default::default(),
+                client_common_name: None,
             };
             tasks.push(tokio::spawn(serve_clients(
                 listener,
@@ -466,6 +467,7 @@ impl Daemon {
                 metrics: Some(Arc::clone(&metrics)),
                 metrics_only: true,
                 credentials: Default::default(),
+                client_common_name: None,
             };
             tasks.push(tokio::spawn(serve_clients(
                 listener,

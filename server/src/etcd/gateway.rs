@@ -380,10 +380,7 @@ pub async fn handle(ctx: Context, options: &EtcdOptions, request: GatewayRequest
         return gateway_error_answer(&Status::new(code, error));
     }
     let token = request.authorization.clone();
-    let caller = match &token {
-        Some(token) => keel_engine::api::Credentials::Token(token.to_string()),
-        None => keel_engine::api::Credentials::None,
-    };
+    let caller = ctx.caller(token.as_deref());
     let answer = match route {
         Route::Unary(unary) => {
             let call = unary.call_json(&ctx, body, token.as_deref());

@@ -35,10 +35,7 @@ pub async fn serve_call(ctx: Context, options: &EtcdOptions, mut call: Call) {
     if require_leader && ctx.node.status().leader_id == 0 {
         return call.sink.finish(&errors::no_leader());
     }
-    let caller = match call_token(&call) {
-        Some(token) => keel_engine::api::Credentials::Token(token),
-        None => keel_engine::api::Credentials::None,
-    };
+    let caller = ctx.caller(call_token(&call).as_deref());
     match call.method.as_str() {
         "/etcdserverpb.Watch/Watch" => {
             let ctx = ctx.for_caller(caller);
@@ -74,7 +71,7 @@ async fn serve_unary(ctx: Context, method: Unary, call: Call) {
             .next_raw()
             .await?
             .ok_or_else(|| Status::internal("grpc: no request message before end of stream"))?;
-        let ctx = ctx.for_caller(method.caller(token.as_deref()));
+        let ctx = ctx.for_caller(method.caller(&ctx, token.as_deref()));
         method.call_grpc(&ctx, &body).await
     };
     let answer = match timeout {

@@ -37,6 +37,10 @@ pub struct Context {
     /// Who the current call is from (set per call; `None` on the
     /// listener's own context).
     pub credentials: api::Credentials,
+    /// The CommonName of the connection's verified client certificate,
+    /// if any: the user of calls without a token (etcd's
+    /// `--client-cert-auth`). Never set for gateway requests.
+    pub client_common_name: Option<String>,
 }
 
 impl Context {
@@ -45,6 +49,16 @@ impl Context {
         Context {
             credentials,
             ..self.clone()
+        }
+    }
+
+    /// Who a call with `token` is from: the token's user, else the
+    /// connection's certificate's CommonName, else nobody (etcd's order).
+    pub fn caller(&self, token: Option<&str>) -> api::Credentials {
+        match (token, &self.client_common_name) {
+            (Some(token), _) => api::Credentials::Token(token.to_string()),
+            (None, Some(name)) => api::Credentials::CommonName(name.clone()),
+            (None, None) => api::Credentials::None,
         }
     }
 
@@ -149,7 +163,7 @@ macro_rules! unary_methods {
                     $(Unary::$method => {
                         let request: $request =
                             json::from_json(body).map_err(GatewayError::Decode)?;
-                        let ctx = ctx.for_caller(self.caller(token));
+                        let ctx = ctx.for_caller(self.caller(ctx, token));
                         let response: $response =
                             $handler(&ctx, request).await.map_err(GatewayError::Call)?;
                         Ok(json::to_json(&response))
@@ -198,13 +212,15 @@ impl Unary {
         )
     }
 
-    /// Who a call made with `token` is from: the token's user on the
-    /// methods that read one, anonymous on the rest (etcd ignores a token,
-    /// even a bad one, where it does not look).
-    pub fn caller(self, token: Option<&str>) -> api::Credentials {
-        match token {
-            Some(token) if self.checks_token() => api::Credentials::Token(token.to_string()),
-            _ => api::Credentials::None,
+    /// Who a call of this method made with `token` on `ctx`'s connection
+    /// is from (see [`Context::caller`]); anonymous for the methods etcd
+    /// does not identify the caller of (it ignores a token, even a bad
+    /// one, where it does not look).
+    pub fn caller(self, ctx: &Context, token: Option<&str>) -> api::Credentials {
+        if self.checks_token() {
+            ctx.caller(token)
+        } else {
+            api::Credentials::None
         }
     }
 }

@@ -72,7 +72,7 @@ pub async fn serve_peers(
     options: PeerListenerOptions,
     tls: Option<Arc<ServerConfig>>,
 ) {
-    crate::accept::accept_loop(listener, "peer", tls, move |reader, writer| {
+    crate::accept::accept_loop(listener, "peer", tls, move |reader, writer, _| {
         let (node, options) = (node.clone(), options.clone());
         async move { serve_peer(reader, writer, &node, identity, &options).await }
     })
