@@ -64,7 +64,9 @@ fn apply(c: &mut Criterion) {
                 for data in batch {
                     let index = state.applied_index() + 1;
                     let proposal = Proposal::decode(&data).expect("decode");
-                    let outcome = state.apply(index, &proposal.body, proposal.who.as_ref()).expect("apply");
+                    let outcome = state
+                        .apply(index, &proposal.body, proposal.who.as_ref())
+                        .expect("apply");
                     assert!(outcome.is_ok());
                     state.set_applied(index, 2);
                 }

@@ -113,15 +113,20 @@ pub async fn serve_clients(
 ) {
     let secure = tls.is_some();
     let tls = tls.map(with_alpn);
-    crate::accept::accept_loop(listener, "client", tls, move |reader, writer, common_name| {
-        // A verified client certificate names the connection's user (etcd's
-        // --client-cert-auth), for calls that carry no token.
-        let ctx = Context {
-            client_common_name: common_name,
-            ..ctx.clone()
-        };
-        serve_client(reader, writer, ctx, options.clone(), secure)
-    })
+    crate::accept::accept_loop(
+        listener,
+        "client",
+        tls,
+        move |reader, writer, common_name| {
+            // A verified client certificate names the connection's user (etcd's
+            // --client-cert-auth), for calls that carry no token.
+            let ctx = Context {
+                client_common_name: common_name,
+                ..ctx.clone()
+            };
+            serve_client(reader, writer, ctx, options.clone(), secure)
+        },
+    )
     .await
 }
 

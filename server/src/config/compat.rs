@@ -129,7 +129,10 @@ pub(super) fn auth_tokens(
     settings: &BTreeMap<String, String>,
     warnings: &mut Vec<String>,
 ) -> Result<(), ConfigError> {
-    let token = settings.get("auth-token").map(String::as_str).unwrap_or("simple");
+    let token = settings
+        .get("auth-token")
+        .map(String::as_str)
+        .unwrap_or("simple");
     let kind = token.split(',').next().unwrap_or_default();
     match kind {
         "simple" => Ok(()),

@@ -996,7 +996,10 @@ fn auth_settings_reach_the_node() {
     assert_eq!(c.daemon.node.auth_token_ttl, Duration::from_secs(7));
     assert!(warnings.is_empty(), "{warnings:?}");
     let (c, warnings) = parse(&["--bcrypt-cost", "40"], &[]).unwrap();
-    assert_eq!(c.daemon.node.bcrypt_cost, 10, "etcd falls back to its default");
+    assert_eq!(
+        c.daemon.node.bcrypt_cost, 10,
+        "etcd falls back to its default"
+    );
     assert!(warnings.iter().any(|w| w.contains("--bcrypt-cost=40")));
     let (c, _) = parse(&[], &[]).unwrap();
     assert_eq!(

@@ -62,6 +62,21 @@ pub fn status_of(error: &ApiError) -> Status {
     Status::new(code, error.to_string())
 }
 
+/// The status etcd's maintenance server answers when it refuses a caller
+/// (Defragment, Hash, HashKV, Snapshot): etcd passes the auth package's
+/// error through untranslated, so gRPC sends it as `Unknown` with the auth
+/// package's words. Any other error is [`status_of`]'s.
+pub fn maintenance_status_of(error: &ApiError) -> Status {
+    let words = match error {
+        ApiError::UserEmpty => "auth: user name is empty",
+        ApiError::UserNotFound => "auth: user not found",
+        ApiError::PermissionDenied => "auth: permission denied",
+        ApiError::Unauthenticated => "auth: invalid auth token",
+        _ => return status_of(error),
+    };
+    Status::new(Code::Unknown, words)
+}
+
 /// Auth answers of Keel's own.
 pub mod auth {
     use crate::grpc::{Code, Status};

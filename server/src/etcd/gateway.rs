@@ -379,11 +379,11 @@ pub async fn handle(ctx: Context, options: &EtcdOptions, request: GatewayRequest
         };
         return gateway_error_answer(&Status::new(code, error));
     }
-    let token = request.authorization.clone();
-    let caller = ctx.caller(token.as_deref());
+    let token = request.authorization;
+    let caller = ctx.caller(token);
     let answer = match route {
         Route::Unary(unary) => {
-            let call = unary.call_json(&ctx, body, token.as_deref());
+            let call = unary.call_json(&ctx, body, token);
             let result = match deadline {
                 Some(deadline) => tokio::time::timeout(deadline, call)
                     .await
@@ -530,7 +530,7 @@ fn snapshot_stream(ctx: Context, body: &[u8]) -> Answer {
         let mut stream = match super::snapshot::backup_as(&ctx).await {
             Ok(stream) => stream,
             Err(error) => {
-                let status = super::errors::status_of(&error);
+                let status = super::errors::maintenance_status_of(&error);
                 let _ = items.send(StreamItem::Error(status)).await;
                 return;
             }

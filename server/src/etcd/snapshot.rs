@@ -2,7 +2,6 @@
 //! stream of messages (`remaining_bytes` counting down to 0), the same bytes
 //! `keelctl snapshot save` writes, so `etcdctl snapshot save` works too.
 
-use super::errors::status_of;
 use super::proto::etcdserverpb as pb;
 use super::unary::Context;
 use crate::grpc::{Call, Code, Status};
@@ -38,7 +37,7 @@ pub async fn serve(ctx: Context, call: Call) {
     }
     let mut stream = match backup_as(&ctx).await {
         Ok(stream) => stream,
-        Err(error) => return sink.finish(&status_of(&error)),
+        Err(error) => return sink.finish(&super::errors::maintenance_status_of(&error)),
     };
     loop {
         match stream.next_piece(PIECE_BYTES) {

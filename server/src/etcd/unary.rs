@@ -4,7 +4,7 @@
 //! exactly the same methods the same way.
 
 use super::convert;
-use super::errors::status_of;
+use super::errors::{self, status_of};
 use super::proto::etcdserverpb as pb;
 use super::proto::json;
 use crate::grpc::{Status, codec};
@@ -84,6 +84,15 @@ impl Context {
             other => Err(unexpected(&other)),
         }
     }
+}
+
+/// Asks for maintenance (Defragment, Hash, HashKV): a refused caller gets
+/// etcd's maintenance words (see [`errors::maintenance_status_of`]).
+async fn ask_maintenance(ctx: &Context, request: Request) -> Result<Response, Status> {
+    ctx.node
+        .request_as(request, ctx.credentials.clone())
+        .await
+        .map_err(|e| errors::maintenance_status_of(&e))
 }
 
 /// The node answered with the wrong kind of response: a bug, said as such.
@@ -530,19 +539,20 @@ async fn defragment(
     ctx: &Context,
     _: pb::DefragmentRequest,
 ) -> Result<pb::DefragmentResponse, Status> {
-    ask!(ctx, Request::Defragment, Defragment);
-    Ok(pb::DefragmentResponse { header: None })
+    match ask_maintenance(ctx, Request::Defragment).await? {
+        Response::Defragment(_) => Ok(pb::DefragmentResponse { header: None }),
+        other => Err(unexpected(&other)),
+    }
 }
 
 /// etcd hashes its whole backend file; Keel's nearest equivalent is the
 /// hash of the key-value history at the current revision, which equal
 /// members agree on.
 async fn hash(ctx: &Context, _: pb::HashRequest) -> Result<pb::HashResponse, Status> {
-    let answer = ask!(
-        ctx,
-        Request::HashKv(api::HashKvRequest { revision: 0 }),
-        HashKv
-    );
+    let request = Request::HashKv(api::HashKvRequest { revision: 0 });
+    let Response::HashKv(answer) = ask_maintenance(ctx, request).await? else {
+        return Err(Status::internal("keel: unexpected answer to a hash"));
+    };
     Ok(pb::HashResponse {
         header: convert::header(&answer.header),
         hash: answer.hash,
@@ -553,7 +563,9 @@ async fn hash_kv(ctx: &Context, h: pb::HashKvRequest) -> Result<pb::HashKvRespon
     let request = api::HashKvRequest {
         revision: h.revision,
     };
-    let answer = ask!(ctx, Request::HashKv(request), HashKv);
+    let Response::HashKv(answer) = ask_maintenance(ctx, Request::HashKv(request)).await? else {
+        return Err(Status::internal("keel: unexpected answer to a hash"));
+    };
     Ok(pb::HashKvResponse {
         header: convert::header(&answer.header),
         hash: answer.hash,

@@ -160,7 +160,10 @@ pub async fn serve(ctx: Context, options: WatchStreamOptions, call: Call, requir
 /// ...`).
 pub fn refusal_reason(err: &keel_engine::api::ApiError) -> String {
     let status = super::errors::status_of(err);
-    format!("rpc error: code = {:?} desc = {}", status.code, status.message)
+    format!(
+        "rpc error: code = {:?} desc = {}",
+        status.code, status.message
+    )
 }
 
 /// Runs a watch stream: reads `requests`, queues what goes out on `out`,
@@ -284,7 +287,12 @@ impl Stream {
             key: request.key.clone(),
             range_end: request.range_end.clone(),
         };
-        if let Err(err) = self.ctx.node.authorize(self.ctx.credentials.clone(), need).await {
+        if let Err(err) = self
+            .ctx
+            .node
+            .authorize(self.ctx.credentials.clone(), need)
+            .await
+        {
             return self.refuse(&refusal_reason(&err)).await;
         }
         let empty_range = !request.range_end.is_empty()
