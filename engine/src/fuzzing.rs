@@ -157,6 +157,66 @@ fn server_frame(data: &[u8]) -> bool {
     }
 }
 
+/// The auth tree's entries as the `auth_store` target reads them from its
+/// input: `key_len u16 | key | value_len u16 | value`, repeated.
+pub fn auth_tree_bytes(entries: &[(Bytes, Bytes)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (key, value) in entries {
+        for part in [key, value] {
+            let len = u16::try_from(part.len()).unwrap_or(u16::MAX);
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(&part[..usize::from(len)]);
+        }
+    }
+    out
+}
+
+/// Rebuilds an auth store from `data` read as an auth tree's entries (see
+/// [`auth_tree_bytes`]), as a member does from its state file; whatever
+/// loads must then answer reads and permission checks without panicking.
+/// Returns how many users it holds.
+pub fn auth_store(data: &[u8]) -> Result<usize, String> {
+    use crate::auth::{Access, AuthInfo, AuthStore};
+    let mut entries = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        let mut part = || -> Result<Bytes, String> {
+            let (len, tail) = rest.split_at_checked(2).ok_or("truncated length")?;
+            let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+            let (bytes, tail) = tail.split_at_checked(len).ok_or("truncated entry")?;
+            rest = tail;
+            Ok(Bytes::copy_from_slice(bytes))
+        };
+        let key = part()?;
+        let value = part()?;
+        entries.push((key, value));
+    }
+    let store =
+        AuthStore::load(entries.iter().map(|(k, v)| (k.as_ref(), v))).map_err(|e| e.to_string())?;
+    let users = match store.read(&AuthRequest::UserList) {
+        Ok(AuthAnswer::Users(users)) => users,
+        other => return Err(format!("user list: {other:?}")),
+    };
+    for user in &users {
+        let who = AuthInfo {
+            user: user.clone(),
+            revision: store.revision(),
+        };
+        for (key, range_end) in [(&b""[..], &b"\0"[..]), (b"a", b""), (b"a", b"b")] {
+            let _ = store.check(Some(&who), key, range_end, Access::Read);
+            let _ = store.check(Some(&who), key, range_end, Access::Write);
+        }
+        let _ = store.check_admin(Some(&who));
+        let _ = store.read(&AuthRequest::UserGet { name: user.clone() });
+    }
+    if let Ok(AuthAnswer::RoleNames(roles)) = store.read(&AuthRequest::RoleList) {
+        for role in roles {
+            let _ = store.read(&AuthRequest::RoleGet { role });
+        }
+    }
+    Ok(users.len())
+}
+
 /// Decodes `data` as one peer frame.
 pub fn peer_frame(data: &[u8]) -> Result<(), String> {
     wire::decode_peer_frame(data, MAX_FRAME_BYTES)

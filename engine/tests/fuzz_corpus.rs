@@ -60,6 +60,11 @@ fn peer_frame_corpus() {
 }
 
 #[test]
+fn auth_store_corpus() {
+    replay("auth_store", fuzzing::auth_store);
+}
+
+#[test]
 fn raft_messages_corpus() {
     replay("raft_messages", fuzzing::raft_messages);
 }

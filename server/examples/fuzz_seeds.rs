@@ -134,6 +134,54 @@ fn requests() -> Vec<(&'static str, Request)> {
     ]
 }
 
+/// The auth tree after root, a role with a prefix permission, a user with
+/// it, and auth enabled.
+fn auth_tree() -> Vec<u8> {
+    let mut store = keel_engine::auth::AuthStore::default();
+    let mut tree = std::collections::BTreeMap::new();
+    let requests = [
+        AuthRequest::UserAdd {
+            name: "root".into(),
+            credential: Credential::Hash(
+                "$2a$04$.au/rxGqtnZuOC48zq4zAuLTJPI/kWPCjU.1JjaNuff.2Z8ZrKc.2".into(),
+            ),
+        },
+        AuthRequest::UserGrantRole {
+            user: "root".into(),
+            role: ROOT_ROLE.into(),
+        },
+        AuthRequest::RoleAdd { name: "r".into() },
+        AuthRequest::RoleGrantPermission {
+            name: "r".into(),
+            perm: Permission {
+                perm_type: PermissionType::Read,
+                key: Bytes::from_static(b"a"),
+                range_end: Bytes::from_static(b"b"),
+            },
+        },
+        AuthRequest::UserAdd {
+            name: "cn".into(),
+            credential: Credential::NoPassword,
+        },
+        AuthRequest::UserGrantRole {
+            user: "cn".into(),
+            role: "r".into(),
+        },
+        AuthRequest::Enable,
+    ];
+    for request in requests {
+        let (_, writes) = store.apply(&request).expect("seed auth change");
+        for (key, value) in writes {
+            match value {
+                Some(value) => tree.insert(key, value),
+                None => tree.remove(&key),
+            };
+        }
+    }
+    let entries: Vec<(Bytes, Bytes)> = tree.into_iter().collect();
+    keel_engine::fuzzing::auth_tree_bytes(&entries)
+}
+
 fn raft_messages() -> RaftMessages {
     let mut message = raft::eraftpb::Message::default();
     message.set_msg_type(raft::eraftpb::MessageType::MsgAppend);
@@ -195,6 +243,7 @@ fn main() {
     write(&root, "client_frame", "watch_response", &frame);
     let messages = raft_messages();
     write(&root, "raft_messages", "append", &messages.to_bytes());
+    write(&root, "auth_store", "root_and_a_reader", &auth_tree());
     let peer_frames = [
         (
             "raft",
