@@ -75,6 +75,21 @@ async fn users_added_through_one_member_authenticate_through_any() {
         );
     }
 
+    // Maintenance is root's once auth is on, except for the member's own
+    // checks (its corruption check, a peer's hash request).
+    let hash = Request::HashKv(HashKvRequest { revision: 0 });
+    assert_eq!(
+        cluster.handle(leader).request(hash.clone()).await,
+        Err(ApiError::UserEmpty)
+    );
+    assert!(matches!(
+        cluster
+            .handle(leader)
+            .request_as(hash, Credentials::Member)
+            .await,
+        Ok(Response::HashKv(_))
+    ));
+
     // A hash from a client is refused: only members hash.
     let forged = AuthRequest::IssueToken {
         name: "root".into(),

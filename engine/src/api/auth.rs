@@ -221,6 +221,10 @@ pub enum Credentials {
     /// The CommonName of a verified TLS client certificate (etcd's
     /// `--client-cert-auth`): the user of that name.
     CommonName(String),
+    /// The member itself (its corruption checks), or a peer acting for a
+    /// client it has checked already (a promote forwarded to the leader):
+    /// not checked again. Never made from anything a client sends.
+    Member,
 }
 
 /// The answer to an [`AuthRequest`].

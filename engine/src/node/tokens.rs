@@ -38,7 +38,7 @@ impl Tokens {
         now: Instant,
     ) -> Result<Option<AuthInfo>, ApiError> {
         match credentials {
-            Credentials::None => Ok(None),
+            Credentials::None | Credentials::Member => Ok(None),
             Credentials::CommonName(name) => Ok(Some(AuthInfo {
                 user: name.clone(),
                 revision: auth.revision(),

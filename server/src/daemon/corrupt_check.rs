@@ -270,8 +270,10 @@ pub async fn periodic_corrupt_check(
 
 /// This member's hash at its latest revision.
 async fn local_hash(node: &NodeHandle, me: u64) -> Result<LocalHash, DaemonError> {
+    // The member's own check: not a client's, so not checked against auth.
+    let hash = Request::HashKv(HashKvRequest { revision: 0 });
     match node
-        .request(Request::HashKv(HashKvRequest { revision: 0 }))
+        .request_as(hash, keel_engine::api::Credentials::Member)
         .await
     {
         Ok(Response::HashKv(own)) => Ok(LocalHash {

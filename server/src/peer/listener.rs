@@ -303,8 +303,11 @@ async fn cluster_info(node: &NodeHandle, cluster_id: u64) -> Result<ClusterInfo,
 /// This member's hash of its keys at `revision`, served from its own state
 /// (no raft round: the check compares what each member holds).
 async fn hash_kv(node: &NodeHandle, revision: i64) -> PeerHashKvAnswer {
+    // Peers are trusted (the peer port's TLS says who they are): their
+    // corruption checks are not checked against auth.
+    let hash = Request::HashKv(HashKvRequest { revision });
     let answer = match node
-        .request(Request::HashKv(HashKvRequest { revision }))
+        .request_as(hash, keel_engine::api::Credentials::Member)
         .await
     {
         Ok(Response::HashKv(hash)) => Ok(hash),
@@ -321,7 +324,9 @@ async fn hash_kv(node: &NodeHandle, revision: i64) -> PeerHashKvAnswer {
 /// answers `NotLeader`, and the client retries as it would with etcd.
 async fn promote(node: &NodeHandle, member_id: u64) -> PeerPromoteAnswer {
     let request = Request::MemberPromote(MemberPromoteRequest { id: member_id });
-    PeerPromoteAnswer(match node.request(request).await {
+    // The follower checked the client's permission before forwarding.
+    let forwarded = node.request_as(request, keel_engine::api::Credentials::Member);
+    PeerPromoteAnswer(match forwarded.await {
         Ok(Response::Member(members)) => Ok(members),
         Ok(other) => Err(ApiError::Unavailable(format!(
             "unexpected answer to promote: {other:?}"
